@@ -1,0 +1,84 @@
+"""The envelope every event travels in, and its JSON codec with upcasting of old versions."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+import msgspec
+
+from shared.events import BY_NAME, EventData
+
+
+class Event(msgspec.Struct, frozen=True):
+    event_id: str
+    type: str
+    version: int
+    aggregate_type: str
+    aggregate_id: str
+    sequence: int
+    occurred_at: datetime
+    actor: str
+    correlation_id: str
+    causation_id: str | None
+    prev_hash: str
+    data: EventData
+
+
+class _RawEvent(msgspec.Struct, frozen=True):
+    event_id: str
+    type: str
+    version: int
+    aggregate_type: str
+    aggregate_id: str
+    sequence: int
+    occurred_at: datetime
+    actor: str
+    correlation_id: str
+    causation_id: str | None
+    prev_hash: str
+    data: msgspec.Raw
+
+
+Upcaster = Callable[[dict], dict]
+# (type, version) -> function turning a payload of that version into the next version.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("DossierWithdrawn", 1): lambda d: {**d, "reason": ""},
+}
+
+_encoder = msgspec.json.Encoder()
+_raw_decoder = msgspec.json.Decoder(_RawEvent)
+_data_decoders = {name: msgspec.json.Decoder(t) for name, t in BY_NAME.items()}
+
+
+class UnknownEvent(Exception):
+    pass
+
+
+def encode(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def content_hash(payload: bytes, prev_hash: str) -> str:
+    """The chain link: a hash of an event's bytes and of its predecessor's link."""
+    return hashlib.sha256(prev_hash.encode() + b"\n" + payload).hexdigest()
+
+
+def _upcast(type_name: str, version: int, raw: bytes) -> EventData:
+    target = BY_NAME[type_name]
+    if version == target.version:
+        return _data_decoders[type_name].decode(raw)
+    payload = msgspec.json.decode(raw)
+    while version < target.version:
+        payload = UPCASTERS[(type_name, version)](payload)
+        version += 1
+    return msgspec.convert(payload, target)
+
+
+def decode(payload: bytes) -> Event:
+    raw = _raw_decoder.decode(payload)
+    if raw.type not in BY_NAME:
+        raise UnknownEvent(raw.type)
+    data = _upcast(raw.type, raw.version, raw.data)
+    fields = {f: getattr(raw, f) for f in raw.__struct_fields__ if f not in ("data", "version")}
+    return Event(version=type(data).version, data=data, **fields)

@@ -1,0 +1,95 @@
+"""The view runner: feeds a pure view (initial value + evolve) with the call's stream.
+
+It remembers the stream sequence of the last event applied and never applies one twice;
+`ready` is set once it has caught up with the stream as it stood at start.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from nats.js import api
+
+from shared import metrics
+from shared.codec import Event, UnknownEvent, decode
+from shared.store import EventStore
+
+S = TypeVar("S")
+log = logging.getLogger(__name__)
+
+
+class Projection(Generic[S]):
+    def __init__(self, name: str, initial: Callable[[], S], evolve: Callable[[S, Event], S]) -> None:
+        self.name = name
+        self._initial = initial
+        self._evolve = evolve
+        self.state: S = initial()
+        self.position = 0
+        self.ready = asyncio.Event()
+        self._target = 0
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._sub: Any = None
+
+    def apply(self, seq: int, event: Event) -> bool:
+        """Apply the event at stream sequence `seq`, unless it was applied already."""
+        if seq <= self.position:
+            return False
+        self.state = self._evolve(self.state, event)
+        self._advance(seq)
+        return True
+
+    def _advance(self, seq: int) -> None:
+        self.position = seq
+        if not self.ready.is_set() and seq >= self._target:
+            self.ready.set()
+        if self._waiters:
+            due = [w for w in self._waiters if w[0] <= seq]
+            self._waiters = [w for w in self._waiters if w[0] > seq]
+            for _, fut in due:
+                if not fut.done():
+                    fut.set_result(None)
+
+    async def wait_for(self, seq: int, timeout: float | None = None) -> None:
+        if self.position >= seq:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, fut))
+        await asyncio.wait_for(fut, timeout)
+
+    async def start(self, store: EventStore) -> None:
+        """Subscribe from the event after the current position (0: from the first event)."""
+        self._target = await store.last_sequence()
+        if self.position >= self._target:
+            self.ready.set()
+
+        async def on_msg(msg) -> None:
+            seq = msg.metadata.sequence.stream
+            try:
+                event = decode(msg.data)
+            except UnknownEvent as exc:  # a newer service's event: skip, but say so
+                log.warning("view %s skips unknown event type %s at %d", self.name, exc, seq)
+                self._advance(seq)
+                return
+            self.apply(seq, event)
+            metrics.VIEW_POSITION.labels(self.name).set(self.position)
+
+        self._sub = await store.js.subscribe(
+            store.all_subjects, stream=store.stream, cb=on_msg, ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            config=api.ConsumerConfig(opt_start_seq=self.position + 1),
+            pending_msgs_limit=-1, pending_bytes_limit=-1,
+        )
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+
+    def rebuild(self, events: list[tuple[int, Event]]) -> S:
+        """The view rebuilt from scratch from (sequence, event) pairs — for audits and tests."""
+        state = self._initial()
+        for _, event in events:
+            state = self._evolve(state, event)
+        return state

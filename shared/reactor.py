@@ -1,0 +1,117 @@
+"""Reactors: a service's durable, explicitly acknowledged consumer of the call's stream.
+
+A handler that raises is redelivered with backoff (nak with delay); after `max_deliver`
+attempts the message is parked — copied to the call's parked stream, counted in a metric and
+logged — then terminated. Nothing is discarded silently; FastStream's own ack logic is off.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from faststream.middlewares.acknowledgement.config import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.js import api
+from nats.js.errors import NotFoundError
+
+from shared import metrics
+from shared.codec import Event, UnknownEvent, decode
+from shared.store import EventStore
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Event, int], Awaitable[None]]
+
+
+def parked_stream(store: EventStore) -> str:
+    return store.stream + "_PARKED"
+
+
+def parked_subject(store: EventStore, service: str) -> str:
+    return f"aap-parked.{store.call_id}.{service}"
+
+
+async def ensure_parked_stream(store: EventStore) -> None:
+    name = parked_stream(store)
+    try:
+        await store.js.stream_info(name)
+    except NotFoundError:
+        await store.js.add_stream(api.StreamConfig(
+            name=name, subjects=[f"aap-parked.{store.call_id}.>"], storage=api.StorageType.FILE,
+            num_replicas=store.replicas))
+
+
+async def _raw_body(msg) -> bytes:
+    """Events are decoded by the contract's codec, not by FastStream."""
+    return msg.body
+
+
+def durable_name(service: str) -> str:
+    return f"{service}-reactor"
+
+
+def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler: Handler, *,
+                   max_deliver: int = 5, backoff: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0)) -> None:
+    """Subscribe `handler(event, stream_seq)` to every event of the call, in order."""
+
+    @broker.subscriber(
+        store.all_subjects,
+        stream=JStream(store.stream, declare=False),
+        durable=durable_name(service),
+        pull_sub=PullSub(batch_size=16, timeout=1.0),
+        config=ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60,
+                              deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=1),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw_body,
+        title=f"{service}-reactor",
+        description=f"The {service} service's reactions to the call's events",
+    )
+    async def on_event(msg: NatsMessage) -> None:
+        raw = msg.raw_message
+        meta = raw.metadata
+        seq, attempt = meta.sequence.stream, meta.num_delivered
+        metrics.CONSUMER_PENDING.labels(service).set(meta.num_pending)
+        try:
+            event = decode(raw.data)
+        except UnknownEvent:
+            await msg.ack()
+            return
+        started = time.perf_counter()
+        try:
+            await handler(event, seq)
+        except Exception:
+            if attempt >= max_deliver:
+                await _park(store, service, raw, attempt)
+                await msg.ack()
+                return
+            metrics.REDELIVERIES.labels(service).inc()
+            delay = backoff[min(attempt, len(backoff)) - 1]
+            log.warning("%s: handler failed on %s #%d (attempt %d), retry in %.1fs",
+                        service, event.type, seq, attempt, delay, exc_info=True)
+            await msg.nack(delay=delay)
+            return
+        metrics.HANDLER_SECONDS.labels(service, event.type).observe(time.perf_counter() - started)
+        metrics.EVENTS_CONSUMED.labels(service, event.type).inc()
+        await msg.ack()
+
+
+async def _park(store: EventStore, service: str, raw, attempt: int) -> None:
+    seq = raw.metadata.sequence.stream
+    headers = {"Aap-Original-Seq": str(seq), "Aap-Original-Subject": raw.subject,
+               "Aap-Attempts": str(attempt), "Nats-Msg-Id": f"{service}-parked-{seq}"}
+    await store.js.publish(parked_subject(store, service), raw.data, headers=headers)
+    metrics.PARKED.labels(service).inc()
+    log.error("%s: PARKED event at stream sequence %d (%s) after %d attempts; "
+              "see stream %s", service, seq, raw.subject, attempt, parked_stream(store))
+
+
+async def reactor_lag(store: EventStore, service: str) -> int:
+    """Events not yet acknowledged by the service's reactor (pending + in flight)."""
+    try:
+        info = await store.js.consumer_info(store.stream, durable_name(service))
+    except NotFoundError:
+        return 0
+    lag = info.num_pending + info.num_ack_pending
+    metrics.CONSUMER_PENDING.labels(service).set(lag)
+    return lag

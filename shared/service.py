@@ -1,0 +1,141 @@
+"""What every service shares at run time: the NATS connection (a FastStream broker), the event
+store, the clock, the views, the reactor, health and metrics. Each service's `app.py` builds
+one `Runtime` and hands its routes and lifespan to Litestar; nothing connects at import."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from faststream.nats import NatsBroker
+from litestar import Litestar, get
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from shared import metrics
+from shared.auth import Verifier
+from shared.clock import Clock
+from shared.codec import Event
+from shared.config import CallConfig, load_call
+from shared.projection import Projection
+from shared.reactor import Handler, attach_reactor, ensure_parked_stream, reactor_lag
+from shared.refusal import Refusal, refusal_handler
+from shared.settings import Settings
+from shared.store import EventStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    service: str
+    settings: Settings
+    call: CallConfig = field(init=False)
+    views: list[Projection] = field(default_factory=list)
+    reactor: Handler | None = None
+    clock: Clock = field(default_factory=Clock)
+    broker: NatsBroker = field(init=False)
+    store: EventStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.call = load_call(self.settings.call)
+        self.broker = NatsBroker(self.settings.nats_url, max_reconnect_attempts=-1)
+
+    def now(self):
+        return self.clock.now()
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        js = self.broker.connection.jetstream()
+        self.store = EventStore(js, self.call.id, self.settings.nats_replicas)
+        await self.store.ensure_stream()
+        await ensure_parked_stream(self.store)
+        for view in self.views:
+            await view.start(self.store)
+        await asyncio.gather(*(v.ready.wait() for v in self.views))
+        await self.clock.start(js, self.call.id)
+        if self.reactor is not None:
+            attach_reactor(self.broker, self.store, self.service, self.reactor)
+        await self.broker.start()
+        log.info("%s ready at stream position %d", self.service, self.position)
+
+    async def stop(self) -> None:
+        await self.clock.stop()
+        for view in self.views:
+            await view.stop()
+        await self.broker.stop()
+
+    @property
+    def position(self) -> int:
+        return min((v.position for v in self.views), default=0)
+
+    async def append(self, event: Event, expected_version: int | None) -> int:
+        seq = await self.store.append(event, expected_version)
+        metrics.EVENTS_PUBLISHED.labels(self.service, event.type).inc()
+        return seq
+
+    async def readiness(self) -> dict:
+        lag = await reactor_lag(self.store, self.service) if self.reactor else 0
+        return {"service": self.service, "ready": all(v.ready.is_set() for v in self.views),
+                "position": self.position, "reactor_lag": lag, "clock_revision": self.clock.revision,
+                "now": self.now().isoformat()}
+
+    def routes(self) -> list:
+        runtime = self
+
+        @get("/health/live", sync_to_thread=False, include_in_schema=False)
+        def live() -> dict:
+            return {"service": runtime.service, "live": True}
+
+        @get("/health/ready", include_in_schema=False)
+        async def ready() -> dict:
+            return await runtime.readiness()
+
+        return [live, ready, PrometheusController]
+
+
+def build_app(runtime: Runtime, handlers: list, *, title: str, version: str = "1.0.0",
+              on_start: Callable[[], Awaitable[None]] | None = None, **kwargs) -> Litestar:
+    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await runtime.start()
+        if on_start is not None:
+            await on_start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    verifier = (Verifier(jwks_url=runtime.settings.jwks_url, audience=runtime.settings.jwt_audience)
+                if runtime.settings.jwks_url else None)
+    prometheus = PrometheusConfig(app_name=runtime.service, prefix="aap_http", group_path=True,
+                                  exclude=["/metrics", "/health"])
+    app = Litestar(
+        route_handlers=[*handlers, *runtime.routes()],
+        lifespan=[lifespan],
+        middleware=[prometheus.middleware],
+        exception_handlers={Refusal: refusal_handler},
+        openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
+        **kwargs,
+    )
+    app.state.runtime = runtime
+    app.state.verifier = verifier or _lazy_file_verifier(runtime)
+    return app
+
+
+class _lazy_file_verifier:
+    """Reads the JWKS file on first use, so that building the app does no I/O."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._verifier: Verifier | None = None
+
+    def verify(self, token: str):
+        if self._verifier is None:
+            path = self._runtime.settings.jwks_file
+            self._verifier = Verifier.from_file(path, audience=self._runtime.settings.jwt_audience)
+        return self._verifier.verify(token)
