@@ -2,7 +2,7 @@
 the events that carry it and the eligibility rules that judge it."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -11,18 +11,23 @@ Section = Literal["situation", "method", "roadmap", "solution"]
 EXPENSE_CATEGORIES: tuple[str, ...] = ExpenseCategory.__args__  # type: ignore[attr-defined]
 SECTIONS: tuple[str, ...] = Section.__args__  # type: ignore[attr-defined]
 
+Cents = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="euro cents")]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+Siren = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{9}$", description="9 digits, Luhn checksum")]
+
 
 class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: str
-    email: str
+    name: Text
+    email: Email
     phone: str | None = None
 
 
 class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: str
-    siren: str
-    kind: str
-    departement: str
+    name: Text
+    siren: Siren
+    kind: Text
+    departement: Text
     operational_contact: bool
     validated: bool
     resources_committed: bool
@@ -30,20 +35,20 @@ class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    global_cost_cents: int
-    requested_cents: int
-    own_funding_cents: int
-    other_funding_cents: int
+    global_cost_cents: Cents
+    requested_cents: Cents
+    own_funding_cents: Cents
+    other_funding_cents: Cents
 
 
 class Expense(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    label: str
+    label: Text
     category: ExpenseCategory
-    amount_cents: int
+    amount_cents: Cents
 
 
 class Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    filename: str
+    filename: Text
     sections: list[Section]
 
 
@@ -53,11 +58,11 @@ class Software(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Dossier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    track: str
-    title: str
-    summary: str
-    theme: str
-    applicants: list[Applicant]
+    track: Text
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    summary: Text
+    theme: Text
+    applicants: Annotated[list[Applicant], msgspec.Meta(min_length=1, max_length=50)]
     financing: Financing
     expenses: list[Expense]
     software: Software
