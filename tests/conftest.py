@@ -29,3 +29,26 @@ async def store(nc):
     s = EventStore(nc.jetstream(), CALL)
     await s.ensure_stream()
     return s
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """A local signing key pair: (private PEM path, JWKS path)."""
+    from shared.auth import ensure_dev_keys
+    return ensure_dev_keys(tmp_path / "keys")
+
+
+@pytest.fixture
+def token(keys):
+    """token(role, subject="t", sirens=None, member_id=None) -> a signed bearer token."""
+    from shared.auth import issue_token
+
+    def make(role: str, subject: str = "test", **claims) -> str:
+        return issue_token(keys[0], role=role, subject=subject, **claims)
+    return make
+
+
+@pytest.fixture
+def settings(nats_server, keys, tmp_path):
+    from shared.settings import Settings
+    return Settings(nats_url=nats_server.url, call=CALL, data_dir=tmp_path / "data", jwks_file=keys[1])
