@@ -35,6 +35,7 @@ class Runtime:
     call: CallConfig = field(init=False)
     views: list[Projection] = field(default_factory=list)
     reactor: Handler | None = None
+    busy: Callable[[], int] | None = None     # work in hand outside the stream (e.g. mails to send)
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
@@ -80,6 +81,7 @@ class Runtime:
         lag = await reactor_lag(self.store, self.service) if self.reactor else 0
         return {"service": self.service, "ready": all(v.ready.is_set() for v in self.views),
                 "position": self.position, "reactor_lag": lag, "clock_revision": self.clock.revision,
+                "busy": self.busy() if self.busy else 0,
                 "now": self.now().isoformat()}
 
     def routes(self) -> list:
