@@ -1,0 +1,53 @@
+"""The assessment aggregate (one per dossier, id = dossier id): decide and evolve, pure.
+
+State: the dossier events (submission or amendment ids) already assessed. A command to
+assess an event already assessed decides nothing, so a redelivered event records nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from services.eligibility.rules import assess
+from shared.config import CallConfig
+from shared.dossier import Dossier
+from shared.events import EligibilityAssessed
+
+AGGREGATE = "assessment"
+
+
+class AssessDossier(msgspec.Struct, frozen=True):
+    dossier_id: str
+    dossier_event_id: str     # the DossierSubmitted / DossierAmended whose content is judged
+    dossier: Dossier
+
+
+class AssessmentState(msgspec.Struct, frozen=True):
+    assessed: frozenset[str] = frozenset()
+
+
+def initial_state() -> AssessmentState:
+    return AssessmentState()
+
+
+def evolve(state: AssessmentState, data: object) -> AssessmentState:
+    if isinstance(data, EligibilityAssessed):
+        return AssessmentState(assessed=state.assessed | {data.dossier_event_id})
+    return state
+
+
+def state_of(events: Iterable[object]) -> AssessmentState:
+    """The state from an aggregate's events (envelopes or bare payloads)."""
+    state = initial_state()
+    for event in events:
+        state = evolve(state, getattr(event, "data", event))
+    return state
+
+
+def decide(command: AssessDossier, state: AssessmentState, call: CallConfig) -> EligibilityAssessed | None:
+    if command.dossier_event_id in state.assessed:
+        return None
+    failures = assess(command.dossier, call)
+    return EligibilityAssessed(dossier_id=command.dossier_id, dossier_event_id=command.dossier_event_id,
+                               eligible=not failures, failures=failures)

@@ -1,0 +1,46 @@
+"""Eligibility HTTP API: read the latest assessment of dossiers (the view; no command here)."""
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.exceptions import ValidationException
+
+from shared.auth import principal, require
+from shared.refusal import Refusal
+
+from services.eligibility.view import Assessment, AssessmentView, Entry
+
+READERS = ("applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin")
+BOOLEANS = {"true": True, "false": False}
+
+
+
+
+def _view(request: Request) -> AssessmentView:
+    return request.app.state.assessments.state
+
+
+def _visible(request: Request, entry: Entry | None) -> bool:
+    return entry is not None and entry.assessment is not None and principal(request).acts_for(entry.sirens)
+
+
+@get("/assessments/{dossier_id:str}", guards=[require(*READERS)], sync_to_thread=False,
+     summary="La dernière évaluation d'éligibilité d'un dossier")
+def get_assessment(request: Request, dossier_id: str) -> Assessment:
+    entry = _view(request).get(dossier_id)
+    if not _visible(request, entry):
+        raise Refusal("UNKNOWN_DOSSIER", f"Aucune évaluation d'éligibilité pour le dossier « {dossier_id} ».")
+    return entry.assessment
+
+
+@get("/assessments", guards=[require(*READERS)], sync_to_thread=False,
+     summary="Les dernières évaluations, filtrables par verdict (eligible=true|false)")
+def list_assessments(request: Request, eligible: str | None = None) -> dict[str, list[Assessment]]:
+    if eligible is not None and eligible.lower() not in BOOLEANS:
+        raise ValidationException("données invalides : eligible", status_code=422,
+                                  extra=[{"field": "eligible", "message": "attendu : true ou false"}])
+    verdict = None if eligible is None else BOOLEANS[eligible.lower()]
+    entries = [e for e in _view(request).assessed(verdict) if _visible(request, e)]
+    return {"items": [e.assessment for e in entries]}
+
+
+HANDLERS = [get_assessment, list_assessments]

@@ -1,0 +1,74 @@
+"""The eligibility read model: the latest assessment of each dossier, pure.
+
+It also follows the dossier events, for the applicants' SIRENs (an applicant may read only
+its own dossiers) and for the order of the dossier's versions: the assessment of the latest
+version wins, whatever order the assessments arrive in.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from shared.codec import Event
+from shared.events import DossierAmended, DossierSubmitted, EligibilityAssessed, RuleFailure
+
+
+class Assessment(msgspec.Struct, frozen=True):
+    dossier_id: str
+    eligible: bool
+    reasons: list[str]
+    failures: list[RuleFailure]
+    assessed_at: datetime
+    dossier_event_id: str
+
+
+class Entry(msgspec.Struct, frozen=True):
+    dossier_id: str
+    sirens: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()          # submission then amendment event ids, in order
+    assessment: Assessment | None = None
+
+    def rank(self, dossier_event_id: str) -> int:
+        return self.versions.index(dossier_event_id) if dossier_event_id in self.versions else -1
+
+
+class AssessmentView:
+    """Entries by dossier id; `evolve` applies one event (keyed, like shared.status)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
+
+    def evolve(self, event: Event) -> "AssessmentView":
+        d = event.data
+        if isinstance(d, (DossierSubmitted, DossierAmended)):
+            old = self.entries.get(d.dossier_id) or Entry(d.dossier_id)
+            self.entries[d.dossier_id] = msgspec.structs.replace(
+                old, sirens=tuple(d.dossier.sirens), versions=(*old.versions, event.event_id))
+        elif isinstance(d, EligibilityAssessed):
+            old = self.entries.get(d.dossier_id) or Entry(d.dossier_id)
+            current = old.assessment
+            if current is None or old.rank(d.dossier_event_id) >= old.rank(current.dossier_event_id):
+                assessment = Assessment(d.dossier_id, d.eligible, sorted(f.code for f in d.failures),
+                                        list(d.failures), event.occurred_at, d.dossier_event_id)
+                self.entries[d.dossier_id] = msgspec.structs.replace(old, assessment=assessment)
+        return self
+
+    def get(self, dossier_id: str) -> Entry | None:
+        return self.entries.get(dossier_id)
+
+    def assessed(self, eligible: bool | None = None) -> list[Entry]:
+        found = [e for e in self.entries.values()
+                 if e.assessment is not None and (eligible is None or e.assessment.eligible == eligible)]
+        return sorted(found, key=lambda e: (e.assessment.assessed_at, e.dossier_id))
+
+    def count(self, eligible: bool) -> int:
+        return sum(1 for e in self.entries.values() if e.assessment is not None and e.assessment.eligible == eligible)
+
+
+def initial_view() -> AssessmentView:
+    return AssessmentView()
+
+
+def evolve_view(view: AssessmentView, event: Event) -> AssessmentView:
+    return view.evolve(event)
