@@ -1,0 +1,66 @@
+"""Intake's read model: the shared dossier lifecycle index, counts by status, and queries.
+
+Like `shared.status.DossierIndex`, the view is updated in place by `evolve_view` (the
+projection runner holds the only reference); queries are pure functions of it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import msgspec
+
+from shared.codec import Event
+from shared.status import DossierEntry, DossierIndex, dossier_ids, evolve_index, initial_index
+
+STATUSES = ("submitted", "withdrawn", "ineligible", "eligible", "deferred", "rejected", "selected",
+            "selection_unfunded", "committed", "lapsed")
+
+
+class IntakeView:
+    def __init__(self) -> None:
+        self.index: DossierIndex = initial_index()
+        self.counts: Counter[str] = Counter({s: 0 for s in STATUSES})
+
+    def get(self, dossier_id: str) -> DossierEntry | None:
+        return self.index.entries.get(dossier_id)
+
+
+def initial_view() -> IntakeView:
+    return IntakeView()
+
+
+def evolve_view(view: IntakeView, event: Event) -> IntakeView:
+    ids = dossier_ids(event)
+    before = [view.index.entries.get(i) for i in ids]
+    evolve_index(view.index, event)
+    for i, old in zip(ids, before):
+        new = view.index.entries.get(i)
+        if old is not None:
+            view.counts[old.status] -= 1
+        if new is not None:
+            view.counts[new.status] += 1
+    return view
+
+
+class Filters(msgspec.Struct, frozen=True):
+    status: str | None = None
+    session: int | None = None
+    departement: str | None = None
+    theme: str | None = None       # a theme ("1") matches its sub-themes ("1.2")
+
+    def match(self, e: DossierEntry) -> bool:
+        theme = e.dossier.theme
+        return ((self.status is None or e.status == self.status)
+                and (self.session is None or e.session == self.session)
+                and (self.departement is None or e.departement == self.departement)
+                and (self.theme is None or theme == self.theme or theme.startswith(self.theme + ".")))
+
+
+def select(view: IntakeView, filters: Filters, visible: Callable[[DossierEntry], bool],
+           page: int, page_size: int) -> tuple[list[DossierEntry], int]:
+    """One page of the matching dossiers in submission order, and how many match in all."""
+    found = [e for e in view.index.entries.values() if filters.match(e) and visible(e)]
+    found.sort(key=lambda e: (e.submitted_at, e.dossier_id))
+    start = (page - 1) * page_size
+    return found[start:start + page_size], len(found)
