@@ -15,6 +15,7 @@ Cents = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="euro cents")]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
 Siren = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{9}$", description="9 digits, Luhn checksum")]
+Siret = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{14}$", description="14 digits: SIREN + NIC")]
 
 
 class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -23,7 +24,7 @@ class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     phone: str | None = None
 
 
-class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     name: Text
     siren: Siren
     kind: Text
@@ -32,6 +33,7 @@ class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     validated: bool
     resources_committed: bool
     contact: Contact
+    siret: Siret | None = None        # the establishment, for the open-data list of subsidies
 
 
 class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
