@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from faststream.nats import NatsBroker
 from litestar import Litestar, get
@@ -15,7 +16,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from shared import metrics
-from shared.auth import Verifier
+from shared.audit import compare
+from shared.auth import Verifier, require
 from shared.clock import Clock
 from shared.codec import Event
 from shared.config import CallConfig, load_call
@@ -95,7 +97,13 @@ class Runtime:
         async def ready() -> dict:
             return await runtime.readiness()
 
-        return [live, ready, PrometheusController]
+        @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
+        async def audit_views(as_of: datetime | None = None, state: bool = False) -> list[dict]:
+            """Each view rebuilt from the first event (up to `as_of` if given), with its digest
+            beside the live view's: equal digests mean the replay gives the live view exactly."""
+            return await compare(runtime.views, runtime.store, as_of, with_state=state)
+
+        return [live, ready, audit_views, PrometheusController]
 
 
 def build_app(runtime: Runtime, handlers: list, *, title: str, version: str = "1.0.0",
