@@ -1,0 +1,59 @@
+"""Running a committee command: load the session, bring the views up to the stream, decide,
+append; on a conflict (a concurrent decision on the same session) decide again on fresh state.
+"""
+from __future__ import annotations
+
+from litestar.exceptions import ServiceUnavailableException
+
+from services.committee import domain
+from services.committee.view import CommitteeView
+from shared import metrics
+from shared.codec import Event
+from shared.projection import Projection
+from shared.refusal import Refusal
+from shared.service import Runtime
+from shared.store import Loaded, execute
+
+SYNC_TIMEOUT = 10.0
+
+
+class UnknownSession(Refusal):
+    """An unknown session number: 404, with the same `{code, message}` body as a refusal."""
+    status = 404  # type: ignore[assignment]
+
+    def __init__(self, number: int) -> None:
+        super().__init__("UNKNOWN_SESSION", f"La session {number} n'existe pas pour cet appel à projets.")
+
+
+class Committee:
+    def __init__(self, runtime: Runtime, projection: Projection[CommitteeView]) -> None:
+        self.runtime = runtime
+        self.projection = projection
+
+    @property
+    def view(self) -> CommitteeView:
+        return self.projection.state
+
+    def check_session(self, number: int) -> None:
+        if self.runtime.call.session(number) is None:
+            raise UnknownSession(number)
+
+    async def _sync(self, _: Loaded | None = None) -> None:
+        """A decision is never taken on a stale view: wait until it has seen the whole stream."""
+        try:
+            await self.projection.wait_for(await self.runtime.store.last_sequence(), timeout=SYNC_TIMEOUT)
+        except TimeoutError:
+            raise ServiceUnavailableException("vue du comité en retard sur le journal ; réessayez") from None
+
+    async def run(self, command: domain.Command, actor: str) -> Event:
+        self.check_session(command.session)
+
+        def decide(loaded: Loaded):
+            state = domain.fold(command.session, loaded.events)
+            return domain.decide(state, command, self.view.facts(self.runtime.now()))
+
+        event = await execute(self.runtime.store, "session", str(command.session), decide,
+                              actor=actor, now=self.runtime.now, on_load=self._sync)
+        assert event is not None  # the decider records an event or refuses
+        metrics.EVENTS_PUBLISHED.labels(self.runtime.service, event.type).inc()
+        return event

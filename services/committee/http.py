@@ -1,0 +1,83 @@
+"""The committee's HTTP API (ARCHITECTURE.md): request -> command -> event, and the reads."""
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.exceptions import PermissionDeniedException
+
+from services.committee import present
+from services.committee.commands import Committee
+from services.committee.domain import CloseSession, Decide, RecordReview
+from services.committee.ranking import ranking
+from services.committee.schemas import DecisionBody, ReviewBody, decision_errors, review_errors
+from shared.auth import principal, require
+from shared.codec import Event
+from shared.events import Scores
+from shared.validation import parse
+
+READ = require("instructor", "committee_member", "auditor", "admin")
+DECIDE = require("instructor", "admin")
+REVIEW = require("committee_member", "instructor", "admin")
+
+
+def _committee(request: Request) -> Committee:
+    return request.app.state.committee
+
+
+def _recorded(event: Event) -> dict:
+    data = {k: v for k, v in ((f, getattr(event.data, f)) for f in event.data.__struct_fields__)}
+    return {"event_id": event.event_id, "type": event.type, **data}
+
+
+@get("/sessions", guards=[READ])
+async def list_sessions(request: Request) -> dict:
+    c = _committee(request)
+    now = c.runtime.now()
+    return {"items": [present.summary(c.view, s, now) for s in c.runtime.call.sessions]}
+
+
+@get("/sessions/{n:int}", guards=[READ])
+async def get_session(request: Request, n: int) -> dict:
+    c = _committee(request)
+    c.check_session(n)
+    return present.detail(c.view, c.runtime.call.session(n), c.runtime.now())
+
+
+@get("/sessions/{n:int}/ranking", guards=[READ])
+async def get_ranking(request: Request, n: int) -> dict:
+    c = _committee(request)
+    c.check_session(n)
+    rows = ranking(c.view.sessions[n], c.view.index.entries, c.runtime.call.committee.criteria)
+    return {"session": n, "criteria": c.runtime.call.committee.criteria, "items": rows}
+
+
+@post("/sessions/{n:int}/reviews", guards=[REVIEW], status_code=201)
+async def post_review(request: Request, n: int) -> dict:
+    c = _committee(request)
+    c.check_session(n)
+    body = parse(await request.body(), ReviewBody, extra=review_errors(c.runtime.call))
+    who = principal(request)
+    if who.role == "committee_member" and who.member_id != body.member_id:
+        raise PermissionDeniedException("un membre du comité ne peut noter qu'en son propre nom")
+    s = body.scores
+    command = RecordReview(n, body.dossier_id, body.member_id,
+                           Scores(s.diagnosis, s.co_construction, s.roadmap, s.free_software))
+    return _recorded(await c.run(command, who.subject))
+
+
+@post("/sessions/{n:int}/decisions", guards=[DECIDE], status_code=201)
+async def post_decision(request: Request, n: int) -> dict:
+    c = _committee(request)
+    c.check_session(n)
+    body = parse(await request.body(), DecisionBody, extra=decision_errors)
+    command = Decide(n, body.dossier_id, body.decision, body.granted_cents, body.motivation)
+    event = await c.run(command, principal(request).subject)
+    return {**_recorded(event), "decision": body.decision}
+
+
+@post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201)
+async def post_close(request: Request, n: int) -> dict:
+    c = _committee(request)
+    return _recorded(await c.run(CloseSession(n), principal(request).subject))
+
+
+HANDLERS = [list_sessions, get_session, get_ranking, post_review, post_decision, post_close]

@@ -1,0 +1,83 @@
+"""The committee's read model, fed with the whole call stream: the shared dossier lifecycle
+index, every session's state (by the decider's own evolve) and the committee's view of the
+budget. Like `shared.status.DossierIndex`, it evolves in place and returns itself; replaying
+the log into a fresh `initial_view` gives the same view.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.committee import domain
+from services.committee.agenda import Facts, SessionState
+from shared.codec import Event
+from shared.config import CallConfig
+from shared.events import (
+    CreditsCommitted, CreditsReserved, ProjectSelected, ReservationRefused, ReservationsLapsed,
+)
+from shared.status import DossierIndex, initial_index
+
+
+class BudgetFacts:
+    """Envelope, reserved, committed and the selections the budget has not answered yet."""
+
+    def __init__(self, envelope_cents: int) -> None:
+        self.envelope_cents = envelope_cents
+        self.reserved: dict[str, int] = {}        # dossier -> reserved, not yet committed
+        self.committed_cents = 0
+        self.pending: dict[str, int] = {}         # selection event id -> granted, unanswered
+        self.refused: set[str] = set()
+        self.answered: set[str] = set()
+
+    @property
+    def available_cents(self) -> int:
+        return (self.envelope_cents - sum(self.reserved.values()) - self.committed_cents
+                - sum(self.pending.values()))
+
+    def evolve(self, event: Event) -> "BudgetFacts":
+        d = event.data
+        if isinstance(d, ProjectSelected):
+            self.pending[event.event_id] = d.granted_cents
+        elif isinstance(d, (CreditsReserved, ReservationRefused)):
+            self.pending.pop(d.selection_event_id, None)
+            self.answered.add(d.selection_event_id)
+            if isinstance(d, CreditsReserved):
+                self.reserved[d.dossier_id] = d.amount_cents
+            else:
+                self.refused.add(d.selection_event_id)
+        elif isinstance(d, CreditsCommitted):
+            self.reserved.pop(d.dossier_id, None)
+            self.committed_cents += d.amount_cents
+        elif isinstance(d, ReservationsLapsed):
+            for lapse in d.lapses:
+                self.reserved.pop(lapse.dossier_id, None)
+        return self
+
+
+class CommitteeView:
+    def __init__(self, call: CallConfig) -> None:
+        self._call = call                          # private: not part of the audited state
+        self.index: DossierIndex = initial_index()
+        self.sessions: dict[int, SessionState] = {s.number: SessionState(s.number) for s in call.sessions}
+        self.budget = BudgetFacts(call.budget.envelope_cents)
+
+    def evolve(self, event: Event) -> "CommitteeView":
+        self.index = self.index.evolve(event)
+        self.budget = self.budget.evolve(event)
+        if event.aggregate_type == "session":
+            number = getattr(event.data, "session", None)
+            if number in self.sessions:
+                self.sessions[number] = domain.evolve(self.sessions[number], event)
+        return self
+
+    def facts(self, now: datetime) -> Facts:
+        b = self.budget
+        return Facts(now=now, call=self._call, dossiers=self.index.entries, refused=b.refused,
+                     answered=b.answered, available_cents=b.available_cents)
+
+
+def initial_view(call: CallConfig):
+    return lambda: CommitteeView(call)
+
+
+def evolve_view(view: CommitteeView, event: Event) -> CommitteeView:
+    return view.evolve(event)
