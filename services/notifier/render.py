@@ -1,0 +1,76 @@
+"""The emails' words: French Jinja2 templates, overridable per call, fed from the view."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from services.notifier.domain import Notification
+from services.notifier.view import NotifierView
+from shared.config import CallConfig
+from shared.money import format_euros
+from shared.status import DossierEntry
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "templates"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
+
+
+def french_date(instant: datetime, tz: ZoneInfo) -> str:
+    """2021-05-20T13:00Z -> '20 mai 2021' (1er for the first day of a month)."""
+    local = instant.astimezone(tz)
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{day} {MONTHS[local.month - 1]} {local.year}"
+
+
+def templates_dir(call: CallConfig) -> Path | None:
+    """The call's own templates folder, relative to the repository root or absolute."""
+    configured = call.notifications.templates_dir
+    if not configured:
+        return None
+    path = Path(configured)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+class Templates:
+    def __init__(self, override: Path | None = None) -> None:
+        folders = [str(override)] if override else []
+        self.env = Environment(loader=ChoiceLoader([FileSystemLoader(folders + [str(DEFAULT_DIR)])]),
+                               undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+    def render(self, kind: str, context: dict) -> tuple[str, str]:
+        subject = self.env.get_template(f"{kind}_subject.j2").render(context)
+        body = self.env.get_template(f"{kind}_body.j2").render(context)
+        return " ".join(subject.split()), body
+
+
+def _dossier(entry: DossierEntry | None, dossier_id: str, call: CallConfig) -> dict:
+    if entry is None:  # the view knows no such dossier: say so rather than fail forever
+        return {"id": dossier_id, "title": dossier_id, "theme": "", "theme_label": "", "applicants": [],
+                "granted": "", "global_cost": "", "outcome": "rejected", "motivation": "", "failures": []}
+    d = entry.dossier
+    return {
+        "id": dossier_id, "title": d.title, "theme": d.theme, "theme_label": call.themes.get(d.theme, ""),
+        "applicants": [{"name": a.name, "siren": a.siren, "contact": a.contact.name} for a in d.applicants],
+        "granted": format_euros(entry.granted_cents) if entry.granted_cents is not None else "",
+        "global_cost": format_euros(d.financing.global_cost_cents),
+        "outcome": "ineligible" if entry.eligible is False else "rejected",
+        "motivation": entry.motivation or "",
+        "failures": [f.message for f in entry.failures],
+    }
+
+
+def context(n: Notification, view: NotifierView, call: CallConfig) -> dict:
+    entries = view.dossiers.entries
+    dossiers = [_dossier(entries.get(i), i, call) for i in n.dossier_ids]
+    return {
+        "call_title": call.call.title, "call_title_short": call.call.title.split(" : ")[0],
+        "region": call.call.region, "session": n.session,
+        "committee_date": french_date(n.closed_at, call.tz),
+        "commitment_deadline": french_date(call.budget.commitment_deadline, call.tz),
+        "attributor_name": call.call.attributor_name, "sender_email": call.call.sender_email,
+        "dossier": dossiers[0] if n.kind == "individual" else None, "dossiers": dossiers,
+    }

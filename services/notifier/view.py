@@ -1,0 +1,62 @@
+"""The notifier's read model: what it must know to write the notifications and the lauréats.
+
+Dossiers (titles, applicants, contacts, grants, motivations, eligibility failures) come from
+the shared lifecycle index; on top of it, the sessions closed, the notifications already sent
+and the dates of the legal commitments (the SCDL file's convention dates).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import msgspec
+
+from shared.codec import Event
+from shared.events import CreditsCommitted, NotificationSent, SessionClosed
+from shared.status import DossierIndex
+
+
+class ClosedSession(msgspec.Struct, frozen=True):
+    session: int
+    closed_at: datetime
+    laureates: tuple[str, ...]
+    not_retained: tuple[str, ...]
+
+
+class SentRecord(msgspec.Struct, frozen=True):
+    notification_id: str
+    kind: str
+    session: int
+    dossier_ids: tuple[str, ...]
+    recipients: tuple[str, ...]
+    message_id: str
+    subject: str
+    sent_at: datetime
+
+
+@dataclass
+class NotifierView:
+    dossiers: DossierIndex = field(default_factory=DossierIndex)
+    sessions: dict[int, ClosedSession] = field(default_factory=dict)
+    sent: dict[str, SentRecord] = field(default_factory=dict)
+    committed_at: dict[str, datetime] = field(default_factory=dict)
+
+
+def initial_view() -> NotifierView:
+    return NotifierView()
+
+
+def evolve(view: NotifierView, event: Event) -> NotifierView:
+    view.dossiers.evolve(event)
+    d = event.data
+    if isinstance(d, SessionClosed) and d.session not in view.sessions:
+        # A session closes once; the first close is the one the notifications answer to.
+        view.sessions[d.session] = ClosedSession(d.session, event.occurred_at, tuple(d.laureates),
+                                                 tuple(d.not_retained))
+    elif isinstance(d, NotificationSent) and d.notification_id not in view.sent:
+        view.sent[d.notification_id] = SentRecord(
+            d.notification_id, d.kind, d.session, tuple(d.dossier_ids), tuple(d.recipients),
+            d.message_id, d.subject, event.occurred_at)
+    elif isinstance(d, CreditsCommitted):
+        view.committed_at[d.dossier_id] = event.occurred_at
+    return view

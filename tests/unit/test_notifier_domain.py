@@ -1,0 +1,110 @@
+"""Which notifications a closed session calls for, their content, and when one counts as sent."""
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+from services.notifier.domain import (
+    due_notifications, individual_id, is_overdue, message_id, record_sent, retry_delay,
+)
+from services.notifier.mailer import Outgoing, ascii_address, build_message
+from services.notifier.render import Templates, context, french_date
+from shared.config import load_call
+from shared.events import NotificationSent
+from shared.store import Loaded
+from tests.unit.test_notifier_history import CLOSED_AT, FAILURE, MOTIVATION, PARIS, as_events, session_one, view_of
+
+CALL = load_call("hdf-itn7-axe3-2021")
+WEEK = timedelta(days=7)
+
+
+def due():
+    return {n.notification_id: n for n in due_notifications(view_of(session_one()), WEEK)}
+
+
+def test_each_laureate_gets_one_individual_notification_and_the_others_one_collective():
+    notes = due()
+    assert list(notes) == ["s1-individual-d-civil", "s1-individual-d-joint", "s1-collective"]
+    assert notes["s1-individual-d-joint"].recipients == (
+        "dsi@cc-val.example.fr", "mairie@rivecourt.example.fr", "mairie@orval.example.fr")
+    collective = notes["s1-collective"]
+    assert collective.kind == "collective"
+    assert collective.dossier_ids == ("d-rejected", "d-ineligible")          # the deferred one gets nothing
+    assert collective.recipients == ("contact@fresnoy.example.fr", "dgs@marle.example.fr")
+    assert all(n.due_at == CLOSED_AT + WEEK for n in notes.values())
+
+
+def test_no_notification_before_the_session_closes():
+    assert due_notifications(view_of(session_one(close=False)), WEEK) == []
+
+
+def test_overdue_only_after_the_delay():
+    n = due()["s1-collective"]
+    assert not is_overdue(n, CLOSED_AT + WEEK)
+    assert is_overdue(n, CLOSED_AT + WEEK + timedelta(seconds=1))
+
+
+def test_recorded_once_only():
+    n = due()["s1-collective"]
+    loaded = Loaded("notification", n.notification_id, [])
+    first = record_sent(loaded, n, "<m>", "sujet")
+    assert isinstance(first, NotificationSent) and first.recipients == list(n.recipients)
+    loaded.events.extend(as_events([(first, CLOSED_AT, None)]))
+    assert record_sent(loaded, n, "<m>", "sujet") is None
+
+
+def test_backoff_doubles_and_is_capped():
+    assert [retry_delay(a, 1.0, 10.0) for a in (1, 2, 3, 4, 5, 6, 1000)] == [1, 2, 4, 8, 10, 10, 10]
+
+
+def test_ids_are_deterministic():
+    assert individual_id(2, "abc") == "s2-individual-abc"
+    assert message_id("s1-collective", CALL.id) == "<s1-collective.hdf-itn7-axe3-2021@aap.invalid>"
+
+
+def test_french_date_in_paris_time():
+    from datetime import datetime, timezone
+    assert french_date(datetime(2021, 5, 20, 22, 30, tzinfo=timezone.utc), PARIS) == "21 mai 2021"
+    assert french_date(datetime(2021, 7, 1, 8, tzinfo=PARIS), PARIS) == "1er juillet 2021"
+
+
+def test_individual_email_in_french_with_the_grant_written_the_french_way():
+    view = view_of(session_one())
+    subject, body = Templates().render("individual", context(due()["s1-individual-d-joint"], view, CALL))
+    assert "« Portail citoyen intercommunal » est retenu" in subject
+    assert "70\u00a0000,00\u00a0€" in body and "90\u00a0000,00\u00a0€" in body
+    assert "20 mai 2021" in body and "session n° 1" in body
+    for name in ("Communauté de communes du Val", "Commune de Rivecourt", "Commune d'Orval"):
+        assert name in body
+
+
+def test_collective_email_gives_each_motivation_and_each_ineligibility_reason():
+    view = view_of(session_one())
+    subject, body = Templates().render("collective", context(due()["s1-collective"], view, CALL))
+    assert subject.endswith("résultats du comité du 20 mai 2021 (session n° 1)")
+    assert "Formation des agents" in body and MOTIVATION in body
+    assert "Petite étude" in body and FAILURE in body and "inéligible" in body
+    assert "Relation usagers" not in body                                  # deferred: nothing yet
+
+
+def test_a_call_can_override_a_template(tmp_path):
+    (tmp_path / "individual_subject.j2").write_text("Bonne nouvelle : {{ dossier.title }}", encoding="utf-8")
+    templates = Templates(tmp_path)
+    subject, body = templates.render("individual", context(due()["s1-individual-d-civil"], view_of(session_one()), CALL))
+    assert subject == "Bonne nouvelle : Dématérialisation de l'état civil"
+    assert "45\u00a0000,00\u00a0€" in body                                      # the default body still applies
+
+
+def test_non_ascii_domains_are_idna_encoded():
+    assert ascii_address("numerique@région.example.fr") == "numerique@xn--rgion-bsa.example.fr"
+    assert ascii_address("a@b.fr") == "a@b.fr"
+    out = Outgoing(notification_id="s1-collective", message_id="<x@aap.invalid>", sender="sgar@hdf.gouv.fr",
+                   sender_name="Préfecture — SGAR", to=(), bcc=("numerique@région.example.fr", "a@b.fr"),
+                   subject="Résultats", body="Madame, Monsieur, 45\u00a0000,00\u00a0€", date=CLOSED_AT)
+    assert out.recipients == ["numerique@xn--rgion-bsa.example.fr", "a@b.fr"]
+    sent = message_from_bytes(bytes(build_message(out, with_bcc=False)), policy=policy.default)
+    assert sent["Bcc"] is None and sent["To"] == "sgar@hdf.gouv.fr"        # recipients hidden from each other
+    assert sent["Message-ID"] == "<x@aap.invalid>" and sent["Subject"] == "Résultats"
+    assert "45\u00a0000,00\u00a0€" in sent.get_content()
+    kept = message_from_bytes(bytes(build_message(out, with_bcc=True)), policy=policy.default)
+    assert "numerique@xn--rgion-bsa.example.fr" in kept["Bcc"]
