@@ -59,7 +59,7 @@ def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler:
         store.all_subjects,
         stream=JStream(store.stream, declare=False),
         durable=durable_name(service),
-        pull_sub=PullSub(batch_size=16, timeout=1.0),
+        pull_sub=PullSub(batch_size=1, timeout=1.0),   # one in flight: a bigger batch waits out the timeout
         config=ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60,
                               deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=1),
         ack_policy=AckPolicy.MANUAL,
