@@ -49,6 +49,17 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
 _encoder = msgspec.json.Encoder()
 _raw_decoder = msgspec.json.Decoder(_RawEvent)
 _data_decoders = {name: msgspec.json.Decoder(t) for name, t in BY_NAME.items()}
+_ENVELOPE = [(f.name, f.type) for f in msgspec.structs.fields(_RawEvent) if f.name != "data"]
+
+
+def _typed_envelope(name: str, data_type: type) -> msgspec.json.Decoder:
+    """A one-pass decoder of the envelope of one event type (its current version)."""
+    return msgspec.json.Decoder(msgspec.defstruct(f"_{name}Envelope", [*_ENVELOPE, ("data", data_type)],
+                                                  frozen=True))
+
+
+_typed_decoders = {name: _typed_envelope(name, t) for name, t in BY_NAME.items()}
+_TYPE_MARK = b',"type":"'
 
 
 class UnknownEvent(Exception):
@@ -75,7 +86,30 @@ def _upcast(type_name: str, version: int, raw: bytes) -> EventData:
     return msgspec.convert(payload, target)
 
 
+def _fast_decode(payload: bytes) -> Event | None:
+    """The common case in one pass: the envelope's type, found after `event_id` as encoded by
+    `encode`, names a known type at its current version. None when it does not apply."""
+    start = payload.find(_TYPE_MARK)
+    if start < 0:
+        return None
+    start += len(_TYPE_MARK)
+    decoder = _typed_decoders.get(payload[start:payload.find(b'"', start)].decode("utf-8", "replace"))
+    if decoder is None:
+        return None
+    try:
+        e = decoder.decode(payload)
+    except msgspec.ValidationError:   # an older version, or another shape: the general path
+        return None
+    if e.version != type(e.data).version or e.type != type(e.data).__name__:
+        return None
+    return Event(e.event_id, e.type, e.version, e.aggregate_type, e.aggregate_id, e.sequence,
+                 e.occurred_at, e.actor, e.correlation_id, e.causation_id, e.prev_hash, e.data)
+
+
 def decode(payload: bytes) -> Event:
+    fast = _fast_decode(payload)
+    if fast is not None:
+        return fast
     raw = _raw_decoder.decode(payload)
     if raw.type not in BY_NAME:
         raise UnknownEvent(raw.type)

@@ -20,6 +20,15 @@ S = TypeVar("S")
 log = logging.getLogger(__name__)
 
 
+def _stream_sequence(msg: Any) -> int:
+    """The stream sequence from the ack subject `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`
+    (cheaper than building `msg.metadata`; other layouts, e.g. with a domain, go through it)."""
+    tokens = msg.reply.split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
+    return msg.metadata.sequence.stream
+
+
 class Projection(Generic[S]):
     def __init__(self, name: str, initial: Callable[[], S], evolve: Callable[[S, Event], S]) -> None:
         self.name = name
@@ -63,9 +72,13 @@ class Projection(Generic[S]):
         self._target = await store.last_sequence()
         if self.position >= self._target:
             self.ready.set()
+        # read at scrape time: no per-event cost on the replay path
+        metrics.VIEW_POSITION.labels(self.name).set_function(lambda: self.position)
 
         async def on_msg(msg) -> None:
-            seq = msg.metadata.sequence.stream
+            seq = _stream_sequence(msg)
+            if seq <= self.position:
+                return
             try:
                 event = decode(msg.data)
             except UnknownEvent as exc:  # a newer service's event: skip, but say so
@@ -73,7 +86,6 @@ class Projection(Generic[S]):
                 self._advance(seq)
                 return
             self.apply(seq, event)
-            metrics.VIEW_POSITION.labels(self.name).set(self.position)
 
         self._sub = await store.js.subscribe(
             store.all_subjects, stream=store.stream, cb=on_msg, ordered_consumer=True,

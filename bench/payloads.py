@@ -1,0 +1,48 @@
+"""Realistic events for the benchmarks: DossierSubmitted / DossierAmended carrying a dossier
+taken from the public scenario 01-eligibility (the largest one, ~1.6 KB encoded)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from shared.codec import Event, content_hash, encode
+from shared.dossier import Dossier
+from shared.events import DossierAmended, DossierSubmitted
+from shared.ids import new_id
+from shared.store import GENESIS
+
+SCENARIO = Path(__file__).resolve().parent.parent / "tests" / "scenarios" / "01-eligibility.json"
+AT = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)
+
+
+def scenario_dossier() -> Dossier:
+    steps = json.loads(SCENARIO.read_text())["steps"]
+    dossiers = [msgspec.convert(s["dossier"], Dossier) for s in steps if s["action"] == "submit"]
+    return max(dossiers, key=lambda d: len(msgspec.json.encode(d)))
+
+
+def history(dossier: Dossier, dossier_id: str, n: int) -> list[Event]:
+    """`n` events of one dossier aggregate: a submission, then amendments, hash-chained."""
+    events, prev = [], GENESIS
+    for i in range(n):
+        data = (DossierSubmitted if i == 0 else DossierAmended)(dossier_id=dossier_id, dossier=dossier, session=1)
+        event = Event(event_id=new_id(), type=type(data).__name__, version=1, aggregate_type="dossier",
+                      aggregate_id=dossier_id, sequence=i + 1, occurred_at=AT, actor="applicant:bench",
+                      correlation_id=new_id(), causation_id=None, prev_hash=prev, data=data)
+        prev = content_hash(encode(event), prev)
+        events.append(event)
+    return events
+
+
+def raw_messages(events: list[Event]) -> list[tuple[bytes, dict[str, str]]]:
+    """What EventStore.append would send, pre-encoded: payload and headers minus the
+    expected-sequence check — the fair input for a raw `js.publish`."""
+    out = []
+    for e in events:
+        payload = encode(e)
+        out.append((payload, {"Nats-Msg-Id": e.event_id, "Aap-Type": e.type,
+                              "Aap-Hash": content_hash(payload, e.prev_hash)}))
+    return out
