@@ -1,8 +1,10 @@
 """Eligibility HTTP API: read the latest assessment of dossiers (the view; no command here)."""
 from __future__ import annotations
 
+import msgspec
 from litestar import Request, get
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath, FromQuery
 
 from shared.auth import principal, require
 from shared.refusal import Refusal
@@ -13,6 +15,8 @@ READERS = ("applicant", "instructor", "committee_member", "budget_officer", "aud
 BOOLEANS = {"true": True, "false": False}
 
 
+class AssessmentList(msgspec.Struct, frozen=True):
+    items: list[Assessment]
 
 
 def _view(request: Request) -> AssessmentView:
@@ -25,7 +29,7 @@ def _visible(request: Request, entry: Entry | None) -> bool:
 
 @get("/assessments/{dossier_id:str}", guards=[require(*READERS)], sync_to_thread=False,
      summary="La dernière évaluation d'éligibilité d'un dossier")
-def get_assessment(request: Request, dossier_id: str) -> Assessment:
+def get_assessment(request: Request, dossier_id: FromPath[str]) -> Assessment:
     entry = _view(request).get(dossier_id)
     if not _visible(request, entry):
         raise Refusal("UNKNOWN_DOSSIER", f"Aucune évaluation d'éligibilité pour le dossier « {dossier_id} ».")
@@ -34,13 +38,13 @@ def get_assessment(request: Request, dossier_id: str) -> Assessment:
 
 @get("/assessments", guards=[require(*READERS)], sync_to_thread=False,
      summary="Les dernières évaluations, filtrables par verdict (eligible=true|false)")
-def list_assessments(request: Request, eligible: str | None = None) -> dict[str, list[Assessment]]:
+def list_assessments(request: Request, eligible: FromQuery[str | None] = None) -> AssessmentList:
     if eligible is not None and eligible.lower() not in BOOLEANS:
         raise ValidationException("données invalides : eligible", status_code=422,
                                   extra=[{"field": "eligible", "message": "attendu : true ou false"}])
     verdict = None if eligible is None else BOOLEANS[eligible.lower()]
     entries = [e for e in _view(request).assessed(verdict) if _visible(request, e)]
-    return {"items": [e.assessment for e in entries]}
+    return AssessmentList(items=[e.assessment for e in entries])
 
 
 HANDLERS = [get_assessment, list_assessments]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-
 from services.eligibility.domain import AssessDossier, decide, state_of
 from services.eligibility.view import evolve_view, initial_view
 from shared.codec import Event
