@@ -147,3 +147,21 @@ async def test_scenario_01_dossiers_give_the_expected_reasons(store, settings, t
         for ref, outcome in expected.items():
             got = (await client.get(f"/assessments/{ref}", headers=auth(token))).json()
             assert (got["eligible"], got["reasons"]) == (outcome["eligible"], outcome["reasons"]), ref
+
+
+async def test_a_redelivered_event_appends_nothing_new(store, settings):
+    from types import SimpleNamespace
+
+    from services.eligibility.consumers import make_handler
+    from shared.config import load_call
+
+    runtime = SimpleNamespace(store=store, call=load_call(settings.call), now=lambda: T0)
+    handle = make_handler(runtime)
+    source = await submit(store, "d-1", reference())
+    withdrawn = await publish(store, "d-1", DossierWithdrawn("d-1"), minutes=1)
+    await handle(source, 1)
+    await handle(source, 1)               # redelivery, e.g. the ack was lost
+    await handle(withdrawn, 2)            # not a content event: nothing to assess
+    events = await assessments(store, "d-1")
+    assert len(events) == 1 and events[0].data.dossier_event_id == source.event_id
+    assert await store.last_sequence() == 3
