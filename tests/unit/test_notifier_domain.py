@@ -108,3 +108,26 @@ def test_non_ascii_domains_are_idna_encoded():
     assert "45\u00a0000,00\u00a0€" in sent.get_content()
     kept = message_from_bytes(bytes(build_message(out, with_bcc=True)), policy=policy.default)
     assert "numerique@xn--rgion-bsa.example.fr" in kept["Bcc"]
+
+
+def test_templates_dir_from_the_call_relative_to_the_repository_or_absolute(tmp_path):
+    from msgspec.structs import replace
+    from services.notifier.render import REPO_ROOT, templates_dir
+    assert templates_dir(CALL) is None
+    relative = replace(CALL, notifications=replace(CALL.notifications, templates_dir="config/templates/hdf"))
+    assert templates_dir(relative) == REPO_ROOT / "config" / "templates" / "hdf"
+    absolute = replace(CALL, notifications=replace(CALL.notifications, templates_dir=str(tmp_path)))
+    assert templates_dir(absolute) == tmp_path
+
+
+def test_mail_settings_from_the_environment(tmp_path):
+    import pytest
+    from services.notifier.mailer import MailSettings, OutboxMailer, SmtpMailer
+    outbox = MailSettings.from_env({}, tmp_path)
+    assert isinstance(outbox.mailer(), OutboxMailer) and outbox.outbox_dir == tmp_path / "outbox"
+    smtp = MailSettings.from_env({"AAP_SMTP_HOST": "smtp.example.fr", "AAP_SMTP_TLS": "starttls",
+                                  "AAP_SMTP_USER": "u", "AAP_SMTP_PASSWORD": "p"}, tmp_path)
+    mailer = smtp.mailer()
+    assert isinstance(mailer, SmtpMailer) and (mailer.port, mailer.tls, mailer.user) == (587, "starttls", "u")
+    with pytest.raises(ValueError):
+        MailSettings.from_env({"AAP_SMTP_TLS": "tls1.0"}, tmp_path)
