@@ -9,11 +9,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
 
 from faststream.nats import NatsBroker
 from litestar import Litestar, get
-from litestar.params import Parameter
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
@@ -100,8 +98,7 @@ class Runtime:
             return await runtime.readiness()
 
         @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
-        async def audit_views(as_of: datetime | None = None,
-                             with_state: Annotated[bool, Parameter(query="state")] = False) -> list[dict]:
+        async def audit_views(as_of: datetime | None = None, with_state: bool = False) -> list[dict]:
             """Each view rebuilt from the first event (up to `as_of` if given), with its digest
             beside the live view's: equal digests mean the replay gives the live view exactly."""
             return await compare(runtime.views, runtime.store, as_of, with_state=with_state)

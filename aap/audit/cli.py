@@ -116,7 +116,7 @@ async def _as_of(args) -> int:
     if instant.tzinfo is None:
         print("the instant needs its offset, e.g. 2021-05-20T12:00:00+02:00", file=sys.stderr)
         return 2
-    views = await _views(args, {"as_of": instant.isoformat(), "state": "true"})
+    views = await _views(args, {"as_of": instant.isoformat(), "with_state": "true"})
     print(json.dumps({s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()},
                      ensure_ascii=False, indent=2))
     return 0
