@@ -13,6 +13,7 @@ from datetime import datetime
 from faststream.nats import NatsBroker
 from litestar import Litestar, get
 from litestar.openapi import OpenAPIConfig
+from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from shared import metrics
@@ -98,7 +99,8 @@ class Runtime:
             return await runtime.readiness()
 
         @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
-        async def audit_views(as_of: datetime | None = None, with_state: bool = False) -> list[dict]:
+        async def audit_views(as_of: FromQuery[datetime | None] = None,
+                              with_state: FromQuery[bool] = False) -> list[dict]:
             """Each view rebuilt from the first event (up to `as_of` if given), with its digest
             beside the live view's: equal digests mean the replay gives the live view exactly."""
             return await compare(runtime.views, runtime.store, as_of, with_state=with_state)
