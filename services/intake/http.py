@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.params import FromQuery
 
 from services.intake import documents
 from services.intake.domain import (
@@ -22,6 +23,7 @@ from shared.refusal import Refusal
 from shared.service import Runtime
 from shared.store import Loaded, execute
 
+Q = FromQuery[str | None]         # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin")
 MAX_KEY = 200
 
@@ -116,7 +118,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 @put("/dossiers/{dossier_id:str}/document", guards=[require(*WRITERS)], request_max_body_size=None,
      summary="Déposer le document descriptif (corps application/pdf)")
-async def upload_document(request: Request, state: State, dossier_id: str, filename: str | None = None) -> dict:
+async def upload_document(request: Request, state: State, dossier_id: str, filename: Q = None) -> dict:
     intake: Intake = state.intake
     content_type = request.headers.get("content-type")
     if (content_type or "").split(";")[0].strip().lower() == documents.PDF:
@@ -147,9 +149,8 @@ async def read_one(request: Request, state: State, dossier_id: str) -> dict:
 
 
 @get("/dossiers", guards=[require(*ROLES)], summary="Lister les dossiers (filtres, pagination)")
-async def list_dossiers(request: Request, state: State, status: str | None = None, session: str | None = None,
-                        departement: str | None = None, theme: str | None = None, page: str | None = None,
-                        page_size: str | None = None) -> dict:
+async def list_dossiers(request: Request, state: State, status: Q = None, session: Q = None, departement: Q = None,
+                        theme: Q = None, page: Q = None, page_size: Q = None) -> dict:
     filters, page_n, size = parse_query(dict(request.query_params))
     who = principal(request)
     found, total = select(state.intake.view.state, filters, lambda e: who.acts_for(e.dossier.sirens), page_n, size)
