@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException, ValidationException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from services.intake import documents
 from services.intake.domain import (
@@ -84,7 +84,7 @@ async def submit(request: Request, state: State) -> Response:
 
 
 @put("/dossiers/{dossier_id:str}", guards=[require(*WRITERS)], summary="Modifier un dossier (remplace son contenu)")
-async def amend(request: Request, state: State, dossier_id: str) -> dict:
+async def amend(request: Request, state: State, dossier_id: FromPath[str]) -> dict:
     intake: Intake = state.intake
     dossier = parse_dossier(await request.body(), intake.runtime.call)
     who = principal(request)
@@ -95,7 +95,7 @@ async def amend(request: Request, state: State, dossier_id: str) -> dict:
 
 @post("/dossiers/{dossier_id:str}/withdraw", guards=[require(*WRITERS)], status_code=200,
       summary="Retirer un dossier")
-async def withdraw(request: Request, state: State, dossier_id: str) -> dict:
+async def withdraw(request: Request, state: State, dossier_id: FromPath[str]) -> dict:
     intake: Intake = state.intake
     body = parse_withdraw(await request.body())
     who = principal(request)
@@ -118,7 +118,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 @put("/dossiers/{dossier_id:str}/document", guards=[require(*WRITERS)], request_max_body_size=None,
      summary="Déposer le document descriptif (corps application/pdf)")
-async def upload_document(request: Request, state: State, dossier_id: str, filename: Q = None) -> dict:
+async def upload_document(request: Request, state: State, dossier_id: FromPath[str], filename: Q = None) -> dict:
     intake: Intake = state.intake
     content_type = request.headers.get("content-type")
     if (content_type or "").split(";")[0].strip().lower() == documents.PDF:
@@ -141,7 +141,7 @@ async def upload_document(request: Request, state: State, dossier_id: str, filen
 
 
 @get("/dossiers/{dossier_id:str}", guards=[require(*ROLES)], summary="Lire un dossier")
-async def read_one(request: Request, state: State, dossier_id: str) -> dict:
+async def read_one(request: Request, state: State, dossier_id: FromPath[str]) -> dict:
     entry = state.intake.view.state.get(dossier_id)
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
