@@ -6,8 +6,7 @@ from prometheus_client import REGISTRY, Gauge
 
 from services.budget import consumers, http
 from services.budget.domain import initial_state
-from services.budget.view import BudgetView, evolve_view, initial_view, totals
-from shared.codec import Event
+from services.budget.view import evolve_view, initial_view, totals
 from shared.projection import Projection
 from shared.service import Runtime, build_app
 from shared.settings import Settings
@@ -21,28 +20,17 @@ def _envelope_gauge() -> Gauge:
     return existing or Gauge("aap_envelope_cents", "The call's envelope, in cents", ["kind"])
 
 
-def _publish(gauge: Gauge, envelope) -> None:
-    for name, cents in totals(envelope).items():
-        gauge.labels(name.removesuffix("_cents")).set(cents)
-
-
 def create_app(settings: Settings | None = None) -> Litestar:
     runtime = Runtime(SERVICE, settings or Settings.from_env())
     initial = initial_state(runtime.call.budget)
-    gauge = _envelope_gauge()
-
-    def evolve(view: BudgetView, event: Event) -> BudgetView:
-        view = evolve_view(view, event)
-        if event.aggregate_type == "envelope":
-            _publish(gauge, view.envelope)
-        return view
-
-    view = Projection("budget", lambda: initial_view(initial), evolve)
+    view = Projection("budget", lambda: initial_view(initial), evolve_view)
     runtime.views.append(view)
     runtime.reactor = consumers.reactor(lambda: runtime.store, initial, runtime.now)
-    runtime.clock.on_tick(consumers.lapse_tick(lambda: runtime.store, initial))
+    runtime.clock.on_tick(consumers.lapse_tick(lambda: runtime.store, initial, view))
 
-    async def on_start() -> None:
-        _publish(gauge, view.state.envelope)
+    gauge = _envelope_gauge()
+    for kind in ("envelope", "reserved", "committed", "available"):
+        # read from the live view at each scrape (not set in evolve: audits replay evolve)
+        gauge.labels(kind).set_function(lambda kind=kind: totals(view.state.envelope)[f"{kind}_cents"])
 
-    return build_app(runtime, http.routes(runtime, view, initial), title="AAP — budget", on_start=on_start)
+    return build_app(runtime, http.routes(runtime, view, initial), title="AAP — budget")

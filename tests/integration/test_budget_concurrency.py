@@ -80,6 +80,7 @@ async def test_fifty_concurrent_selections_exactly_ten_funded(store, settings, s
             await asyncio.sleep(0.01)
         answer = (await client.get("/budget", headers=headers)).json()
         reservations = (await client.get("/reservations", headers=headers)).json()["items"]
+        audit = (await client.get("/audit/views", headers=headers)).json()
 
     assert len(events) == RACERS
     assert sum(isinstance(e.data, CreditsReserved) for e in events) == FITS
@@ -98,6 +99,7 @@ async def test_fifty_concurrent_selections_exactly_ten_funded(store, settings, s
     assert sorted(r["status"] for r in reservations).count("reserved") == FITS
     assert sorted(r["status"] for r in reservations).count("refused") == RACERS - FITS
 
+    assert [(a["view"], a["live_digest"]) for a in audit] == [("budget", audit[0]["rebuilt_digest"])]
     fresh = Projection("budget-replay", lambda: initial_view(initial), evolve_view)
     await fresh.start(store)
     await asyncio.wait_for(fresh.ready.wait(), 10)
