@@ -16,7 +16,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from shared import metrics
 from shared.audit import compare
 from shared.auth import Verifier, require
 from shared.clock import Clock
@@ -53,7 +52,7 @@ class Runtime:
     async def start(self) -> None:
         await self.broker.connect()
         js = self.broker.connection.jetstream()
-        self.store = EventStore(js, self.call.id, self.settings.nats_replicas)
+        self.store = EventStore(js, self.call.id, self.settings.nats_replicas, service=self.service)
         await self.store.ensure_stream()
         await ensure_parked_stream(self.store)
         for view in self.views:
@@ -76,9 +75,7 @@ class Runtime:
         return min((v.position for v in self.views), default=0)
 
     async def append(self, event: Event, expected_version: int | None) -> int:
-        seq = await self.store.append(event, expected_version)
-        metrics.EVENTS_PUBLISHED.labels(self.service, event.type).inc()
-        return seq
+        return await self.store.append(event, expected_version)
 
     async def readiness(self) -> dict:
         lag = await reactor_lag(self.store, self.service) if self.reactor else 0

@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from nats.js import api
 from nats.js.errors import APIError, NotFoundError
 
+from shared import metrics
 from shared.codec import Event, content_hash, decode, encode
 from shared.events import EventData
 from shared.ids import new_id
@@ -57,11 +58,12 @@ class Loaded(msgspec.Struct):
 
 
 class EventStore:
-    def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1) -> None:
+    def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1, service: str | None = None) -> None:
         self.js = js
         self.call_id = call_id
         self.stream = stream_name(call_id)
         self.replicas = replicas
+        self.service = service          # the publishing service, for the published-events metric
 
     @property
     def all_subjects(self) -> str:
@@ -89,6 +91,8 @@ class EventStore:
             headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_version)
         try:
             ack = await self.js.publish(subject, payload, stream=self.stream, headers=headers)
+            if self.service:
+                metrics.EVENTS_PUBLISHED.labels(self.service, event.type).inc()
         except APIError as exc:
             if exc.err_code != WRONG_LAST_SEQUENCE:
                 raise
