@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath
 
 from services.committee import present
 from services.committee.commands import Committee
@@ -36,22 +37,22 @@ async def list_sessions(request: Request) -> dict:
 
 
 @get("/sessions/{n:int}", guards=[READ])
-async def get_session(request: Request, n: int) -> dict:
+async def get_session(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
     return present.detail(c.view, c.runtime.call.session(n), c.runtime.now())
 
 
 @get("/sessions/{n:int}/ranking", guards=[READ])
-async def get_ranking(request: Request, n: int) -> dict:
+async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
-    rows = ranking(c.view.sessions[n], c.view.index.entries, c.runtime.call.committee.criteria)
+    rows = ranking(c.view.session(n), c.view.index.entries, c.runtime.call.committee.criteria)
     return {"session": n, "criteria": c.runtime.call.committee.criteria, "items": rows}
 
 
 @post("/sessions/{n:int}/reviews", guards=[REVIEW], status_code=201)
-async def post_review(request: Request, n: int) -> dict:
+async def post_review(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
     body = parse(await request.body(), ReviewBody, extra=review_errors(c.runtime.call))
@@ -65,7 +66,7 @@ async def post_review(request: Request, n: int) -> dict:
 
 
 @post("/sessions/{n:int}/decisions", guards=[DECIDE], status_code=201)
-async def post_decision(request: Request, n: int) -> dict:
+async def post_decision(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
     body = parse(await request.body(), DecisionBody, extra=decision_errors)
@@ -75,7 +76,7 @@ async def post_decision(request: Request, n: int) -> dict:
 
 
 @post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201)
-async def post_close(request: Request, n: int) -> dict:
+async def post_close(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     return _recorded(await c.run(CloseSession(n), principal(request).subject))
 

@@ -11,8 +11,7 @@ DECISIONS = Gauge("aap_committee_decisions", "Standing decisions of a session, b
 
 
 def measure(view: CommitteeView) -> None:
-    for number, state in view.sessions.items():
-        label = str(number)
+    for label, state in view.sessions.items():
         items = agenda(state, view.index.entries)
         AGENDA.labels(label).set(len(items))
         counts = {"select": 0, "reject": 0, "defer": 0}

@@ -15,7 +15,7 @@ def session_status(session: Session, state: SessionState, now: datetime) -> str:
 
 
 def summary(view: CommitteeView, session: Session, now: datetime) -> dict:
-    state = view.sessions[session.number]
+    state = view.session(session.number)
     items = agenda(state, view.index.entries)
     decided = sum(1 for e in items if state.standing(e.dossier_id, view.budget.refused) is not None)
     status = session_status(session, state, now)
@@ -30,7 +30,7 @@ def _funding(view: CommitteeView, event_id: str) -> str:
 
 
 def detail(view: CommitteeView, session: Session, now: datetime) -> dict:
-    state = view.sessions[session.number]
+    state = view.session(session.number)
     rows = []
     for entry in agenda(state, view.index.entries):
         decision = state.standing(entry.dossier_id, view.budget.refused)

@@ -57,17 +57,21 @@ class CommitteeView:
     def __init__(self, call: CallConfig) -> None:
         self._call = call                          # private: not part of the audited state
         self.index: DossierIndex = initial_index()
-        self.sessions: dict[int, SessionState] = {s.number: SessionState(s.number) for s in call.sessions}
+        # keyed by str(number), like the aggregate ids (and so that the audit can hash the view)
+        self.sessions: dict[str, SessionState] = {str(s.number): SessionState(s.number) for s in call.sessions}
         self.budget = BudgetFacts(call.budget.envelope_cents)
 
     def evolve(self, event: Event) -> "CommitteeView":
         self.index = self.index.evolve(event)
         self.budget = self.budget.evolve(event)
         if event.aggregate_type == "session":
-            number = getattr(event.data, "session", None)
-            if number in self.sessions:
-                self.sessions[number] = domain.evolve(self.sessions[number], event)
+            key = event.aggregate_id
+            if key in self.sessions:
+                self.sessions[key] = domain.evolve(self.sessions[key], event)
         return self
+
+    def session(self, number: int) -> SessionState:
+        return self.sessions[str(number)]
 
     def facts(self, now: datetime) -> Facts:
         b = self.budget
