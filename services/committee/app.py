@@ -9,30 +9,18 @@ from services.committee import metrics
 from services.committee.commands import Committee
 from services.committee.http import HANDLERS
 from services.committee.view import CommitteeView, evolve_view, initial_view
-from shared.codec import Event
 from shared.projection import Projection
 from shared.service import Runtime, build_app
 from shared.settings import Settings
 
 
-class MeasuredProjection(Projection[CommitteeView]):
-    """Refreshes the gauges after each live event; the evolve itself stays pure (audits
-    replay it), and a replay at start-up is measured once, when caught up."""
-
-    def apply(self, seq: int, event: Event) -> bool:
-        applied = super().apply(seq, event)
-        if applied and self.ready.is_set():
-            metrics.measure(self.state)
-        return applied
-
-
 def create_app(settings: Settings | None = None) -> Litestar:
     runtime = Runtime("committee", settings or Settings.from_env())
-    projection = MeasuredProjection("committee", initial_view(runtime.call), evolve_view)
+    projection: Projection[CommitteeView] = Projection("committee", initial_view(runtime.call), evolve_view)
     runtime.views.append(projection)
 
     async def on_start() -> None:
-        metrics.measure(projection.state)
+        metrics.register([s.number for s in runtime.call.sessions], lambda: projection.state)
 
     app = build_app(runtime, HANDLERS, title="AAP — comité de sélection", on_start=on_start)
     app.state.committee = Committee(runtime, projection)

@@ -1,5 +1,8 @@
-"""The committee's gauges, refreshed from the view whenever it moves (once caught up)."""
+"""The committee's gauges, read from the live view at scrape time (no cost per event, and the
+view's evolve stays free of side effects, as the audit replays it)."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from prometheus_client import Gauge
 
@@ -8,16 +11,21 @@ from services.committee.view import CommitteeView
 
 AGENDA = Gauge("aap_committee_agenda", "Dossiers on a session's agenda", ["session"])
 DECISIONS = Gauge("aap_committee_decisions", "Standing decisions of a session, by kind", ["session", "decision"])
+KINDS = ("select", "reject", "defer")
 
 
-def measure(view: CommitteeView) -> None:
-    for label, state in view.sessions.items():
-        items = agenda(state, view.index.entries)
-        AGENDA.labels(label).set(len(items))
-        counts = {"select": 0, "reject": 0, "defer": 0}
-        for entry in items:
-            decision = state.standing(entry.dossier_id, view.budget.refused)
-            if decision is not None:
-                counts[decision.kind] += 1
-        for kind, count in counts.items():
-            DECISIONS.labels(label, kind).set(count)
+def agenda_size(view: CommitteeView, number: int) -> int:
+    return len(agenda(view.session(number), view.index.entries))
+
+
+def decisions(view: CommitteeView, number: int, kind: str) -> int:
+    state = view.session(number)
+    return sum(1 for e in agenda(state, view.index.entries)
+               if (d := state.standing(e.dossier_id, view.budget.refused)) is not None and d.kind == kind)
+
+
+def register(sessions: list[int], view: Callable[[], CommitteeView]) -> None:
+    for n in sessions:
+        AGENDA.labels(str(n)).set_function(lambda n=n: agenda_size(view(), n))
+        for kind in KINDS:
+            DECISIONS.labels(str(n), kind).set_function(lambda n=n, kind=kind: decisions(view(), n, kind))
