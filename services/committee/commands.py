@@ -7,7 +7,6 @@ from litestar.exceptions import ServiceUnavailableException
 
 from services.committee import domain
 from services.committee.view import CommitteeView
-from shared import metrics
 from shared.codec import Event
 from shared.projection import Projection
 from shared.refusal import Refusal
@@ -54,6 +53,5 @@ class Committee:
 
         event = await execute(self.runtime.store, "session", str(command.session), decide,
                               actor=actor, now=self.runtime.now, on_load=self._sync)
-        assert event is not None  # the decider records an event or refuses
-        metrics.EVENTS_PUBLISHED.labels(self.runtime.service, event.type).inc()
+        assert event is not None  # the decider records an event or refuses (the store counts it)
         return event

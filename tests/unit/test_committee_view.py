@@ -16,7 +16,7 @@ def test_ranking_means_per_criterion_and_overall_sorted_best_first():
     g.decided(RecordReview(1, "ETAT-CIVIL", "referent-62", Scores(3, 2, 3, 3)))      # revised: last counts
     g.decided(RecordReview(1, "ETAT-CIVIL", "referent-59", Scores(2, 2, 2, None)))   # free software n/a
     g.decided(RecordReview(1, "PORTAIL", "referent-regional-1", Scores(1, 1, 1, None)))
-    rows = ranking(g.view().sessions[1], g.view().index.entries, CALL.committee.criteria)
+    rows = ranking(g.view().session(1), g.view().index.entries, CALL.committee.criteria)
 
     assert [r.dossier_id for r in rows] == ["ETAT-CIVIL", "PORTAIL", "FORMATION"]
     assert [r.rank for r in rows] == [1, 2, 3]
