@@ -108,13 +108,13 @@ def clock(args: argparse.Namespace) -> int:
 
 
 async def _clock(url: str, call_id: str, command: str, instant: datetime | None) -> int:
-    import nats
     from nats.js.errors import KeyNotFoundError
 
+    from aap.scenario.sync import connect
     from shared.clock import REAL, clock_bucket, set_clock
 
     try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0, allow_reconnect=False)
+        nc = await connect(url)
     except Exception as exc:  # noqa: BLE001 — any connection failure is reported the same way
         _err(f"aap clock: cannot reach NATS at {url}: {exc}")
         return 1

@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 
 from aap.scenario import outcome
 from aap.scenario.loader import Scenario
 from aap.scenario.player import Player, Tokens
-from aap.scenario.sync import Quiescence
+from aap.scenario.sync import Quiescence, connect
 from aap.system import System
 from shared.config import load_call
 
 PAGE_SIZE = 100
+# A fresh system is a sandbox: mails go to its own outbox folder, never to a configured server.
+SANDBOX_ENV = {"AAP_SMTP_HOST": "", "AAP_OUTBOX_DIR": ""}
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ async def run(scenario: Scenario, target: Target | None = None, timeout: float =
         except Exception as exc:
             raise RunError(f"{type(exc).__name__}: {exc}") from exc
     folder = Path(tempfile.mkdtemp(prefix="aap-scenario-"))
-    system = System(folder, call=scenario.call, free_ports=True)
+    system = System(folder, call=scenario.call, free_ports=True, env=SANDBOX_ENV)
     try:
         await system.start()
         result = await play(scenario, Target(system.nats_url, system.urls, system.private_key), timeout)
@@ -58,7 +59,7 @@ async def run(scenario: Scenario, target: Target | None = None, timeout: float =
 
 async def play(scenario: Scenario, target: Target, timeout: float = 30.0) -> dict[str, Any]:
     call_id = load_call(scenario.call).id
-    nc = await nats.connect(target.nats_url)
+    nc = await connect(target.nats_url)
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             sync = Quiescence(client, target.urls, nc.jetstream(), call_id, timeout=timeout)

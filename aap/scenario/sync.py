@@ -12,12 +12,22 @@ from collections.abc import Callable
 from datetime import datetime
 
 import httpx
+import nats
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from shared.clock import set_clock
 from shared.store import stream_name
 
 Condition = Callable[[dict], bool]
+
+
+async def connect(url: str) -> Client:
+    """A NATS connection that fails at once (a few tries) when the server is not there."""
+    async def quiet(_: Exception) -> None:
+        pass
+    return await nats.connect(url, connect_timeout=2, max_reconnect_attempts=2, reconnect_time_wait=0.5,
+                              allow_reconnect=False, error_cb=quiet)
 
 
 class StuckError(RuntimeError):
