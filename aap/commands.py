@@ -43,9 +43,9 @@ async def _up(args: argparse.Namespace) -> int:
     except (StartError, RuntimeError) as exc:
         _err(f"aap up: {exc}")
         return 1
-    print(f"NATS      {system.nats_url}" + ("  (embedded)" if system.nats else ""))
+    print(f"{'NATS':<12} {system.nats_url}" + ("   (embedded)" if system.nats else ""))
     for name, url in system.urls.items():
-        print(f"{name:<10}{url}   log: {system.processes[name].log_path}")
+        print(f"{name:<12} {url}   log: {system.processes[name].log_path}")
     print(f"admin token: aap token issue --role admin --subject admin --data-dir {system.data_dir}")
     print("Ctrl-C stops everything.", flush=True)
     code = 0
