@@ -43,3 +43,28 @@ def test_a_wrong_expectation_exits_1_and_prints_the_differences(tmp_path):
     assert "steps[0].ok: expected false, got true" in result.stderr
     assert "steps[0].error: expected \"WINDOW\", got (missing)" in result.stderr
     assert "budget.envelope_cents: expected 1, got 168500000" in result.stderr
+
+
+def test_steps_on_unknown_refs_get_the_systems_own_answer(tmp_path):
+    """A refused submission makes no ref; later steps on it reach the services with an id
+    nobody holds, and the services answer UNKNOWN_DOSSIER (or their own refusal)."""
+    first = json.loads(SCENARIOS[0].read_text())["steps"][0]
+    malformed = {k: v for k, v in first["dossier"].items() if k != "applicants"}
+    at = "2021-04-06T10:00:00+02:00"
+    steps = [
+        {"at": at, "action": "submit", "ref": "GHOST", "dossier": malformed},
+        {"at": at, "action": "amend", "ref": "GHOST", "dossier": first["dossier"]},
+        {"at": at, "action": "withdraw", "ref": "GHOST", "reason": "abandon"},
+        {"at": at, "action": "commit", "ref": "GHOST", "legal_reference": "EJ-1"},
+        {"at": at, "action": "advance"},
+    ]
+    path = tmp_path / "ghost.json"
+    path.write_text(json.dumps({"name": "ghost", "call": "hdf-itn7-axe3-2021", "steps": steps}))
+    result = aap("scenario", "run", str(path))
+    assert result.returncode == 0, result.stderr[-4000:]
+    outcome = json.loads(result.stdout)
+    assert [(s["ok"], s.get("error")) for s in outcome["steps"]] == [
+        (False, "VALIDATION"), (False, "UNKNOWN_DOSSIER"), (False, "UNKNOWN_DOSSIER"),
+        (False, "UNKNOWN_DOSSIER"), (True, None)]
+    assert "applicants" in outcome["steps"][0]["message"]
+    assert outcome["dossiers"] == {}
