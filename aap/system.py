@@ -70,6 +70,8 @@ class System:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
+        if Path(self.call).suffix:      # a path to a TOML: the services run from the project root
+            self.call = str(Path(self.call).resolve())
 
     @property
     def urls(self) -> dict[str, str]:

@@ -16,7 +16,7 @@ from aap.scenario.loader import Scenario
 from aap.scenario.player import Player, Tokens
 from aap.scenario.sync import Quiescence, connect
 from aap.system import System
-from shared.config import load_call
+from shared.config import ConfigError, load_call
 
 PAGE_SIZE = 100
 # A fresh system is a sandbox: mails go to its own outbox folder, never to a configured server.
@@ -36,6 +36,10 @@ class RunError(RuntimeError):
 
 
 async def run(scenario: Scenario, target: Target | None = None, timeout: float = 30.0) -> dict[str, Any]:
+    try:
+        load_call(scenario.call)
+    except ConfigError as exc:
+        raise RunError(f"call {scenario.call!r}: {exc}") from None
     if target is not None:
         try:
             return await play(scenario, target, timeout)
