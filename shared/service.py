@@ -44,7 +44,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.call = load_call(self.settings.call)
-        self.broker = NatsBroker(self.settings.nats_url, max_reconnect_attempts=-1)
+        servers = [u.strip() for u in self.settings.nats_url.split(",") if u.strip()]
+        self.broker = NatsBroker(servers, max_reconnect_attempts=-1)
 
     def now(self):
         return self.clock.now()
