@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import msgspec
+
 from services.committee import domain
 from services.committee.agenda import Facts, SessionState
 from shared.codec import Event
@@ -67,7 +69,7 @@ class CommitteeView:
         if event.aggregate_type == "session":
             key = event.aggregate_id
             if key in self.sessions:
-                self.sessions[key] = domain.evolve(self.sessions[key], event)
+                self.sessions[key] = _evolve_session(self.sessions[key], event)
         return self
 
     def session(self, number: int) -> SessionState:
@@ -77,6 +79,26 @@ class CommitteeView:
         b = self.budget
         return Facts(now=now, call=self._call, dossiers=self.index.entries, refused=b.refused,
                      answered=b.answered, available_cents=b.available_cents)
+
+
+def _evolve_session(state: SessionState, event: Event) -> SessionState:
+    """`domain.evolve`, without copying the session's per-dossier maps on every event (that
+    made a replay quadratic in the dossiers). The decider evolves a state holding only the
+    event's dossier; its entries are merged into the view's own maps (the view holds the only
+    reference to them; the decider never deletes an entry). Same resulting state."""
+    dossier_id = getattr(event.data, "dossier_id", None)
+    if dossier_id is None:
+        return domain.evolve(state, event)
+    decisions, reviews = state.decisions, state.reviews
+    one = msgspec.structs.replace(
+        state, decisions={dossier_id: decisions[dossier_id]} if dossier_id in decisions else {},
+        reviews={dossier_id: reviews[dossier_id]} if dossier_id in reviews else {})
+    new = domain.evolve(one, event)
+    if new is one:
+        return state
+    decisions.update(new.decisions)
+    reviews.update(new.reviews)
+    return msgspec.structs.replace(new, decisions=decisions, reviews=reviews)
 
 
 def initial_view(call: CallConfig):
