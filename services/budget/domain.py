@@ -147,6 +147,41 @@ def evolve(s: Envelope, data: EventData) -> Envelope:
     return s
 
 
+def _concerned(data: EventData) -> list[str]:
+    if isinstance(data, ReservationsLapsed):
+        return [lapse.dossier_id for lapse in data.lapses]
+    return [data.dossier_id] if isinstance(data, (CreditsReserved, ReservationRefused, CreditsCommitted)) else []
+
+
+def owned(s: Envelope) -> Envelope:
+    """A copy of `s` whose maps and answered set belong to the caller, for `evolve_owned`."""
+    return msgspec.structs.replace(s, reservations=dict(s.reservations), committed=dict(s.committed),
+                                   answered=set(s.answered))
+
+
+def evolve_owned(s: Envelope, data: EventData) -> Envelope:
+    """`evolve` for a state from `owned` (a fold, a view): `evolve` runs on a state holding only
+    the event's dossiers, and its result is merged into `s`'s own maps in place — O(1) per event
+    instead of a copy of the whole envelope. The same state as `evolve` (a set compares equal
+    to the frozenset)."""
+    if not isinstance(data, (CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)):
+        return s
+    keys = _concerned(data)
+    held, done = s.reservations, s.committed
+    one = msgspec.structs.replace(s, reservations={k: held[k] for k in keys if k in held},
+                                  committed={k: done[k] for k in keys if k in done}, answered=frozenset())
+    new = evolve(one, data)
+    for k in keys:
+        for mine, theirs in ((held, new.reservations), (done, new.committed)):
+            if k in theirs:
+                mine[k] = theirs[k]
+            else:
+                mine.pop(k, None)
+    s.answered.update(new.answered)  # type: ignore[attr-defined]
+    return msgspec.structs.replace(new, reservations=held, committed=done, answered=s.answered)
+
+
 def fold(state: Envelope, history: Iterable[EventData]) -> Envelope:
-    return reduce(evolve, history, state)
+    """reduce(evolve, history, state), in linear time; `state` itself is left untouched."""
+    return reduce(evolve_owned, history, owned(state))
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from services.budget.domain import Envelope, Reservation, evolve as evolve_envelope
+from services.budget.domain import Envelope, Reservation, evolve_owned, owned
 from shared.codec import Event
 from shared.events import CreditsCommitted, CreditsReserved, ReservationRefused, ReservationsLapsed
 from shared.status import DossierIndex, initial_index
@@ -29,7 +29,7 @@ class Record(msgspec.Struct, frozen=True):
 
 class BudgetView:
     def __init__(self, envelope: Envelope) -> None:
-        self.envelope = envelope
+        self.envelope = owned(envelope)          # its maps evolve in place (see evolve_owned)
         self.dossiers: DossierIndex = initial_index()
         self.records: dict[str, Record] = {}
 
@@ -37,7 +37,7 @@ class BudgetView:
         self.dossiers = self.dossiers.evolve(event)
         if event.aggregate_type != "envelope":
             return self
-        self.envelope = evolve_envelope(self.envelope, event.data)
+        self.envelope = evolve_owned(self.envelope, event.data)
         d = event.data
         if isinstance(d, CreditsReserved):
             self.records[d.dossier_id] = Record(d.dossier_id, "reserved", d.amount_cents, d.session)
