@@ -7,8 +7,10 @@ sets `func=handler`, where `handler(args) -> int` is the exit code.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -118,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        result = args.func(args)
+        if inspect.iscoroutine(result):     # an extension's handler may be a coroutine function
+            result = asyncio.run(result)
+        return result
     except KeyboardInterrupt:
         return 130
 

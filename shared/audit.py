@@ -26,13 +26,18 @@ def _enc_hook(obj: Any) -> Any:
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
 
 
+def _canonical(state: Any) -> bytes:
+    # str_keys: a view may key a dict by session number; the JSON form keys it by "1", "2"…
+    return _encoder.encode(msgspec.to_builtins(state, str_keys=True, enc_hook=_enc_hook, order="sorted"))
+
+
 def dump(state: Any) -> Any:
     """A canonical, JSON-ready form of a view's state."""
-    return msgspec.json.decode(_encoder.encode(state))
+    return msgspec.json.decode(_canonical(state))
 
 
 def digest(state: Any) -> str:
-    return hashlib.sha256(_encoder.encode(state)).hexdigest()
+    return hashlib.sha256(_canonical(state)).hexdigest()
 
 
 async def rebuild(view: Projection, store: EventStore, until: int, as_of: datetime | None = None) -> Any:
