@@ -1,0 +1,85 @@
+"""Replay: every service's view rebuilt from a generated log of N events (default 1 000 000),
+against a raw nats-py drain of the same stream in the same run (a drain before each view,
+the ratio taken against the drain next to it); and each view's memory per dossier, measured
+in a fresh process per view (bench.memory).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nats
+
+from bench.backbone import raw_drain, replay
+from bench.history import History, dossiers_for
+from bench.views import VIEWS, view
+from shared.natsserver import EmbeddedNats
+from shared.store import EventStore
+
+CALL = "bench-replay"
+WINDOW = 4_000            # async publishes in flight
+
+
+async def fill(js, store: EventStore, total: int) -> float:
+    """Publish the first `total` events of a generated history; returns seconds."""
+    started, pending = time.perf_counter(), []
+    history = History(CALL).messages(dossiers_for(total))
+    for n, (subject, payload, headers) in enumerate(history):
+        if n >= total:
+            break
+        pending.append(await js.publish_async(subject, payload, headers=headers))
+        if len(pending) >= WINDOW:
+            await asyncio.gather(*pending)
+            pending = []
+    await asyncio.gather(*pending)
+    return time.perf_counter() - started
+
+
+async def run(events: int, folder: Path) -> dict:
+    server = EmbeddedNats(folder / "nats-replay").start()
+    nc = await nats.connect(server.url, max_pending_size=64 * 1024 * 1024)
+    try:
+        js = nc.jetstream(publish_async_max_pending=WINDOW)
+        store = EventStore(js, CALL)
+        await store.ensure_stream()
+        fill_s = await fill(js, store, events)
+        total = await store.last_sequence()
+        out = {"events": total, "fill_events_per_second": round(total / fill_s)}
+        for name in VIEWS:
+            raw = await raw_drain(js, store, total)
+            initial, evolve = view(name)
+            ours = await replay(store, initial, evolve)
+            out[name] = {"raw_drain_events_per_second": round(total / raw.wall),
+                         "events_per_second": round(total / ours.wall), "seconds": round(ours.wall, 1),
+                         "ratio_to_raw_drain": round(raw.wall / ours.wall, 3),
+                         "client_cpu_us_per_event": round(ours.cpu / total * 1e6, 1),
+                         "raw_client_cpu_us_per_event": round(raw.cpu / total * 1e6, 1)}
+        return out
+    finally:
+        await nc.close()
+        server.stop()
+
+
+def memory(dossiers: int, parallel: int = 2) -> dict:
+    """Each view's memory for `dossiers` dossiers, a fresh interpreter per view, `parallel` at a time."""
+    out, names = {}, list(VIEWS)
+    while names:
+        batch, names = names[:parallel], names[parallel:]
+        procs = {n: subprocess.Popen([sys.executable, "-m", "bench.memory", n, str(dossiers)],
+                                     stdout=subprocess.PIPE, text=True) for n in batch}
+        for n, p in procs.items():
+            stdout, _ = p.communicate()
+            if p.returncode != 0:
+                raise RuntimeError(f"bench.memory {n} failed ({p.returncode})")
+            out[n] = json.loads(stdout)
+    return out
+
+
+if __name__ == "__main__":
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="aap-replay-") as tmp:
+        print(json.dumps(asyncio.run(run(int(sys.argv[1]), Path(tmp))), indent=2))
