@@ -16,6 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from shared import asyncapi
 from shared.audit import compare
 from shared.auth import Verifier, require
 from shared.clock import Clock
@@ -38,6 +39,7 @@ class Runtime:
     views: list[Projection] = field(default_factory=list)
     reactor: Handler | None = None
     busy: Callable[[], int] | None = None     # work in hand outside the stream (e.g. mails to send)
+    consumes: tuple[str, ...] = ()            # event types the reactor acts on (for /asyncapi.json)
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
@@ -103,7 +105,12 @@ class Runtime:
             beside the live view's: equal digests mean the replay gives the live view exactly."""
             return await compare(runtime.views, runtime.store, as_of, with_state=with_state)
 
-        return [live, ready, audit_views, PrometheusController]
+        @get("/asyncapi.json", sync_to_thread=False, summary="AsyncAPI 3.0 document of the service's events")
+        def asyncapi_json() -> dict:
+            return asyncapi.document(runtime.service, runtime.call, consumes=runtime.consumes,
+                                     views=bool(runtime.views))
+
+        return [live, ready, audit_views, asyncapi_json, PrometheusController]
 
 
 def build_app(runtime: Runtime, handlers: list, *, title: str, version: str = "1.0.0",

@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     view = Projection("budget", lambda: initial_view(initial), evolve_view)
     runtime.views.append(view)
     runtime.reactor = consumers.reactor(lambda: runtime.store, initial, runtime.now)
+    runtime.consumes = ("ProjectSelected",)     # for /asyncapi.json
     runtime.clock.on_tick(consumers.lapse_tick(lambda: runtime.store, initial, view))
 
     gauge = _envelope_gauge()

@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     view: Projection[AssessmentView] = Projection("eligibility-assessments", initial_view, evolve_view)
     runtime = Runtime(SERVICE, settings, views=[view])
     runtime.reactor = make_handler(runtime)
+    runtime.consumes = ("DossierSubmitted", "DossierAmended")     # for /asyncapi.json
     ASSESSMENTS.labels("eligible").set_function(lambda: view.state.count(True))
     ASSESSMENTS.labels("ineligible").set_function(lambda: view.state.count(False))
     app = build_app(runtime, HANDLERS, title="AAP — éligibilité")

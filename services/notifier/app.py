@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
     runtime.sender = sender
     runtime.busy = sender.busy
     runtime.reactor = consumers.reactor(view, sender)
+    runtime.consumes = ("SessionClosed",)     # for /asyncapi.json
     app = build_app(runtime, http.routes(view, sender), title="AAP — notifier", on_start=sender.start)
     app.state.sender = sender
     return app
