@@ -54,6 +54,9 @@ def durable_name(service: str) -> str:
 def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler: Handler, *,
                    max_deliver: int = 5, backoff: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0)) -> None:
     """Subscribe `handler(event, stream_seq)` to every event of the call, in order."""
+    # Series at 0 from the start: increase() sees the first redelivery or parked message.
+    metrics.REDELIVERIES.labels(service)
+    metrics.PARKED.labels(service)
 
     @broker.subscriber(
         store.all_subjects,

@@ -1,0 +1,178 @@
+"""Run it, watch it, audit it: `aap up` as a process, `aap demo` played on it, then the audit
+tools, the services' /metrics (through `promtool check metrics`) and /asyncapi.json, all on
+that same running system."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from shared.events import published_by
+
+pytestmark = pytest.mark.e2e
+SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
+REACTORS = ("eligibility", "budget", "notifier")
+OPS_METRICS = ("aap_http_requests", "aap_events_published", "aap_events_consumed", "aap_handler_seconds",
+               "aap_redeliveries", "aap_parked_messages", "aap_consumer_pending", "aap_view_position")
+
+
+def aap(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aap.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+class Running:
+    def __init__(self, data: Path, urls: dict[str, str], demo: subprocess.CompletedProcess) -> None:
+        self.data, self.urls, self.demo = data, urls, demo
+
+    @property
+    def nats(self) -> list[str]:
+        return ["--nats-url", self.urls["NATS"]]
+
+    @property
+    def services(self) -> list[str]:
+        return [*self.nats, "--data-dir", str(self.data),
+                *(arg for name in SERVICES for arg in (f"--{name}-url", self.urls[name]))]
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    data = tmp_path_factory.mktemp("ops") / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "aap.cli", "up", "--free-ports", "--data-dir", str(data)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        urls: dict[str, str] = {}
+        for line in proc.stdout:
+            if line.startswith("Ctrl-C"):
+                break
+            name, *rest = line.split()
+            if name in ("NATS", *SERVICES):
+                urls[name] = rest[0]
+        assert set(urls) == {"NATS", *SERVICES}, f"aap up ended early: {proc.stderr.read()}"
+        running = Running(data, urls, None)
+        running.demo = aap("demo", *running.services)
+        yield running
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+
+
+def test_the_demo_plays_a_whole_call_and_explains_it_in_french(system):
+    out = system.demo.stdout
+    assert system.demo.returncode == 0, system.demo.stderr + out
+    assert "Horloge simulée" in out and "9 commandes refusées" in out
+    for code in ("WINDOW", "LOCKED", "GRANT_RANGE", "LAST_SESSION", "OPEN_ITEMS", "NOT_ON_AGENDA",
+                 "NOT_SELECTED", "COMMITMENT_DEADLINE"):
+        assert f"→ {code}" in out
+    assert "Dossiers déposés : 29" in out and "18  retenus, crédits engagés" in out
+    assert "1  retenus, crédits annulés (non engagés à l'échéance)" in out
+    assert re.search(r"enveloppe\s+1\u00a0685\u00a0000,00\u00a0€", out)
+    assert "19 individuelles" in out and "2 collectives" in out
+    outbox = system.data / "outbox"
+    assert f".eml dans {outbox.resolve()} (21 fichiers)" in out
+    assert len(list(outbox.glob("*.eml"))) == 21
+    assert "Session 1 : 9 lauréats" in out and "Session 2 : 10 lauréats" in out
+
+
+def test_replay_and_verify_agree_with_the_live_system(system):
+    replay = aap("audit", "replay", *system.services)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert replay.stdout.count("identical") == 5 and "replay matches every live view" in replay.stdout
+    verify = aap("audit", "verify", *system.nats)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "integrity OK" in verify.stdout
+
+
+def test_timeline_tells_a_dossier_story(system):
+    dossier_id = re.search(r"aap audit timeline (\S+)", system.demo.stdout).group(1)
+    timeline = aap("audit", "timeline", dossier_id, *system.nats)
+    assert timeline.returncode == 0, timeline.stderr
+    kinds = [line.split()[4] for line in timeline.stdout.splitlines()]
+    assert kinds[:4] == ["DossierSubmitted", "EligibilityAssessed", "DossierAmended", "EligibilityAssessed"]
+    assert "FINANCING_PLAN" in timeline.stdout
+    assert {"ProjectSelected", "CreditsReserved", "SessionClosed", "NotificationSent", "CreditsCommitted"} <= set(kinds)
+
+
+def test_a_tampered_export_is_caught_and_the_event_named(system, tmp_path):
+    copy = tmp_path / "log.jsonl"
+    exported = aap("audit", "export", str(copy), *system.nats)
+    assert exported.returncode == 0, exported.stderr
+    lines = copy.read_text().splitlines()
+    assert aap("audit", "verify", "--file", str(copy)).returncode == 0
+    target = next(i for i, line in enumerate(lines) if "CreditsCommitted" in line)
+    record = json.loads(lines[target])
+    payload = base64.b64decode(record["data_b64"]).decode()
+    altered = re.sub(r'"amount_cents":(\d+)', lambda m: f'"amount_cents":{int(m.group(1)) * 2}', payload)
+    assert altered != payload
+    record["data_b64"] = base64.b64encode(altered.encode()).decode()
+    lines[target] = json.dumps(record)
+    copy.write_text("\n".join(lines) + "\n")
+    verify = aap("audit", "verify", "--file", str(copy))
+    assert verify.returncode == 1
+    assert f"ALTERED at event #{record['seq']}:" in verify.stdout
+    assert verify.stdout.count("ALTERED") == 1
+
+
+def test_as_of_shows_the_views_as_they_stood(system):
+    result = aap("audit", "as-of", "2021-05-20T12:00:00+02:00", *system.services)
+    assert result.returncode == 0, result.stderr
+    views = json.loads(result.stdout)
+    assert set(views) == set(SERVICES)
+    counts = views["intake"]["intake-dossiers"]["counts"]      # after relevé 1, before its committee
+    assert (counts["eligible"], counts["ineligible"], counts["withdrawn"], counts["committed"]) == (13, 2, 1, 0)
+
+
+def scrape(url: str) -> tuple[str, dict[str, list]]:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    samples: dict[str, list] = {}
+    for family in text_string_to_metric_families(text):
+        samples.setdefault(family.name, []).extend(family.samples)
+    return text, samples
+
+
+def test_every_service_documents_its_events_in_asyncapi(system):
+    for name in SERVICES:
+        response = httpx.get(f"{system.urls[name]}/asyncapi.json", timeout=10)
+        assert response.status_code == 200, name
+        doc = response.json()
+        assert doc["asyncapi"] == "3.0.0"
+        sends = {key for key, op in doc["operations"].items() if op["action"] == "send"}
+        assert sends == {f"send{t.__name__}" for t in published_by(name)}, name
+
+
+def test_metrics_pass_promtool_and_carry_what_operations_need(system):
+    promtool = shutil.which("promtool")
+    for name in SERVICES:
+        httpx.get(f"{system.urls[name]}/asyncapi.json", timeout=10)     # one counted request each
+        text, samples = scrape(system.urls[name])
+        if promtool:
+            checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+            assert checked.returncode == 0, f"{name}: {checked.stdout}{checked.stderr}"
+        for family in OPS_METRICS:
+            assert f"# TYPE {family}" in text, f"{name} lacks {family}"
+        assert any(s.name == "aap_http_requests_total" for s in samples["aap_http_requests"]), name
+        assert any(s.labels.get("service") == name and s.value > 0 for s in samples["aap_events_published"]), name
+        assert samples["aap_view_position"] and all(s.value > 100 for s in samples["aap_view_position"]), name
+        if name in REACTORS:
+            assert any(s.value > 0 for s in samples["aap_events_consumed"]), name
+            assert any(s.name == "aap_handler_seconds_count" and s.value > 0 for s in samples["aap_handler_seconds"])
+            assert [s.value for s in samples["aap_parked_messages"] if s.name.endswith("_total")] == [0.0], name
+            assert [s.value for s in samples["aap_redeliveries"] if s.name.endswith("_total")] == [0.0], name
+            assert [s.value for s in samples["aap_consumer_pending"]] == [0.0], name
+    _, intake = scrape(system.urls["intake"])
+    assert {s.labels["status"]: s.value for s in intake["aap_dossiers"]}["committed"] == 18
+    _, budget = scrape(system.urls["budget"])
+    envelope = {s.labels["kind"]: s.value for s in budget["aap_envelope_cents"]}
+    assert envelope["envelope"] == 168_500_000 and envelope["committed"] + envelope["available"] == 168_500_000
+    _, notifier = scrape(system.urls["notifier"])
+    assert notifier["aap_notifications_pending"][0].value == 0 and notifier["aap_notifications_overdue"][0].value == 0
+    if not promtool:
+        pytest.skip("promtool not installed (apt-get install prometheus): metrics checked, not linted")
