@@ -176,3 +176,24 @@ def test_metrics_pass_promtool_and_carry_what_operations_need(system):
     assert notifier["aap_notifications_pending"][0].value == 0 and notifier["aap_notifications_overdue"][0].value == 0
     if not promtool:
         pytest.skip("promtool not installed (apt-get install prometheus): metrics checked, not linted")
+
+
+def test_the_demonstration_is_deterministic_varied_and_well_formed():
+    from aap.demo_data import build
+    from aap.scenario.loader import parse
+    from shared.config import load_call
+    from shared.dossier import siren_is_valid
+
+    call = load_call("hdf-itn7-axe3-2021")
+    scenario, dossiers = build(call)
+    assert build(call) == (scenario, dossiers)                     # fixed seed
+    assert parse(scenario).steps and 25 <= len(dossiers) <= 35
+    applicants = [a for d in dossiers.values() for a in d["applicants"]]
+    assert all(siren_is_valid(a["siren"]) for a in applicants)
+    assert set(call.departements) <= {a["departement"] for a in applicants}
+    assert {"commune", "epci", "metropole", "departement", "region"} <= {a["kind"] for a in applicants}
+    assert len({d["title"] for d in dossiers.values()}) == len(dossiers)
+    instants = [s["at"] for s in scenario["steps"]]
+    assert [s.at for s in parse(scenario).steps] == sorted(s.at for s in parse(scenario).steps), instants[:3]
+    refused = [s.get("error") for s in scenario["expect"]["steps"] if not s["ok"]]
+    assert len(refused) == 9 and "WINDOW" in refused and "LAST_SESSION" in refused
