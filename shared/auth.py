@@ -22,6 +22,7 @@ from litestar.handlers.base import BaseRouteHandler
 Role = Literal["applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 AUDIENCE = "aap"
+VERIFIED_TTL, VERIFIED_MAX = 60.0, 4096
 KID = "aap-local"
 
 
@@ -41,12 +42,26 @@ class Verifier:
         self.audience = audience
         self._client = jwt.PyJWKClient(jwks_url) if jwks_url else None
         self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys} if jwks else {}
+        self._verified: dict[str, tuple[Principal, float]] = {}   # token -> (principal, good until)
 
     @classmethod
     def from_file(cls, path: Path, audience: str = AUDIENCE) -> "Verifier":
         return cls(jwks=json.loads(Path(path).read_text()), audience=audience)
 
     def verify(self, token: str) -> Principal:
+        """The token's principal. A verified token is remembered until its expiry, at most
+        VERIFIED_TTL seconds (a signature check costs more than the rest of a request)."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and now < known[1]:
+            return known[0]
+        found, exp = self._verify(token)
+        if len(self._verified) >= VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (found, min(exp, now + VERIFIED_TTL))
+        return found
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self._client is not None:
                 key = self._client.get_signing_key_from_jwt(token).key
@@ -61,7 +76,7 @@ class Verifier:
         if role not in ROLES:
             raise NotAuthorizedException("jeton sans rôle reconnu")
         return Principal(subject=claims["sub"], role=role, sirens=tuple(claims.get("sirens", ())),
-                         member_id=claims.get("member_id"))
+                         member_id=claims.get("member_id")), float(claims["exp"])
 
 
 def ensure_dev_keys(folder: Path) -> tuple[Path, Path]:
@@ -107,7 +122,8 @@ def principal(connection: ASGIConnection) -> Principal:
 
 def require(*roles: str):
     """A Litestar guard: a valid token (else 401) with one of `roles` (else 403)."""
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        # async: Litestar runs a sync guard in a worker thread, a thread hop on every request
         who = principal(connection)
         if who.role not in roles:
             raise PermissionDeniedException("rôle non autorisé pour cette action")

@@ -5,6 +5,7 @@ msgspec stops at the first error; this walks the value against the type's descri
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -103,8 +104,14 @@ def _python_type(t: mi.Type) -> Any:
     return getattr(t, "cls", Any)
 
 
+@functools.lru_cache(maxsize=256)
+def _type_info(tp: type) -> mi.Type:
+    """The type's description, built once per type (it evaluates the annotations: costly)."""
+    return mi.type_info(tp)
+
+
 def field_errors(data: Any, tp: type) -> FieldErrors:
-    return _collect(data, mi.type_info(tp), "")
+    return _collect(data, _type_info(tp), "")
 
 
 def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | None = None) -> T:
