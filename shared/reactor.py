@@ -52,14 +52,18 @@ def durable_name(service: str) -> str:
 
 
 def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler: Handler, *,
-                   max_deliver: int = 5, backoff: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0)) -> None:
-    """Subscribe `handler(event, stream_seq)` to every event of the call, in order."""
+                   max_deliver: int = 5, backoff: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0),
+                   aggregate: str | None = None) -> None:
+    """Subscribe `handler(event, stream_seq)` to every event of the call, in order — or, with
+    `aggregate`, to that aggregate's events only, filtered by the server (the events the handler
+    would ignore cost no fetch and no ack). A durable consumer that already exists keeps its
+    filter: the handler still ignores what it does not react to."""
     # Series at 0 from the start: increase() sees the first redelivery or parked message.
     metrics.REDELIVERIES.labels(service)
     metrics.PARKED.labels(service)
 
     @broker.subscriber(
-        store.all_subjects,
+        f"aap.{store.call_id}.{aggregate}.>" if aggregate else store.all_subjects,
         stream=JStream(store.stream, declare=False),
         durable=durable_name(service),
         pull_sub=PullSub(batch_size=1, timeout=1.0),   # one in flight: a bigger batch waits out the timeout

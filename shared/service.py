@@ -21,6 +21,7 @@ from shared.audit import compare
 from shared.auth import Verifier, require
 from shared.clock import Clock
 from shared.codec import Event
+from shared.events import BY_NAME
 from shared.config import CallConfig, load_call
 from shared.projection import Projection
 from shared.reactor import Handler, attach_reactor, ensure_parked_stream, reactor_lag
@@ -39,7 +40,9 @@ class Runtime:
     views: list[Projection] = field(default_factory=list)
     reactor: Handler | None = None
     busy: Callable[[], int] | None = None     # work in hand outside the stream (e.g. mails to send)
-    consumes: tuple[str, ...] = ()            # event types the reactor acts on (for /asyncapi.json)
+    # event types the reactor acts on (for /asyncapi.json); when they all belong to one aggregate,
+    # the reactor's consumer is filtered on it (it never sees the others: list every type it needs)
+    consumes: tuple[str, ...] = ()
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
@@ -63,7 +66,9 @@ class Runtime:
         await asyncio.gather(*(v.ready.wait() for v in self.views))
         await self.clock.start(js, self.call.id)
         if self.reactor is not None:
-            attach_reactor(self.broker, self.store, self.service, self.reactor)
+            aggregates = {BY_NAME[t].aggregate for t in self.consumes}
+            attach_reactor(self.broker, self.store, self.service, self.reactor,
+                           aggregate=aggregates.pop() if len(aggregates) == 1 else None)
         await self.broker.start()
         log.info("%s ready at stream position %d", self.service, self.position)
 
