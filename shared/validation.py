@@ -110,6 +110,32 @@ def _type_info(tp: type) -> mi.Type:
     return mi.type_info(tp)
 
 
+def _structs_forbid_unknown(t: mi.Type) -> bool:
+    """Every struct in the type refuses unknown fields: then msgspec accepts exactly what the
+    walk above accepts (it checks the same constraints, and more)."""
+    if isinstance(t, mi.StructType):
+        return t.forbid_unknown_fields and all(_structs_forbid_unknown(f.type) for f in t.fields)
+    inner = [getattr(t, a) for a in ("type", "item_type", "key_type", "value_type") if hasattr(t, a)]
+    inner += list(getattr(t, "types", ()) or ())
+    return all(_structs_forbid_unknown(x) for x in inner if isinstance(x, mi.Type))
+
+
+@functools.lru_cache(maxsize=256)
+def _fast_path(tp: type) -> bool:
+    return _structs_forbid_unknown(_type_info(tp))
+
+
+def _accepted(data: Any, tp: type) -> Any:
+    """The valid body's value straight from msgspec (the common case, ~20x cheaper than the
+    walk), None when it is refused: then the walk names every faulty field."""
+    if not _fast_path(tp):
+        return None
+    try:
+        return msgspec.convert(data, tp)
+    except msgspec.ValidationError:
+        return None
+
+
 def field_errors(data: Any, tp: type) -> FieldErrors:
     return _collect(data, _type_info(tp), "")
 
@@ -124,8 +150,13 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
                                       status_code=422) from None
     else:
         data = raw
-    errors = field_errors(data, tp)
-    if not errors:
+    value = _accepted(data, tp)
+    errors = [] if value is not None else field_errors(data, tp)
+    if value is not None:
+        errors = extra(value) if extra else []
+        if not errors:
+            return value
+    elif not errors:
         try:
             value = msgspec.convert(data, tp)
         except msgspec.ValidationError as exc:
