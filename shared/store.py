@@ -146,9 +146,11 @@ Decide = Callable[[Loaded], EventData | None]
 async def execute(store: EventStore, aggregate_type: str, aggregate_id: str, decide: Decide,
                   *, actor: str, now: Callable[[], datetime], causation: Event | None = None,
                   event_id: str | None = None, attempts: int = 20,
-                  on_load: Callable[[Loaded], Awaitable[None]] | None = None) -> Event | None:
+                  on_load: Callable[[Loaded], Awaitable[None]] | None = None,
+                  on_append: Callable[[int], None] | None = None) -> Event | None:
     """Load, decide, append; on a concurrency conflict, decide again on the fresh state.
-    `decide` raises a refusal or returns the one event to record (None: nothing to do)."""
+    `decide` raises a refusal or returns the one event to record (None: nothing to do);
+    `on_append` is told the recorded event's stream sequence."""
     for _ in range(attempts):
         loaded = await store.load(aggregate_type, aggregate_id)
         if on_load is not None:
@@ -158,7 +160,9 @@ async def execute(store: EventStore, aggregate_type: str, aggregate_id: str, dec
             return None
         event = loaded.next(data, actor=actor, at=now(), causation=causation, event_id=event_id)
         try:
-            await store.append(event, loaded.version)
+            seq = await store.append(event, loaded.version)
+            if on_append is not None:
+                on_append(seq)
             return event
         except ConcurrencyError:
             continue

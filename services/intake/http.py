@@ -40,6 +40,7 @@ class Intake:
         """Decide on the aggregate and record the one event; the view has it when this returns."""
         at = self.runtime.now()
         seen: list[Loaded] = []
+        recorded: list[int] = []
 
         async def keep(loaded: Loaded) -> None:
             seen.append(loaded)
@@ -47,10 +48,11 @@ class Intake:
         event = await execute(self.runtime.store, "dossier", command.dossier_id,
                               lambda loaded: decide(command, fold([e.data for e in loaded.events]), at,
                                                     self.runtime.call),
-                              actor=f"{who.role}:{who.subject}", now=lambda: at, event_id=event_id, on_load=keep)
+                              actor=f"{who.role}:{who.subject}", now=lambda: at, event_id=event_id, on_load=keep,
+                              on_append=recorded.append)
         if event is not None:
             metrics.EVENTS_PUBLISHED.labels(self.runtime.service, event.type).inc()
-            await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=10)
+            await self.view.wait_for(recorded[-1], timeout=10)     # its own event: read your write
         return event, seen[-1]
 
 
