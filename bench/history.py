@@ -1,7 +1,8 @@
 """A realistic call history, generated: every event type of the contract in the shapes and
 proportions of a call (per dossier: a submission, some amendments and documents, an assessment
 of each version, committee reviews, a decision, the budget's answer, commitments, the
-notifications), dossiers taken in blocks so that a cut at any length keeps the mix.
+notifications; the sessions close and the reservations lapse at the end), dossiers taken in
+blocks so that a cut at any length keeps the mix.
 
 `events(n_dossiers)` yields hash-chained `Event`s; `messages(...)` what `EventStore.append`
 would publish (subject, payload, headers). About 7.5 events per dossier.
@@ -19,13 +20,14 @@ from shared.codec import Event, content_hash, encode
 from shared.dossier import Dossier
 from shared.events import (
     CreditsCommitted, CreditsReserved, DocumentUploaded, DossierAmended, DossierSubmitted, DossierWithdrawn,
-    EligibilityAssessed, EventData, NotificationSent, ProjectDeferred, ProjectRejected, ProjectSelected,
-    ReservationRefused, ReviewRecorded, RuleFailure, Scores, SessionClosed,
+    EligibilityAssessed, EventData, Lapse, NotificationSent, ProjectDeferred, ProjectRejected, ProjectSelected,
+    ReservationRefused, ReservationsLapsed, ReviewRecorded, RuleFailure, Scores, SessionClosed,
 )
 from shared.ids import stable_id
 from shared.store import GENESIS, subject_for
 
 START = datetime(2021, 4, 1, 8, 0, tzinfo=timezone.utc)
+DEADLINE = datetime(2021, 12, 31, 22, 59, 59, tzinfo=timezone.utc)
 BLOCK = 500                               # dossiers per block: intake, then committee, budget, notifier
 MEMBERS = ("referent-regional-1", "referent-regional-2", "referent-59")
 DEPARTEMENTS = ("02", "59", "60", "62", "80")
@@ -55,6 +57,7 @@ class History:
         self.available = ENVELOPE_CENTS
         self.laureates: dict[int, list[str]] = {1: [], 2: []}
         self.not_retained: dict[int, list[str]] = {1: [], 2: []}
+        self.held: dict[str, int] = {}            # reserved, not committed: lapsed at the deadline
         self.n = 0
 
     def _event(self, aggregate_type: str, aggregate_id: str, data: EventData, event_id: str | None = None,
@@ -111,6 +114,8 @@ class History:
                                       event_id=stable_id("reservation", sel.event_id), causation=sel)
                     if rng.random() < 0.5:
                         yield self._event("envelope", self.call_id, CreditsCommitted(did, grant, f"EJ-{did}"))
+                    else:
+                        self.held[did] = grant
                 else:
                     yield self._event("envelope", self.call_id,
                                       ReservationRefused(did, session, sel.event_id, grant, self.available),
@@ -135,6 +140,8 @@ class History:
         for s in (1, 2):
             yield self._event("session", str(s), SessionClosed(s, self.laureates[s][:CLOSED_LIST_MAX],
                                                                self.not_retained[s][:CLOSED_LIST_MAX]))
+        yield self._event("envelope", self.call_id, ReservationsLapsed(
+            DEADLINE, [Lapse(d, amount) for d, amount in sorted(self.held.items())]))
 
     def messages(self, n_dossiers: int) -> Iterator[tuple[str, bytes, dict[str, str]]]:
         for event, payload, link in self.events(n_dossiers):

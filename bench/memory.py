@@ -23,8 +23,8 @@ def rss() -> int:
 
 
 def measure(name: str, dossiers: int) -> dict:
-    initial, evolve = view(name)
-    payloads = [payload for _, payload, _ in History().messages(dossiers)]   # the generator's state goes
+    initial, evolve, types = view(name)
+    payloads = [(h["Aap-Type"], payload) for _, payload, h in History().messages(dossiers)]   # the generator's state goes
     warm = initial()
     for _, payload, _ in History("warm").messages(50):     # imports, caches, interned names
         warm = evolve(warm, decode(payload))
@@ -32,8 +32,9 @@ def measure(name: str, dossiers: int) -> dict:
     gc.collect()
     before, peak, events = rss(), 0, 0
     state = initial()
-    for payload in payloads:
-        state = evolve(state, decode(payload))
+    for kind, payload in payloads:
+        if types is None or kind in types:      # as the Projection does
+            state = evolve(state, decode(payload))
         events += 1
         if events % 20_000 == 0:
             peak = max(peak, rss())

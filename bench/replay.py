@@ -14,10 +14,11 @@ from pathlib import Path
 
 import nats
 
-from bench.backbone import raw_drain, replay
+from bench.backbone import Clock, raw_drain
 from bench.history import History, dossiers_for
 from bench.views import VIEWS, view
 from shared.natsserver import EmbeddedNats
+from shared.projection import Projection
 from shared.store import EventStore
 
 CALL = "bench-replay"
@@ -39,9 +40,19 @@ async def fill(js, store: EventStore, total: int) -> float:
     return time.perf_counter() - started
 
 
+async def replay_view(store: EventStore, initial, evolve, types) -> Clock:
+    """The view rebuilt by a Projection configured as its service's (types included)."""
+    projection = Projection("bench", initial, evolve, types=types)
+    with Clock() as clock:
+        await projection.start(store)
+        await projection.ready.wait()
+    await projection.stop()
+    return clock
+
+
 async def run(events: int, folder: Path) -> dict:
     server = EmbeddedNats(folder / "nats-replay").start()
-    nc = await nats.connect(server.url, max_pending_size=64 * 1024 * 1024)
+    nc = await nats.connect(server.url, pending_size=64 * 1024 * 1024)
     try:
         js = nc.jetstream(publish_async_max_pending=WINDOW)
         store = EventStore(js, CALL)
@@ -51,8 +62,7 @@ async def run(events: int, folder: Path) -> dict:
         out = {"events": total, "fill_events_per_second": round(total / fill_s)}
         for name in VIEWS:
             raw = await raw_drain(js, store, total)
-            initial, evolve = view(name)
-            ours = await replay(store, initial, evolve)
+            ours = await replay_view(store, *view(name))
             out[name] = {"raw_drain_events_per_second": round(total / raw.wall),
                          "events_per_second": round(total / ours.wall), "seconds": round(ours.wall, 1),
                          "ratio_to_raw_drain": round(raw.wall / ours.wall, 3),

@@ -1,4 +1,4 @@
-"""Each service's view exactly as its `app.py` wires it: (initial, evolve) for a Projection."""
+"""Each service's view exactly as its `app.py` wires it: (initial, evolve, types) for a Projection."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,28 +6,28 @@ from typing import Any
 
 from shared.config import DEFAULT_CALL, load_call
 
-ViewSpec = tuple[Callable[[], Any], Callable[[Any, Any], Any]]
+ViewSpec = tuple[Callable[[], Any], Callable[[Any, Any], Any], frozenset[str] | None]
 
 
 def view(name: str, call_id: str = DEFAULT_CALL) -> ViewSpec:
     call = load_call(call_id)
     if name == "intake":
-        from services.intake.view import evolve_view, initial_view
-        return initial_view, evolve_view
+        from services.intake.view import TYPES, evolve_view, initial_view
+        return initial_view, evolve_view, TYPES
     if name == "eligibility":
-        from services.eligibility.view import evolve_view, initial_view
-        return initial_view, evolve_view
+        from services.eligibility.view import TYPES, evolve_view, initial_view
+        return initial_view, evolve_view, TYPES
     if name == "committee":
-        from services.committee.view import evolve_view, initial_view
-        return initial_view(call), evolve_view
+        from services.committee.view import TYPES, evolve_view, initial_view
+        return initial_view(call), evolve_view, TYPES
     if name == "budget":
         from services.budget.domain import initial_state
-        from services.budget.view import evolve_view, initial_view
+        from services.budget.view import TYPES, evolve_view, initial_view
         envelope = initial_state(call.budget)
-        return (lambda: initial_view(envelope)), evolve_view
+        return (lambda: initial_view(envelope)), evolve_view, TYPES
     if name == "notifier":
-        from services.notifier.view import evolve, initial_view
-        return initial_view, evolve
+        from services.notifier.view import TYPES, evolve, initial_view
+        return initial_view, evolve, TYPES
     raise ValueError(f"unknown view {name!r}")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Generic, TypeVar
 
 from nats.js import api
@@ -30,10 +30,16 @@ def _stream_sequence(msg: Any) -> int:
 
 
 class Projection(Generic[S]):
-    def __init__(self, name: str, initial: Callable[[], S], evolve: Callable[[S, Event], S]) -> None:
+    """`types`: the event types `evolve` acts on (None: all). The others still advance the
+    position but are neither decoded nor applied (the type is read from the `Aap-Type` header):
+    `evolve` must leave the view unchanged for them."""
+
+    def __init__(self, name: str, initial: Callable[[], S], evolve: Callable[[S, Event], S],
+                 types: Collection[str] | None = None) -> None:
         self.name = name
         self._initial = initial
         self._evolve = evolve
+        self.types = frozenset(types) if types is not None else None
         self.state: S = initial()
         self.position = 0
         self.ready = asyncio.Event()
@@ -75,9 +81,15 @@ class Projection(Generic[S]):
         # read at scrape time: no per-event cost on the replay path
         metrics.VIEW_POSITION.labels(self.name).set_function(lambda: self.position)
 
+        types = self.types
+
         async def on_msg(msg) -> None:
             seq = _stream_sequence(msg)
             if seq <= self.position:
+                return
+            kind = msg.headers.get("Aap-Type") if types is not None and msg.headers else None
+            if kind is not None and kind not in types:
+                self._advance(seq)           # a type this view does not follow: nothing to decode
                 return
             try:
                 event = decode(msg.data)
@@ -85,7 +97,8 @@ class Projection(Generic[S]):
                 log.warning("view %s skips unknown event type %s at %d", self.name, exc, seq)
                 self._advance(seq)
                 return
-            self.apply(seq, event)
+            self.state = self._evolve(self.state, event)
+            self._advance(seq)
 
         self._sub = await store.js.subscribe(
             store.all_subjects, stream=store.stream, cb=on_msg, ordered_consumer=True,

@@ -116,6 +116,12 @@ class DossierIndex:
         return self
 
 
+# The event types `DossierIndex.evolve` acts on (a view's `Projection(types=...)` starts here).
+INDEX_TYPES = frozenset(t.__name__ for t in (
+    DossierSubmitted, DossierAmended, DossierWithdrawn, DocumentUploaded, EligibilityAssessed, ProjectSelected,
+    ReservationRefused, CreditsReserved, ProjectRejected, ProjectDeferred, CreditsCommitted, ReservationsLapsed))
+
+
 def initial_index() -> DossierIndex:
     return DossierIndex()
 

@@ -14,9 +14,11 @@ import msgspec
 from services.budget.domain import Envelope, Reservation, evolve_owned, owned
 from shared.codec import Event
 from shared.events import CreditsCommitted, CreditsReserved, ReservationRefused, ReservationsLapsed
-from shared.status import DossierIndex, initial_index
+from shared.status import INDEX_TYPES, DossierIndex, initial_index
 
 UNKNOWN = "inconnu"
+# the event types the view acts on (the others are not decoded): the index's, the envelope's
+TYPES = INDEX_TYPES | {t.__name__ for t in (CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)}
 
 
 class Record(msgspec.Struct, frozen=True):

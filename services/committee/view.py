@@ -14,9 +14,15 @@ from services.committee.agenda import Facts, SessionState
 from shared.codec import Event
 from shared.config import CallConfig
 from shared.events import (
-    CreditsCommitted, CreditsReserved, ProjectSelected, ReservationRefused, ReservationsLapsed,
+    CreditsCommitted, CreditsReserved, ProjectDeferred, ProjectRejected, ProjectSelected, ReservationRefused,
+    ReservationsLapsed, ReviewRecorded, SessionClosed,
 )
-from shared.status import DossierIndex, initial_index
+from shared.status import INDEX_TYPES, DossierIndex, initial_index
+
+# the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's
+TYPES = INDEX_TYPES | {t.__name__ for t in (
+    ReviewRecorded, ProjectSelected, ProjectRejected, ProjectDeferred, SessionClosed,
+    CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)}
 
 
 class BudgetFacts:

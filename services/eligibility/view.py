@@ -13,6 +13,9 @@ import msgspec
 from shared.codec import Event
 from shared.events import DossierAmended, DossierSubmitted, EligibilityAssessed, RuleFailure
 
+# the event types the view acts on (the others are not decoded)
+TYPES = frozenset(t.__name__ for t in (DossierSubmitted, DossierAmended, EligibilityAssessed))
+
 
 class Assessment(msgspec.Struct, frozen=True):
     dossier_id: str

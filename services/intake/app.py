@@ -9,7 +9,7 @@ from prometheus_client import Gauge
 
 from services.intake.documents import DocumentStore, max_document_bytes
 from services.intake.http import HANDLERS, Intake
-from services.intake.view import STATUSES, IntakeView, evolve_view, initial_view
+from services.intake.view import STATUSES, TYPES, IntakeView, evolve_view, initial_view
 from shared.projection import Projection
 from shared.service import Runtime, build_app
 from shared.settings import Settings
@@ -25,7 +25,7 @@ def _measure(view: Projection[IntakeView]) -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    view = Projection("intake-dossiers", initial_view, evolve_view)
+    view = Projection("intake-dossiers", initial_view, evolve_view, types=TYPES)
     _measure(view)
     runtime = Runtime("intake", settings, views=[view])
     intake = Intake(runtime=runtime, view=view, max_document_bytes=max_document_bytes())

@@ -11,10 +11,12 @@ from collections.abc import Callable
 import msgspec
 
 from shared.codec import Event
-from shared.status import DossierEntry, DossierIndex, dossier_ids, evolve_index, initial_index
+from shared.status import INDEX_TYPES, DossierEntry, DossierIndex, dossier_ids, evolve_index, initial_index
 
 STATUSES = ("submitted", "withdrawn", "ineligible", "eligible", "deferred", "rejected", "selected",
             "selection_unfunded", "committed", "lapsed")
+
+TYPES = INDEX_TYPES                 # the event types the view acts on (the others are not decoded)
 
 
 class IntakeView:

@@ -13,7 +13,10 @@ import msgspec
 
 from shared.codec import Event
 from shared.events import CreditsCommitted, NotificationSent, SessionClosed
-from shared.status import DossierIndex
+from shared.status import INDEX_TYPES, DossierIndex
+
+# the event types the view acts on (the others are not decoded)
+TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}
 
 
 class ClosedSession(msgspec.Struct, frozen=True):
