@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e scenarios bench clean
+.PHONY: install run test test-unit test-integration test-e2e scenarios bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ scenarios: $(STAMP)
 	@for f in tests/scenarios/*.json; do echo "== $$f"; $(BIN)/aap scenario run $$f > /dev/null || exit 1; done
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.backbone
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.system $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS=--quick
 
 clean:
 	rm -rf $(VENV) .aap .pytest_cache

@@ -132,3 +132,23 @@ async def latency(url: str, body: bytes, headers: dict, store: EventStore, rate:
             "http_p50_ms": ms(pct(http_times, 50)), "http_p99_ms": ms(pct(http_times, 99)),
             "end_to_end_p50_ms": ms(pct(end_to_end, 50)), "end_to_end_p99_ms": ms(pct(end_to_end, 99)),
             "mean_pipeline_ms": ms(statistics.fmean(pipeline)) if pipeline else None}
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds of each process so far (Linux /proc)."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, pid in pids.items():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[name] = (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            out[name] = 0.0
+    return out
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds per request, by process."""
+    return {k: round((after[k] - before[k]) / requests * 1000, 2) for k in before if after[k] - before[k] > 0}

@@ -100,10 +100,15 @@ async def live(p: dict, folder: Path) -> dict:
             token = issue_token(system.private_key, role="applicant", subject="bench", sirens=dossier.sirens)
             officer = issue_token(system.private_key, role="budget_officer", subject="bench-officer")
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            pids = {**{n: s.proc.pid for n, s in system.processes.items()}, "nats-server": system.nats.proc.pid,
+                    "validate-only": validate.pid, "bench client": os.getpid()}
+            cpu = [load.cpu_seconds(pids)]
             only = await load.throughput(validate_url + "/dossiers", body, headers, p["submissions"], p["clients"])
+            cpu.append(load.cpu_seconds(pids))
             intake = await load.throughput(system.urls["intake"] + "/dossiers", body, headers,
                                            p["submissions"], p["clients"])
-            await quiesce(system, store)
+            await quiesce(system, store)         # the assessments of those submissions included
+            cpu.append(load.cpu_seconds(pids))
             latency = await load.latency(system.urls["intake"] + "/dossiers", body, headers, store,
                                          p["rate"], p["seconds"])
             await quiesce(system, store)
@@ -117,9 +122,11 @@ async def live(p: dict, folder: Path) -> dict:
     return {"intake": {"submissions": p["submissions"], "clients": p["clients"],
                        "submissions_per_second": round(intake.rate, 1), "errors": intake.errors,
                        "p50_ms": round(load.pct(intake.latencies, 50) * 1000, 1),
-                       "p99_ms": round(load.pct(intake.latencies, 99) * 1000, 1)},
+                       "p99_ms": round(load.pct(intake.latencies, 99) * 1000, 1),
+                       "cpu_ms_per_submission": load.cpu_per_request(cpu[1], cpu[2], p["submissions"])},
             "validate_only": {"requests_per_second": round(only.rate, 1), "errors": only.errors,
-                              "p50_ms": round(load.pct(only.latencies, 50) * 1000, 1)},
+                              "p50_ms": round(load.pct(only.latencies, 50) * 1000, 1),
+                              "cpu_ms_per_request": load.cpu_per_request(cpu[0], cpu[1], p["submissions"])},
             "intake_vs_validate_only": round(intake.rate / only.rate, 3),
             "latency": latency, "budget_contention": budget}
 
