@@ -57,13 +57,20 @@ class Loaded(msgspec.Struct):
         )
 
 
+# Aggregates few and long (one envelope per call, a few sessions): their loads are incremental.
+CACHED_AGGREGATES = ("envelope", "session")
+
+
 class EventStore:
-    def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1, service: str | None = None) -> None:
+    def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1, service: str | None = None,
+                 cached: tuple[str, ...] = CACHED_AGGREGATES) -> None:
         self.js = js
         self.call_id = call_id
         self.stream = stream_name(call_id)
         self.replicas = replicas
         self.service = service          # the publishing service, for the published-events metric
+        self.cached = cached
+        self._loaded: dict[tuple[str, str], Loaded] = {}
 
     @property
     def all_subjects(self) -> str:
@@ -117,8 +124,23 @@ class EventStore:
             seq = msg.seq + 1
 
     async def load(self, aggregate_type: str, aggregate_id: str, after: int = 0) -> Loaded:
+        if after == 0 and aggregate_type in self.cached:
+            return await self._load_cached(aggregate_type, aggregate_id)
         loaded = Loaded(aggregate_type, aggregate_id, [])
         await self.load_more(loaded, after)
+        return loaded
+
+    async def _load_cached(self, aggregate_type: str, aggregate_id: str) -> Loaded:
+        """The aggregate as loaded last time, plus the events stored since: one read per new
+        event instead of one per event (the log is append-only: a loaded prefix stays true)."""
+        key = (aggregate_type, aggregate_id)
+        known = self._loaded.get(key) or Loaded(aggregate_type, aggregate_id, [])
+        loaded = Loaded(aggregate_type, aggregate_id, list(known.events), known.version, known.last_hash)
+        await self.load_more(loaded)
+        latest = self._loaded.get(key)
+        if latest is None or loaded.version > latest.version:
+            self._loaded[key] = Loaded(aggregate_type, aggregate_id, list(loaded.events), loaded.version,
+                                       loaded.last_hash)
         return loaded
 
     async def load_more(self, loaded: Loaded, after: int | None = None) -> Loaded:
