@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from nats.js import api
 
-from shared import metrics
+from shared import catchup, metrics
 from shared.codec import Event, UnknownEvent, decode
 from shared.store import EventStore
 
@@ -46,6 +46,7 @@ class Projection(Generic[S]):
         self._target = 0
         self._waiters: list[tuple[int, asyncio.Future]] = []
         self._sub: Any = None
+        self._catching_up = False
 
     def apply(self, seq: int, event: Event) -> bool:
         """Apply the event at stream sequence `seq`, unless it was applied already."""
@@ -59,6 +60,7 @@ class Projection(Generic[S]):
         self.position = seq
         if not self.ready.is_set() and seq >= self._target:
             self.ready.set()
+            self._caught_up()
         if self._waiters:
             due = [w for w in self._waiters if w[0] <= seq]
             self._waiters = [w for w in self._waiters if w[0] > seq]
@@ -78,6 +80,9 @@ class Projection(Generic[S]):
         self._target = await store.last_sequence()
         if self.position >= self._target:
             self.ready.set()
+        elif not self._catching_up:
+            self._catching_up = True
+            catchup.begin()
         # read at scrape time: no per-event cost on the replay path
         metrics.VIEW_POSITION.labels(self.name).set_function(lambda: self.position)
 
@@ -107,7 +112,13 @@ class Projection(Generic[S]):
             pending_msgs_limit=-1, pending_bytes_limit=-1,
         )
 
+    def _caught_up(self) -> None:
+        if self._catching_up:
+            self._catching_up = False
+            catchup.end()
+
     async def stop(self) -> None:
+        self._caught_up()
         if self._sub is not None:
             await self._sub.unsubscribe()
             self._sub = None
