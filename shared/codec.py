@@ -4,13 +4,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import Generic, TypeVar
 
 import msgspec
 
 from shared.events import BY_NAME, EventData
 
 
-class Event(msgspec.Struct, frozen=True):
+D = TypeVar("D", bound=EventData)
+
+
+class Event(msgspec.Struct, Generic[D], frozen=True):
+    """`Event[T]` only serves decoding (one pass, straight into this class); code names `Event`."""
     event_id: str
     type: str
     version: int
@@ -22,7 +27,7 @@ class Event(msgspec.Struct, frozen=True):
     correlation_id: str
     causation_id: str | None
     prev_hash: str
-    data: EventData
+    data: D
 
 
 class _RawEvent(msgspec.Struct, frozen=True):
@@ -49,17 +54,11 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
 _encoder = msgspec.json.Encoder()
 _raw_decoder = msgspec.json.Decoder(_RawEvent)
 _data_decoders = {name: msgspec.json.Decoder(t) for name, t in BY_NAME.items()}
-_ENVELOPE = [(f.name, f.type) for f in msgspec.structs.fields(_RawEvent) if f.name != "data"]
-
-
-def _typed_envelope(name: str, data_type: type) -> msgspec.json.Decoder:
-    """A one-pass decoder of the envelope of one event type (its current version)."""
-    return msgspec.json.Decoder(msgspec.defstruct(f"_{name}Envelope", [*_ENVELOPE, ("data", data_type)],
-                                                  frozen=True))
-
-
-_typed_decoders = {name: _typed_envelope(name, t) for name, t in BY_NAME.items()}
+# One-pass decoders of each event type's envelope (its current version), into `Event` itself,
+# keyed by the type's name as encoded, with the name and version the decoded event must show.
+_typed_decoders = {name.encode(): (msgspec.json.Decoder(Event[t]), name, t.version) for name, t in BY_NAME.items()}
 _TYPE_MARK = b',"type":"'
+_MARK_LEN = len(_TYPE_MARK)
 
 
 class UnknownEvent(Exception):
@@ -92,18 +91,16 @@ def _fast_decode(payload: bytes) -> Event | None:
     start = payload.find(_TYPE_MARK)
     if start < 0:
         return None
-    start += len(_TYPE_MARK)
-    decoder = _typed_decoders.get(payload[start:payload.find(b'"', start)].decode("utf-8", "replace"))
-    if decoder is None:
+    start += _MARK_LEN
+    known = _typed_decoders.get(payload[start:payload.find(b'"', start)])
+    if known is None:
         return None
+    decoder, name, version = known
     try:
         e = decoder.decode(payload)
     except msgspec.ValidationError:   # an older version, or another shape: the general path
         return None
-    if e.version != type(e.data).version or e.type != type(e.data).__name__:
-        return None
-    return Event(e.event_id, e.type, e.version, e.aggregate_type, e.aggregate_id, e.sequence,
-                 e.occurred_at, e.actor, e.correlation_id, e.causation_id, e.prev_hash, e.data)
+    return e if e.version == version and e.type == name else None
 
 
 def decode(payload: bytes) -> Event:
