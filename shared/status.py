@@ -105,6 +105,8 @@ class DossierIndex:
 
     def evolve(self, event: Event) -> "DossierIndex":
         d = event.data
+        if type(d).__name__ not in INDEX_TYPES:
+            return self                      # e.g. reviews, closings, notifications: no status change
         for dossier_id in dossier_ids(event):
             old = self.entries.get(dossier_id)
             if isinstance(d, ReservationsLapsed):
