@@ -18,13 +18,13 @@ Siren = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{9}$", description="9 digits
 Siret = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{14}$", description="14 digits: SIREN + NIC")]
 
 
-class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     name: Text
     email: Email
     phone: str | None = None
 
 
-class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     name: Text
     siren: Siren
     kind: Text
@@ -36,30 +36,30 @@ class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
     siret: Siret | None = None        # the establishment, for the open-data list of subsidies
 
 
-class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     global_cost_cents: Cents
     requested_cents: Cents
     own_funding_cents: Cents
     other_funding_cents: Cents
 
 
-class Expense(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Expense(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     label: Text
     category: ExpenseCategory
     amount_cents: Cents
 
 
-class Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     filename: Text
     sections: list[Section]
 
 
-class Software(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Software(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     involved: bool
     free_software: bool
 
 
-class Dossier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Dossier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     track: Text
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
     summary: Text

@@ -21,7 +21,7 @@ from shared.events import (
 FINAL = {"withdrawn"}
 
 
-class DossierEntry(msgspec.Struct, frozen=True):
+class DossierEntry(msgspec.Struct, frozen=True, gc=False):
     dossier_id: str
     dossier: Dossier
     session: int                      # the relevé that collected it
