@@ -151,4 +151,5 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
 
 def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
     """CPU milliseconds per request, by process."""
-    return {k: round((after[k] - before[k]) / requests * 1000, 2) for k in before if after[k] - before[k] > 0}
+    spent = {k: round((after[k] - before[k]) / requests * 1000, 2) for k in before}
+    return {k: v for k, v in spent.items() if v > 0}
