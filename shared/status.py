@@ -6,6 +6,8 @@ means the same thing everywhere.
 """
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
@@ -21,9 +23,60 @@ from shared.events import (
 FINAL = {"withdrawn"}
 
 
+class ApplicantSummary(msgspec.Struct, frozen=True, gc=False):
+    """What the notifier's e-mails and open-data list need of one applicant."""
+    name: str
+    siren: str
+    siret: str | None
+    contact_email: str
+    operational_contact: bool
+
+
+class DossierSummary(msgspec.Struct, frozen=True, gc=False):
+    """What a view reports of a dossier's content, without the content itself (a few hundred
+    bytes instead of the dossier's ~2 KB). Either `sirens`, or `applicants` (each with its
+    SIREN) when the view asks for them: read both through `DossierEntry`."""
+    title: str
+    theme: str
+    departement: str                  # the operational contact's (else the first applicant's)
+    global_cost_cents: int
+    requested_cents: int
+    sirens: tuple[str, ...] = ()
+    applicants: tuple[ApplicantSummary, ...] = ()
+
+
+def _lead(dossier: Dossier):
+    return next((a for a in dossier.applicants if a.operational_contact), dossier.applicants[0])
+
+
+def _applicants(dossier: Dossier) -> tuple[ApplicantSummary, ...]:
+    return tuple(ApplicantSummary(a.name, sys.intern(a.siren), a.siret, a.contact.email, a.operational_contact)
+                 for a in dossier.applicants)
+
+
+def _summary(dossier: Dossier, **kept) -> DossierSummary:
+    f = dossier.financing          # few distinct themes, départements, SIRENs: one string object each
+    return DossierSummary(dossier.title, sys.intern(dossier.theme), sys.intern(_lead(dossier).departement),
+                          f.global_cost_cents, f.requested_cents, **kept)
+
+
+def summary(dossier: Dossier) -> DossierSummary:
+    """The slim summary: title, theme, département, amounts, SIRENs."""
+    return _summary(dossier, sirens=tuple(sys.intern(s) for s in dossier.sirens))
+
+
+def summary_with_applicants(dossier: Dossier) -> DossierSummary:
+    """The summary with each applicant's name, SIREN/SIRET, contact e-mail and role (the notifier's need)."""
+    return _summary(dossier, applicants=_applicants(dossier))
+
+
+Content = Dossier | DossierSummary
+Summarize = Callable[[Dossier], Content]
+
+
 class DossierEntry(msgspec.Struct, frozen=True, gc=False):
     dossier_id: str
-    dossier: Dossier
+    dossier: Content                  # the whole dossier, or its summary (see `DossierIndex`)
     session: int                      # the relevé that collected it
     agenda_session: int               # the session whose agenda it is on (after deferrals)
     status: str
@@ -43,22 +96,60 @@ class DossierEntry(msgspec.Struct, frozen=True, gc=False):
     def reasons(self) -> list[str]:
         return sorted(f.code for f in self.failures)
 
+    # The content as every view reads it, whether the entry keeps the dossier or its summary.
+    @property
+    def title(self) -> str:
+        return self.dossier.title
+
+    @property
+    def theme(self) -> str:
+        return self.dossier.theme
+
     @property
     def departement(self) -> str:
-        lead = next((a for a in self.dossier.applicants if a.operational_contact), self.dossier.applicants[0])
-        return lead.departement
+        c = self.dossier
+        return c.departement if isinstance(c, DossierSummary) else _lead(c).departement
+
+    @property
+    def global_cost_cents(self) -> int:
+        c = self.dossier
+        return c.global_cost_cents if isinstance(c, DossierSummary) else c.financing.global_cost_cents
+
+    @property
+    def requested_cents(self) -> int:
+        c = self.dossier
+        return c.requested_cents if isinstance(c, DossierSummary) else c.financing.requested_cents
+
+    @property
+    def sirens(self) -> list[str]:
+        c = self.dossier
+        if isinstance(c, DossierSummary) and c.applicants:
+            return [a.siren for a in c.applicants]
+        return list(c.sirens)
+
+    @property
+    def applicants(self) -> tuple[ApplicantSummary, ...]:
+        """Empty if the entry keeps a summary without applicants."""
+        c = self.dossier
+        return c.applicants if isinstance(c, DossierSummary) else _applicants(c)
 
 
-def evolve_entry(entry: DossierEntry | None, event: Event) -> DossierEntry | None:
+def _keep(dossier: Dossier) -> Content:
+    return dossier
+
+
+def evolve_entry(entry: DossierEntry | None, event: Event, summarize: Summarize = _keep) -> DossierEntry | None:
+    """`summarize` maps a submitted or amended dossier to what the entry keeps of it (the
+    dossier itself by default); it does not change the lifecycle."""
     d = event.data
     if isinstance(d, DossierSubmitted):
-        return DossierEntry(d.dossier_id, d.dossier, d.session, d.session, "submitted",
+        return DossierEntry(d.dossier_id, summarize(d.dossier), d.session, d.session, "submitted",
                             event.occurred_at, event.occurred_at, event.event_id)
     if entry is None:
         return None
     at = {"updated_at": event.occurred_at}
     if isinstance(d, DossierAmended):
-        return msgspec.structs.replace(entry, dossier=d.dossier, session=d.session, agenda_session=d.session,
+        return msgspec.structs.replace(entry, dossier=summarize(d.dossier), session=d.session, agenda_session=d.session,
                                        status="submitted", eligible=None, failures=(),
                                        content_event_id=event.event_id, **at)
     if isinstance(d, DossierWithdrawn):
@@ -98,9 +189,14 @@ def dossier_ids(event: Event) -> list[str]:
 
 
 class DossierIndex:
-    """The keyed view's state: entries by dossier id, evolved one event at a time."""
+    """The keyed view's state: entries by dossier id, evolved one event at a time.
 
-    def __init__(self) -> None:
+    `summarize` (a pure function of the dossier) chooses what each entry keeps of the content:
+    the whole dossier by default (intake serves it), `summary` or `summary_with_applicants`
+    for views that only report on it. The lifecycle is the same whatever it keeps."""
+
+    def __init__(self, summarize: Summarize = _keep) -> None:
+        self._summarize = summarize          # private: not part of the audited state
         self.entries: dict[str, DossierEntry] = {}
 
     def evolve(self, event: Event) -> "DossierIndex":
@@ -112,7 +208,7 @@ class DossierIndex:
             if isinstance(d, ReservationsLapsed):
                 new = msgspec.structs.replace(old, status="lapsed", updated_at=event.occurred_at) if old else None
             else:
-                new = evolve_entry(old, event)
+                new = evolve_entry(old, event, self._summarize)
             if new is not None:
                 self.entries[dossier_id] = new
         return self
@@ -124,8 +220,8 @@ INDEX_TYPES = frozenset(t.__name__ for t in (
     ReservationRefused, CreditsReserved, ProjectRejected, ProjectDeferred, CreditsCommitted, ReservationsLapsed))
 
 
-def initial_index() -> DossierIndex:
-    return DossierIndex()
+def initial_index(summarize: Summarize = _keep) -> DossierIndex:
+    return DossierIndex(summarize)
 
 
 def evolve_index(index: DossierIndex, event: Event) -> DossierIndex:

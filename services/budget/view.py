@@ -14,7 +14,7 @@ import msgspec
 from services.budget.domain import Envelope, Reservation, evolve_owned, owned
 from shared.codec import Event
 from shared.events import CreditsCommitted, CreditsReserved, ReservationRefused, ReservationsLapsed
-from shared.status import INDEX_TYPES, DossierIndex, initial_index
+from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
 
 UNKNOWN = "inconnu"
 # the event types the view acts on (the others are not decoded): the index's, the envelope's
@@ -32,7 +32,7 @@ class Record(msgspec.Struct, frozen=True):
 class BudgetView:
     def __init__(self, envelope: Envelope) -> None:
         self.envelope = owned(envelope)          # its maps evolve in place (see evolve_owned)
-        self.dossiers: DossierIndex = initial_index()
+        self.dossiers: DossierIndex = initial_index(summary)   # the dossier's summary, not its content
         self.records: dict[str, Record] = {}
 
     def evolve(self, event: Event) -> "BudgetView":
@@ -95,7 +95,7 @@ def figures(view: BudgetView, sessions: Iterable[str] = (), departements: Iterab
 
     def theme(dossier_id: str, _: Reservation) -> str:
         entry = entries.get(dossier_id)
-        return entry.dossier.theme if entry else UNKNOWN
+        return entry.theme if entry else UNKNOWN
 
     return {**totals(view.envelope),
             "by_session": _split(view, lambda _, r: str(r.session), sessions),

@@ -93,15 +93,15 @@ def _dossier_checks(state: SessionState, dossier_id: str, facts: Facts) -> None:
 
 def _grant_checks(command: Decide, facts: Facts) -> None:
     grant = command.granted_cents or 0
-    financing = facts.dossiers[command.dossier_id].dossier.financing
-    cost, rules = financing.global_cost_cents, facts.call.eligibility
+    entry = facts.dossiers[command.dossier_id]
+    cost, requested, rules = entry.global_cost_cents, entry.requested_cents, facts.call.eligibility
     if grant * 100 < cost * rules.rate_min_percent or grant * 100 > cost * rules.rate_max_percent:
         raise Refusal("GRANT_RANGE", f"La subvention de {format_euros(grant)} doit être comprise entre "
                                      f"{rules.rate_min_percent} % et {rules.rate_max_percent} % du coût global "
                                      f"({format_euros(cost)}).")
-    if grant > financing.requested_cents:
+    if grant > requested:
         raise Refusal("GRANT_RANGE", f"La subvention de {format_euros(grant)} dépasse le montant demandé "
-                                     f"({format_euros(financing.requested_cents)}).")
+                                     f"({format_euros(requested)}).")
     if grant > facts.available_cents:
         raise Refusal("ENVELOPE_EXHAUSTED", f"La subvention de {format_euros(grant)} dépasse le reste de "
                                             f"l'enveloppe ({format_euros(facts.available_cents)}).")

@@ -36,10 +36,10 @@ def detail(view: CommitteeView, session: Session, now: datetime) -> dict:
         decision = state.standing(entry.dossier_id, view.budget.refused)
         last = state.decisions.get(entry.dossier_id)
         rows.append({
-            "dossier_id": entry.dossier_id, "title": entry.dossier.title, "status": entry.status,
-            "session": entry.session, "departement": entry.departement, "theme": entry.dossier.theme,
-            "requested_cents": entry.dossier.financing.requested_cents,
-            "global_cost_cents": entry.dossier.financing.global_cost_cents,
+            "dossier_id": entry.dossier_id, "title": entry.title, "status": entry.status,
+            "session": entry.session, "departement": entry.departement, "theme": entry.theme,
+            "requested_cents": entry.requested_cents,
+            "global_cost_cents": entry.global_cost_cents,
             "reviews": len(state.reviews.get(entry.dossier_id, {})),
             "decision": decision.kind if decision else None,
             "granted_cents": decision.granted_cents if decision else None,

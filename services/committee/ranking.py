@@ -39,6 +39,6 @@ def ranking(state: SessionState, dossiers: Mapping[str, DossierEntry], criteria:
         overall = _mean([m for m in means.values() if m is not None])
         rows.append((entry, len(scores), means, overall))
     rows.sort(key=lambda r: (r[3] is None, -(r[3] or 0), r[0].dossier_id))
-    return [Ranked(rank=i, dossier_id=e.dossier_id, title=e.dossier.title, reviews=count,
+    return [Ranked(rank=i, dossier_id=e.dossier_id, title=e.title, reviews=count,
                    means={c: _shown(m) for c, m in means.items()}, overall=_shown(overall))
             for i, (e, count, means, overall) in enumerate(rows, start=1)]

@@ -17,7 +17,7 @@ from shared.events import (
     CreditsCommitted, CreditsReserved, ProjectDeferred, ProjectRejected, ProjectSelected, ReservationRefused,
     ReservationsLapsed, ReviewRecorded, SessionClosed,
 )
-from shared.status import INDEX_TYPES, DossierIndex, initial_index
+from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
 
 # the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's
 TYPES = INDEX_TYPES | {t.__name__ for t in (
@@ -64,7 +64,7 @@ class BudgetFacts:
 class CommitteeView:
     def __init__(self, call: CallConfig) -> None:
         self._call = call                          # private: not part of the audited state
-        self.index: DossierIndex = initial_index()
+        self.index: DossierIndex = initial_index(summary)   # the dossier's summary, not its content
         # keyed by str(number), like the aggregate ids (and so that the audit can hash the view)
         self.sessions: dict[str, SessionState] = {str(s.number): SessionState(s.number) for s in call.sessions}
         self.budget = BudgetFacts(call.budget.envelope_cents)

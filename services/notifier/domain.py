@@ -48,8 +48,8 @@ def contacts(entries: Iterable[DossierEntry | None]) -> tuple[str, ...]:
     for entry in entries:
         if entry is None:
             continue
-        for applicant in entry.dossier.applicants:
-            seen.setdefault(applicant.contact.email.strip().lower(), applicant.contact.email.strip())
+        for applicant in entry.applicants:
+            seen.setdefault(applicant.contact_email.strip().lower(), applicant.contact_email.strip())
     return tuple(seen.values())
 
 

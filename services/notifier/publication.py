@@ -30,9 +30,9 @@ def laureates(view: NotifierView) -> dict:
             if entry is None:
                 continue
             items.append({
-                "dossier_id": dossier_id, "title": entry.dossier.title,
-                "applicants": [{"name": a.name, "siren": a.siren} for a in entry.dossier.applicants],
-                "departement": entry.departement, "theme": entry.dossier.theme,
+                "dossier_id": dossier_id, "title": entry.title,
+                "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
+                "departement": entry.departement, "theme": entry.theme,
                 "granted_cents": entry.granted_cents,
             })
         sessions[str(closed.session)] = items
@@ -58,14 +58,14 @@ def scdl_rows(view: NotifierView, call: CallConfig) -> list[dict[str, str]]:
             if entry is None or entry.granted_cents is None:
                 continue
             convention = view.committed_at.get(dossier_id, closed.closed_at).astimezone(tz).date().isoformat()
-            lead_first = sorted(entry.dossier.applicants, key=lambda a: not a.operational_contact)
+            lead_first = sorted(entry.applicants, key=lambda a: not a.operational_contact)
             for applicant, share in zip(lead_first, shares(len(lead_first))):
                 rows.append({
                     "nomAttribuant": call.call.attributor_name, "idAttribuant": call.call.attributor_id,
                     "dateConvention": convention,
                     "referenceDecision": entry.legal_reference or f"{call.id}-session-{closed.session}",
                     "nomBeneficiaire": applicant.name, "idBeneficiaire": applicant.siret or "",
-                    "objet": entry.dossier.title[:255], "montant": format_decimal(entry.granted_cents),
+                    "objet": entry.title[:255], "montant": format_decimal(entry.granted_cents),
                     "nature": "aide en numéraire", "conditionsVersement": "unique",
                     "datesPeriodeVersement": f"{convention}/{max(convention, payment_end)}",
                     "idRAE": "", "notificationUE": "non", "pourcentageSubvention": _number(share),

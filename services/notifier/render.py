@@ -51,12 +51,11 @@ def _dossier(entry: DossierEntry | None, dossier_id: str, call: CallConfig) -> d
     if entry is None:  # the view knows no such dossier: say so rather than fail forever
         return {"id": dossier_id, "title": dossier_id, "theme": "", "theme_label": "", "applicants": [],
                 "granted": "", "global_cost": "", "outcome": "rejected", "motivation": "", "failures": []}
-    d = entry.dossier
     return {
-        "id": dossier_id, "title": d.title, "theme": d.theme, "theme_label": call.themes.get(d.theme, ""),
-        "applicants": [{"name": a.name, "siren": a.siren, "contact": a.contact.name} for a in d.applicants],
+        "id": dossier_id, "title": entry.title, "theme": entry.theme, "theme_label": call.themes.get(entry.theme, ""),
+        "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
         "granted": format_euros(entry.granted_cents) if entry.granted_cents is not None else "",
-        "global_cost": format_euros(d.financing.global_cost_cents),
+        "global_cost": format_euros(entry.global_cost_cents),
         "outcome": "ineligible" if entry.eligible is False else "rejected",
         "motivation": entry.motivation or "",
         "failures": [f.message for f in entry.failures],

@@ -13,20 +13,20 @@ import msgspec
 
 from shared.codec import Event
 from shared.events import CreditsCommitted, NotificationSent, SessionClosed
-from shared.status import INDEX_TYPES, DossierIndex
+from shared.status import INDEX_TYPES, DossierIndex, summary_with_applicants
 
 # the event types the view acts on (the others are not decoded)
 TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}
 
 
-class ClosedSession(msgspec.Struct, frozen=True):
+class ClosedSession(msgspec.Struct, frozen=True, gc=False):     # acyclic: untracked by the cyclic GC
     session: int
     closed_at: datetime
     laureates: tuple[str, ...]
     not_retained: tuple[str, ...]
 
 
-class SentRecord(msgspec.Struct, frozen=True):
+class SentRecord(msgspec.Struct, frozen=True, gc=False):     # acyclic: untracked by the cyclic GC
     notification_id: str
     kind: str
     session: int
@@ -39,7 +39,7 @@ class SentRecord(msgspec.Struct, frozen=True):
 
 @dataclass
 class NotifierView:
-    dossiers: DossierIndex = field(default_factory=DossierIndex)
+    dossiers: DossierIndex = field(default_factory=lambda: DossierIndex(summary_with_applicants))
     sessions: dict[int, ClosedSession] = field(default_factory=dict)
     sent: dict[str, SentRecord] = field(default_factory=dict)
     committed_at: dict[str, datetime] = field(default_factory=dict)
