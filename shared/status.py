@@ -6,7 +6,7 @@ means the same thing everywhere.
 """
 from __future__ import annotations
 
-import sys
+from sys import intern
 from collections.abc import Callable
 from datetime import datetime
 
@@ -46,28 +46,31 @@ class DossierSummary(msgspec.Struct, frozen=True, gc=False):
 
 
 def _lead(dossier: Dossier):
-    return next((a for a in dossier.applicants if a.operational_contact), dossier.applicants[0])
+    for a in dossier.applicants:
+        if a.operational_contact:
+            return a
+    return dossier.applicants[0]
 
 
 def _applicants(dossier: Dossier) -> tuple[ApplicantSummary, ...]:
-    return tuple(ApplicantSummary(a.name, sys.intern(a.siren), a.siret, a.contact.email, a.operational_contact)
-                 for a in dossier.applicants)
+    return tuple([ApplicantSummary(a.name, intern(a.siren), a.siret, a.contact.email, a.operational_contact)
+                  for a in dossier.applicants])
 
 
-def _summary(dossier: Dossier, **kept) -> DossierSummary:
-    f = dossier.financing          # few distinct themes, départements, SIRENs: one string object each
-    return DossierSummary(dossier.title, sys.intern(dossier.theme), sys.intern(_lead(dossier).departement),
-                          f.global_cost_cents, f.requested_cents, **kept)
-
+# Few distinct themes, départements and SIRENs: interned, one string object each for all dossiers.
 
 def summary(dossier: Dossier) -> DossierSummary:
     """The slim summary: title, theme, département, amounts, SIRENs."""
-    return _summary(dossier, sirens=tuple(sys.intern(s) for s in dossier.sirens))
+    f = dossier.financing
+    return DossierSummary(dossier.title, intern(dossier.theme), intern(_lead(dossier).departement),
+                          f.global_cost_cents, f.requested_cents, tuple([intern(a.siren) for a in dossier.applicants]))
 
 
 def summary_with_applicants(dossier: Dossier) -> DossierSummary:
     """The summary with each applicant's name, SIREN/SIRET, contact e-mail and role (the notifier's need)."""
-    return _summary(dossier, applicants=_applicants(dossier))
+    f = dossier.financing
+    return DossierSummary(dossier.title, intern(dossier.theme), intern(_lead(dossier).departement),
+                          f.global_cost_cents, f.requested_cents, applicants=_applicants(dossier))
 
 
 Content = Dossier | DossierSummary
