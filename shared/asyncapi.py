@@ -16,6 +16,7 @@ import msgspec
 from shared.codec import Event
 from shared.config import CallConfig
 from shared.events import BY_NAME, EVENT_TYPES, EventData, published_by
+from shared.checks import checked
 
 REF = "#/components/schemas/{name}"
 ENVELOPE_FIELDS = [(f.name, f.type, f.default) for f in msgspec.structs.fields(Event) if f.name != "data"]
@@ -44,7 +45,7 @@ def _envelope(t: type[EventData]) -> type:
               for name, typ, default in ENVELOPE_FIELDS]
     doc = (f"{t.__name__} v{t.version}, published by {t.publisher} on aggregate '{t.aggregate}'; "
            f"the envelope of shared.codec.Event, the event in `data`.")
-    return msgspec.defstruct(f"{t.__name__}Envelope", [*fields, ("data", t)], frozen=True,
+    return msgspec.defstruct(f"{t.__name__}Envelope", [*fields, ("data", checked(t))], frozen=True,
                              namespace={"__doc__": doc})
 
 

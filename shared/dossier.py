@@ -1,21 +1,28 @@
 """The dossier as the applicants describe it (SPEC §3): the shape shared by intake's API,
-the events that carry it and the eligibility rules that judge it."""
+the events that carry it and the eligibility rules that judge it.
+
+Validate at the edge, trust the log: a field's constraints (patterns, lengths, bounds) are
+written beside it as a `shared.checks.Check`, which msgspec ignores when it decodes these
+types; input validation (`shared.validation.parse`) judges a request body against their
+checked mirror, so a dossier read back from the log is not judged again."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 import msgspec
 
+from shared.checks import Check
+
 ExpenseCategory = Literal["service", "study", "training", "software", "other", "staff", "it_equipment"]
 Section = Literal["situation", "method", "roadmap", "solution"]
 EXPENSE_CATEGORIES: tuple[str, ...] = ExpenseCategory.__args__  # type: ignore[attr-defined]
 SECTIONS: tuple[str, ...] = Section.__args__  # type: ignore[attr-defined]
 
-Cents = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="euro cents")]
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-Siren = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{9}$", description="9 digits, Luhn checksum")]
-Siret = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{14}$", description="14 digits: SIREN + NIC")]
+Cents = Annotated[int, Check(ge=0, le=10**13, description="euro cents")]
+Text = Annotated[str, Check(min_length=1, max_length=5000)]
+Email = Annotated[str, Check(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+Siren = Annotated[str, Check(pattern=r"^[0-9]{9}$", description="9 digits, Luhn checksum")]
+Siret = Annotated[str, Check(pattern=r"^[0-9]{14}$", description="14 digits: SIREN + NIC")]
 
 
 class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
@@ -61,10 +68,10 @@ class Software(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False
 
 class Dossier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     track: Text
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    title: Annotated[str, Check(min_length=1, max_length=300)]
     summary: Text
     theme: Text
-    applicants: Annotated[list[Applicant], msgspec.Meta(min_length=1, max_length=50)]
+    applicants: Annotated[list[Applicant], Check(min_length=1, max_length=50)]
     financing: Financing
     expenses: list[Expense]
     software: Software

@@ -2,6 +2,10 @@
 
 msgspec stops at the first error; this walks the value against the type's description
 (`msgspec.inspect`) and collects them all, then lets msgspec build the typed value.
+
+Constraints written as `shared.checks.Check` are judged here only: a body is validated
+against the type's checked mirror (`shared.checks.checked`), the value returned is of the
+type asked for.
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from typing import Any, TypeVar
 import msgspec
 from msgspec import inspect as mi
 from litestar.exceptions import ValidationException
+
+from shared.checks import checked_type
 
 T = TypeVar("T")
 FieldErrors = list[dict[str, str]]
@@ -137,7 +143,12 @@ def _accepted(data: Any, tp: type) -> Any:
 
 
 def field_errors(data: Any, tp: type) -> FieldErrors:
-    return _collect(data, _type_info(tp), "")
+    return _collect(data, _type_info(checked_type(tp)), "")
+
+
+def _typed(data: Any, value: Any, tp: type) -> Any:
+    """The accepted value as the type asked for (its mirror only judged it)."""
+    return value if type(value) is tp else msgspec.convert(data, tp)
 
 
 def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | None = None) -> T:
@@ -150,15 +161,17 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
                                       status_code=422) from None
     else:
         data = raw
-    value = _accepted(data, tp)
-    errors = [] if value is not None else field_errors(data, tp)
+    judge = checked_type(tp)
+    value = _accepted(data, judge)
+    errors = [] if value is not None else field_errors(data, judge)
     if value is not None:
+        value = _typed(data, value, tp)
         errors = extra(value) if extra else []
         if not errors:
             return value
     elif not errors:
         try:
-            value = msgspec.convert(data, tp)
+            value = _typed(data, msgspec.convert(data, judge), tp)
         except msgspec.ValidationError as exc:
             errors = [{"field": "body", "message": str(exc)}]
         else:
