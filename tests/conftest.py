@@ -52,3 +52,11 @@ def token(keys):
 def settings(nats_server, keys, tmp_path):
     from shared.settings import Settings
     return Settings(nats_url=nats_server.url, call=CALL, data_dir=tmp_path / "data", jwks_file=keys[1])
+
+
+@pytest.fixture
+def auth(token):
+    """auth(role="instructor", subject="agent", **claims) -> headers carrying a bearer token."""
+    def make(role: str = "instructor", subject: str = "agent", **claims) -> dict:
+        return {"Authorization": f"Bearer {token(role, subject, **claims)}"}
+    return make

@@ -35,13 +35,6 @@ async def client(settings):
         yield c
 
 
-@pytest.fixture
-def auth(token):
-    def make(role: str = "instructor", subject: str = "agent", **claims) -> dict:
-        return {"Authorization": f"Bearer {token(role, subject, **claims)}"}
-    return make
-
-
 async def append(store: EventStore, aggregate: str, aggregate_id: str, data, event_id: str | None = None):
     loaded = await store.load(aggregate, aggregate_id)
     event = loaded.next(data, actor="test", at=SUBMITTED_AT, event_id=event_id)

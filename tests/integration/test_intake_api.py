@@ -30,14 +30,6 @@ async def client(settings, monkeypatch):
 
 
 @pytest.fixture
-def auth(token):
-    """auth(role, sirens=...) -> headers carrying a bearer token."""
-    def make(role: str = "instructor", subject: str = "agent", **claims) -> dict:
-        return {"Authorization": f"Bearer {token(role, subject, **claims)}"}
-    return make
-
-
-@pytest.fixture
 def clock(client, nc):
     """clock(at): set the simulated clock and wait until the service has seen it.
     (The app runs on the test client's own event loop: the test talks to NATS on its own connection.)"""

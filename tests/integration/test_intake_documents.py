@@ -5,7 +5,7 @@ import hashlib
 
 from services.intake.documents import bucket_name
 from shared.events import DocumentUploaded
-from tests.integration.test_intake_api import auth, client, clock, last_seq, submit  # noqa: F401 (fixtures)
+from tests.integration.test_intake_api import client, clock, last_seq, submit  # noqa: F401 (fixtures)
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
