@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-SERVICES = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}
+from aap.system import DEFAULT_PORTS
+
 STATUS_LABELS = {
     "committed": "retenus, crédits engagés", "selected": "retenus, crédits réservés",
     "lapsed": "retenus, crédits annulés (non engagés à l'échéance)",
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--call", default=os.environ.get("AAP_CALL", "hdf-itn7-axe3-2021"))
     p.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
                    help="the running system's NATS (default: $NATS_URL or nats://127.0.0.1:4222)")
-    for name, port in SERVICES.items():
+    for name, port in DEFAULT_PORTS.items():
         p.add_argument(f"--{name}-url", default=f"http://127.0.0.1:{port}")
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")),
                    help="the running system's folder: its signing key, its outbox (default: $AAP_DATA_DIR or .aap)")
@@ -68,7 +69,7 @@ async def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _err(str(exc))
         return 2
-    target = Target(args.nats_url, {n: getattr(args, f"{n}_url").rstrip("/") for n in SERVICES},
+    target = Target(args.nats_url, {n: getattr(args, f"{n}_url").rstrip("/") for n in DEFAULT_PORTS},
                     args.data_dir / "keys" / "jwt-private.pem")
     if not target.private_key.is_file():
         _err(f"pas de clé de signature dans {target.private_key} : donnez le --data-dir du système lancé par `aap up`")
@@ -194,7 +195,7 @@ def _notifications(notifications: dict, args: argparse.Namespace) -> list[str]:
 
 def _explore(item_of: dict, titles: dict, args: argparse.Namespace) -> list[str]:
     nats, data = f"--nats-url {args.nats_url}", f"--data-dir {args.data_dir}"
-    urls = " ".join(f"--{n}-url {getattr(args, f'{n}_url')}" for n in SERVICES)
+    urls = " ".join(f"--{n}-url {getattr(args, f'{n}_url')}" for n in DEFAULT_PORTS)
     example = next((ref for ref in ("CHAINE-COMPTABLE", "DONNEES-SOCIALES") if item_of.get(ref)), None)
     lines = ["Pour aller plus loin :"]
     if example:

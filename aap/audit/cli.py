@@ -15,11 +15,11 @@ import nats
 from aap.audit.log import read_lines, read_stream, write_lines
 from aap.audit.timeline import timeline
 from aap.audit.verify import verify
+from aap.system import DEFAULT_PORTS
 from shared.auth import ensure_dev_keys, issue_token
 from shared.config import DEFAULT_CALL, load_call
 from shared.store import EventStore
 
-SERVICES = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "as-of":
             p.add_argument("instant", help="ISO-8601 instant with its offset")
         p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
-        for service, port in SERVICES.items():
+        for service, port in DEFAULT_PORTS.items():
             p.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{port}")
         p.set_defaults(func=func)
 
@@ -92,7 +92,7 @@ async def _views(args, params: dict) -> dict[str, list[dict]]:
     headers = {"Authorization": "Bearer " + issue_token(private, role="auditor", subject="aap-audit")}
     out = {}
     async with httpx.AsyncClient(timeout=600) as client:
-        for service in SERVICES:
+        for service in DEFAULT_PORTS:
             res = await client.get(f"{getattr(args, service + '_url')}/audit/views", params=params, headers=headers)
             res.raise_for_status()
             out[service] = res.json()
