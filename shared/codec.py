@@ -11,7 +11,7 @@ import msgspec
 from shared.events import BY_NAME, EventData
 
 
-D = TypeVar("D", bound=EventData)
+D = TypeVar("D")   # an EventData, or msgspec.Raw before upcasting
 
 
 class Event(msgspec.Struct, Generic[D], frozen=True):
@@ -30,21 +30,6 @@ class Event(msgspec.Struct, Generic[D], frozen=True):
     data: D
 
 
-class _RawEvent(msgspec.Struct, frozen=True):
-    event_id: str
-    type: str
-    version: int
-    aggregate_type: str
-    aggregate_id: str
-    sequence: int
-    occurred_at: datetime
-    actor: str
-    correlation_id: str
-    causation_id: str | None
-    prev_hash: str
-    data: msgspec.Raw
-
-
 Upcaster = Callable[[dict], dict]
 # (type, version) -> function turning a payload of that version into the next version.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
@@ -52,7 +37,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
 }
 
 _encoder = msgspec.json.Encoder()
-_raw_decoder = msgspec.json.Decoder(_RawEvent)
+_raw_decoder = msgspec.json.Decoder(Event[msgspec.Raw])   # envelope now, payload after upcasting
 _data_decoders = {name: msgspec.json.Decoder(t) for name, t in BY_NAME.items()}
 # One-pass decoders of each event type's envelope (its current version), into `Event` itself,
 # keyed by the type's name as encoded, with the name and version the decoded event must show.
@@ -111,5 +96,4 @@ def decode(payload: bytes) -> Event:
     if raw.type not in BY_NAME:
         raise UnknownEvent(raw.type)
     data = _upcast(raw.type, raw.version, raw.data)
-    fields = {f: getattr(raw, f) for f in raw.__struct_fields__ if f not in ("data", "version")}
-    return Event(version=type(data).version, data=data, **fields)
+    return msgspec.structs.replace(raw, version=type(data).version, data=data)

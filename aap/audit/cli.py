@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -121,6 +120,3 @@ async def _as_of(args) -> int:
                      ensure_ascii=False, indent=2))
     return 0
 
-
-def run(args) -> int:
-    return asyncio.run(args.func(args))
