@@ -26,5 +26,6 @@ def make_handler(runtime: Runtime):
         await execute(runtime.store, AGGREGATE, data.dossier_id,
                       lambda loaded: decide(command, state_of(loaded.events), runtime.call),
                       actor=ACTOR, now=runtime.now, causation=event,
-                      event_id=stable_id(AGGREGATE, event.event_id))
+                      event_id=stable_id(AGGREGATE, event.event_id),
+                      fresh=isinstance(data, DossierSubmitted))   # a first assessment, as a rule
     return on_event

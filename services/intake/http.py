@@ -49,7 +49,8 @@ class Intake:
                               lambda loaded: decide(command, fold([e.data for e in loaded.events]), at,
                                                     self.runtime.call),
                               actor=f"{who.role}:{who.subject}", now=lambda: at, event_id=event_id, on_load=keep,
-                              on_append=recorded.append)
+                              on_append=recorded.append,
+                              fresh=isinstance(command, SubmitDossier) and event_id is None)  # a new id
         if event is not None:
             metrics.EVENTS_PUBLISHED.labels(self.runtime.service, event.type).inc()
             await self.view.wait_for(recorded[-1], timeout=10)     # its own event: read your write
