@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from faststream.middlewares.acknowledgement.config import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from nats.js import api
 from nats.js.errors import NotFoundError
 
@@ -56,7 +56,7 @@ def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler:
                    aggregate: str | None = None) -> None:
     """Subscribe `handler(event, stream_seq)` to every event of the call, in order — or, with
     `aggregate`, to that aggregate's events only, filtered by the server (the events the handler
-    would ignore cost no fetch and no ack). A durable consumer that already exists keeps its
+    would ignore are neither delivered nor acknowledged). A durable consumer that already exists keeps its
     filter: the handler still ignores what it does not react to."""
     # Series at 0 from the start: increase() sees the first redelivery or parked message.
     metrics.REDELIVERIES.labels(service)
@@ -65,8 +65,9 @@ def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler:
     @broker.subscriber(
         f"aap.{store.call_id}.{aggregate}.>" if aggregate else store.all_subjects,
         stream=JStream(store.stream, declare=False),
-        durable=durable_name(service),
-        pull_sub=PullSub(batch_size=1, timeout=1.0),   # one in flight: a bigger batch waits out the timeout
+        # Pushed, one in flight: the ack brings the next event (no fetch request per event).
+        # The queue group is the durable's name; a second instance of the service joins it.
+        queue=durable_name(service),
         config=ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60,
                               deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=1),
         ack_policy=AckPolicy.MANUAL,
