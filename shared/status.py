@@ -141,45 +141,63 @@ def _keep(dossier: Dossier) -> Content:
     return dossier
 
 
+_replace = msgspec.structs.replace
+
+
+def _submitted(entry, d, event, summarize):
+    return DossierEntry(d.dossier_id, summarize(d.dossier), d.session, d.session, "submitted",
+                        event.occurred_at, event.occurred_at, event.event_id)
+
+
+def _amended(entry, d, event, summarize):
+    return _replace(entry, dossier=summarize(d.dossier), session=d.session, agenda_session=d.session,
+                    status="submitted", eligible=None, failures=(), content_event_id=event.event_id,
+                    updated_at=event.occurred_at)
+
+
+def _assessed(entry, d, event, summarize):
+    if d.dossier_event_id != entry.content_event_id:
+        return entry                                   # an assessment of a replaced version
+    status = entry.status if entry.status in FINAL else ("eligible" if d.eligible else "ineligible")
+    return _replace(entry, eligible=d.eligible, failures=tuple(d.failures), status=status,
+                    updated_at=event.occurred_at)
+
+
+# What each event type does to the dossier's entry (a type absent from here leaves it as is).
+_ON: dict[type, Callable] = {
+    DossierSubmitted: _submitted,
+    DossierAmended: _amended,
+    EligibilityAssessed: _assessed,
+    DossierWithdrawn: lambda e, d, ev, _: _replace(e, status="withdrawn", updated_at=ev.occurred_at),
+    DocumentUploaded: lambda e, d, ev, _: _replace(e, document_sha256=d.sha256, updated_at=ev.occurred_at),
+    ProjectSelected: lambda e, d, ev, _: _replace(e, status="selected", granted_cents=d.granted_cents,
+                                                  decision_session=d.session, updated_at=ev.occurred_at),
+    ReservationRefused: lambda e, d, ev, _: _replace(e, status="selection_unfunded", granted_cents=None,
+                                                     updated_at=ev.occurred_at),
+    CreditsReserved: lambda e, d, ev, _: _replace(e, status="selected", granted_cents=d.amount_cents,
+                                                  updated_at=ev.occurred_at),
+    ProjectRejected: lambda e, d, ev, _: _replace(e, status="rejected", motivation=d.motivation,
+                                                  decision_session=d.session, updated_at=ev.occurred_at),
+    ProjectDeferred: lambda e, d, ev, _: _replace(e, status="deferred", agenda_session=d.to_session,
+                                                  updated_at=ev.occurred_at),
+    CreditsCommitted: lambda e, d, ev, _: _replace(e, status="committed", committed_cents=d.amount_cents,
+                                                   legal_reference=d.legal_reference, updated_at=ev.occurred_at),
+}
+
+
+def _lapsed(entry: DossierEntry, event: Event) -> DossierEntry:
+    return _replace(entry, status="lapsed", updated_at=event.occurred_at)
+
+
 def evolve_entry(entry: DossierEntry | None, event: Event, summarize: Summarize = _keep) -> DossierEntry | None:
     """`summarize` maps a submitted or amended dossier to what the entry keeps of it (the
-    dossier itself by default); it does not change the lifecycle."""
+    dossier itself by default); it does not change the lifecycle. A lapse concerns several
+    dossiers: `DossierIndex.evolve` applies it to each."""
     d = event.data
-    if isinstance(d, DossierSubmitted):
-        return DossierEntry(d.dossier_id, summarize(d.dossier), d.session, d.session, "submitted",
-                            event.occurred_at, event.occurred_at, event.event_id)
-    if entry is None:
-        return None
-    at = {"updated_at": event.occurred_at}
-    if isinstance(d, DossierAmended):
-        return msgspec.structs.replace(entry, dossier=summarize(d.dossier), session=d.session, agenda_session=d.session,
-                                       status="submitted", eligible=None, failures=(),
-                                       content_event_id=event.event_id, **at)
-    if isinstance(d, DossierWithdrawn):
-        return msgspec.structs.replace(entry, status="withdrawn", **at)
-    if isinstance(d, DocumentUploaded):
-        return msgspec.structs.replace(entry, document_sha256=d.sha256, **at)
-    if isinstance(d, EligibilityAssessed):
-        if d.dossier_event_id != entry.content_event_id:
-            return entry                                   # an assessment of a replaced version
-        status = entry.status if entry.status in FINAL else ("eligible" if d.eligible else "ineligible")
-        return msgspec.structs.replace(entry, eligible=d.eligible, failures=tuple(d.failures), status=status, **at)
-    if isinstance(d, ProjectSelected):
-        return msgspec.structs.replace(entry, status="selected", granted_cents=d.granted_cents,
-                                       decision_session=d.session, **at)
-    if isinstance(d, ReservationRefused):
-        return msgspec.structs.replace(entry, status="selection_unfunded", granted_cents=None, **at)
-    if isinstance(d, CreditsReserved):
-        return msgspec.structs.replace(entry, status="selected", granted_cents=d.amount_cents, **at)
-    if isinstance(d, ProjectRejected):
-        return msgspec.structs.replace(entry, status="rejected", motivation=d.motivation,
-                                       decision_session=d.session, **at)
-    if isinstance(d, ProjectDeferred):
-        return msgspec.structs.replace(entry, status="deferred", agenda_session=d.to_session, **at)
-    if isinstance(d, CreditsCommitted):
-        return msgspec.structs.replace(entry, status="committed", committed_cents=d.amount_cents,
-                                       legal_reference=d.legal_reference, **at)
-    return entry
+    on = _ON.get(type(d))
+    if on is None or (entry is None and on is not _submitted):
+        return entry
+    return on(entry, d, event, summarize)
 
 
 def dossier_ids(event: Event) -> list[str]:
@@ -204,23 +222,23 @@ class DossierIndex:
 
     def evolve(self, event: Event) -> "DossierIndex":
         d = event.data
-        if type(d).__name__ not in INDEX_TYPES:
-            return self                      # e.g. reviews, closings, notifications: no status change
-        for dossier_id in dossier_ids(event):
-            old = self.entries.get(dossier_id)
-            if isinstance(d, ReservationsLapsed):
-                new = msgspec.structs.replace(old, status="lapsed", updated_at=event.occurred_at) if old else None
-            else:
-                new = evolve_entry(old, event, self._summarize)
-            if new is not None:
-                self.entries[dossier_id] = new
-        return self
+        entries = self.entries
+        on = _ON.get(type(d))
+        if on is not None:              # one dossier (a dispatch on the type: the replay's hot path)
+            dossier_id = d.dossier_id
+            old = entries.get(dossier_id)
+            if old is not None or on is _submitted:
+                entries[dossier_id] = on(old, d, event, self._summarize)
+        elif isinstance(d, ReservationsLapsed):
+            for lapse in d.lapses:
+                old = entries.get(lapse.dossier_id)
+                if old is not None:
+                    entries[lapse.dossier_id] = _lapsed(old, event)
+        return self                      # e.g. reviews, closings, notifications: no status change
 
 
 # The event types `DossierIndex.evolve` acts on (a view's `Projection(types=...)` starts here).
-INDEX_TYPES = frozenset(t.__name__ for t in (
-    DossierSubmitted, DossierAmended, DossierWithdrawn, DocumentUploaded, EligibilityAssessed, ProjectSelected,
-    ReservationRefused, CreditsReserved, ProjectRejected, ProjectDeferred, CreditsCommitted, ReservationsLapsed))
+INDEX_TYPES = frozenset([t.__name__ for t in _ON] + [ReservationsLapsed.__name__])
 
 
 def initial_index(summarize: Summarize = _keep) -> DossierIndex:

@@ -42,23 +42,38 @@ class BudgetFacts:
                 - sum(self.pending.values()))
 
     def evolve(self, event: Event) -> "BudgetFacts":
-        d = event.data
-        if isinstance(d, ProjectSelected):
-            self.pending[event.event_id] = d.granted_cents
-        elif isinstance(d, (CreditsReserved, ReservationRefused)):
-            self.pending.pop(d.selection_event_id, None)
-            self.answered.add(d.selection_event_id)
-            if isinstance(d, CreditsReserved):
-                self.reserved[d.dossier_id] = d.amount_cents
-            else:
-                self.refused.add(d.selection_event_id)
-        elif isinstance(d, CreditsCommitted):
-            self.reserved.pop(d.dossier_id, None)
-            self.committed_cents += d.amount_cents
-        elif isinstance(d, ReservationsLapsed):
-            for lapse in d.lapses:
-                self.reserved.pop(lapse.dossier_id, None)
+        on = _BUDGET_ON.get(type(event.data))
+        if on is not None:
+            on(self, event.data, event.event_id)
         return self
+
+    def _selected(self, d: ProjectSelected, event_id: str) -> None:
+        self.pending[event_id] = d.granted_cents
+
+    def _answered(self, d: CreditsReserved | ReservationRefused) -> None:
+        self.pending.pop(d.selection_event_id, None)
+        self.answered.add(d.selection_event_id)
+
+    def _reserved(self, d: CreditsReserved, _: str) -> None:
+        self._answered(d)
+        self.reserved[d.dossier_id] = d.amount_cents
+
+    def _refused(self, d: ReservationRefused, _: str) -> None:
+        self._answered(d)
+        self.refused.add(d.selection_event_id)
+
+    def _committed(self, d: CreditsCommitted, _: str) -> None:
+        self.reserved.pop(d.dossier_id, None)
+        self.committed_cents += d.amount_cents
+
+    def _lapsed(self, d: ReservationsLapsed, _: str) -> None:
+        for lapse in d.lapses:
+            self.reserved.pop(lapse.dossier_id, None)
+
+
+_BUDGET_ON = {ProjectSelected: BudgetFacts._selected, CreditsReserved: BudgetFacts._reserved,
+              ReservationRefused: BudgetFacts._refused, CreditsCommitted: BudgetFacts._committed,
+              ReservationsLapsed: BudgetFacts._lapsed}
 
 
 class CommitteeView:

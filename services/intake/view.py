@@ -33,6 +33,17 @@ def initial_view() -> IntakeView:
 
 
 def evolve_view(view: IntakeView, event: Event) -> IntakeView:
+    entries, counts = view.index.entries, view.counts
+    dossier_id = getattr(event.data, "dossier_id", None)
+    if dossier_id is not None:              # one dossier: the common case, without lists
+        old = entries.get(dossier_id)
+        view.index.evolve(event)
+        new = entries.get(dossier_id)
+        if new is not old:
+            if old is not None:
+                counts[old.status] -= 1
+            counts[new.status] += 1
+        return view
     ids = dossier_ids(event)
     before = [view.index.entries.get(i) for i in ids]
     evolve_index(view.index, event)
