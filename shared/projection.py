@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 def _stream_sequence(msg: Any) -> int:
     """The stream sequence from the ack subject `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`
     (cheaper than building `msg.metadata`; other layouts, e.g. with a domain, go through it)."""
-    tokens = msg.reply.split(".")
-    if len(tokens) == 9:
-        return int(tokens[5])
+    reply = msg.reply
+    if reply.count(".") == 8:
+        return int(reply.rsplit(".", 4)[1])
     return msg.metadata.sequence.stream
 
 
@@ -86,7 +86,7 @@ class Projection(Generic[S]):
         # read at scrape time: no per-event cost on the replay path
         metrics.VIEW_POSITION.labels(self.name).set_function(lambda: self.position)
 
-        types = self.types
+        types, evolve, ready = self.types, self._evolve, self.ready
 
         async def on_msg(msg) -> None:
             seq = _stream_sequence(msg)
@@ -102,8 +102,11 @@ class Projection(Generic[S]):
                 log.warning("view %s skips unknown event type %s at %d", self.name, exc, seq)
                 self._advance(seq)
                 return
-            self.state = self._evolve(self.state, event)
-            self._advance(seq)
+            self.state = evolve(self.state, event)
+            if self._waiters or not ready.is_set():
+                self._advance(seq)
+            else:
+                self.position = seq          # the common case of _advance, inline
 
         self._sub = await store.js.subscribe(
             store.all_subjects, stream=store.stream, cb=on_msg, ordered_consumer=True,
