@@ -42,6 +42,7 @@ _data_decoders = {name: msgspec.json.Decoder(t) for name, t in BY_NAME.items()}
 # One-pass decoders of each event type's envelope (its current version), into `Event` itself,
 # keyed by the type's name as encoded, with the name and version the decoded event must show.
 _typed_decoders = {name.encode(): (msgspec.json.Decoder(Event[t]), name, t.version) for name, t in BY_NAME.items()}
+_typed_by_name = {name: known for name, known in ((k.decode(), v) for k, v in _typed_decoders.items())}
 _TYPE_MARK = b',"type":"'
 _MARK_LEN = len(_TYPE_MARK)
 
@@ -70,16 +71,7 @@ def _upcast(type_name: str, version: int, raw: bytes) -> EventData:
     return msgspec.convert(payload, target)
 
 
-def _fast_decode(payload: bytes) -> Event | None:
-    """The common case in one pass: the envelope's type, found after `event_id` as encoded by
-    `encode`, names a known type at its current version. None when it does not apply."""
-    start = payload.find(_TYPE_MARK)
-    if start < 0:
-        return None
-    start += _MARK_LEN
-    known = _typed_decoders.get(payload[start:payload.find(b'"', start)])
-    if known is None:
-        return None
+def _typed(payload: bytes, known: tuple) -> Event | None:
     decoder, name, version = known
     try:
         e = decoder.decode(payload)
@@ -88,8 +80,22 @@ def _fast_decode(payload: bytes) -> Event | None:
     return e if e.version == version and e.type == name else None
 
 
-def decode(payload: bytes) -> Event:
-    fast = _fast_decode(payload)
+def _fast_decode(payload: bytes) -> Event | None:
+    """The common case in one pass: the envelope's type, found after `event_id` as encoded by
+    `encode`, names a known type at its current version. None when it does not apply."""
+    start = payload.find(_TYPE_MARK)
+    if start < 0:
+        return None
+    start += _MARK_LEN
+    known = _typed_decoders.get(payload[start:payload.find(b'"', start)])
+    return None if known is None else _typed(payload, known)
+
+
+def decode(payload: bytes, type_name: str | None = None) -> Event:
+    """`type_name`: the type the message's `Aap-Type` header names, when the caller has it (the
+    decoder is then found without searching the payload; the decoded type is still checked)."""
+    known = _typed_by_name.get(type_name) if type_name is not None else None
+    fast = _typed(payload, known) if known is not None else _fast_decode(payload)
     if fast is not None:
         return fast
     raw = _raw_decoder.decode(payload)

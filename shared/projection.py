@@ -92,12 +92,13 @@ class Projection(Generic[S]):
             seq = _stream_sequence(msg)
             if seq <= self.position:
                 return
-            kind = msg.headers.get("Aap-Type") if types is not None and msg.headers else None
-            if kind is not None and kind not in types:
+            headers = msg.headers
+            kind = headers.get("Aap-Type") if headers else None
+            if kind is not None and types is not None and kind not in types:
                 self._advance(seq)           # a type this view does not follow: nothing to decode
                 return
             try:
-                event = decode(msg.data)
+                event = decode(msg.data, kind)
             except UnknownEvent as exc:  # a newer service's event: skip, but say so
                 log.warning("view %s skips unknown event type %s at %d", self.name, exc, seq)
                 self._advance(seq)

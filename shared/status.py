@@ -163,13 +163,19 @@ def _assessed(entry, d, event, summarize):
                     updated_at=event.occurred_at)
 
 
+def _document(entry, d, event, summarize):
+    # The document's hash is content: an entry that keeps a summary instead of the dossier omits it.
+    sha256 = None if isinstance(entry.dossier, DossierSummary) else d.sha256
+    return _replace(entry, document_sha256=sha256, updated_at=event.occurred_at)
+
+
 # What each event type does to the dossier's entry (a type absent from here leaves it as is).
 _ON: dict[type, Callable] = {
     DossierSubmitted: _submitted,
     DossierAmended: _amended,
     EligibilityAssessed: _assessed,
     DossierWithdrawn: lambda e, d, ev, _: _replace(e, status="withdrawn", updated_at=ev.occurred_at),
-    DocumentUploaded: lambda e, d, ev, _: _replace(e, document_sha256=d.sha256, updated_at=ev.occurred_at),
+    DocumentUploaded: _document,
     ProjectSelected: lambda e, d, ev, _: _replace(e, status="selected", granted_cents=d.granted_cents,
                                                   decision_session=d.session, updated_at=ev.occurred_at),
     ReservationRefused: lambda e, d, ev, _: _replace(e, status="selection_unfunded", granted_cents=None,

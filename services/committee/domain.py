@@ -44,21 +44,29 @@ class CloseSession(msgspec.Struct, frozen=True):
 Command = RecordReview | Decide | CloseSession
 
 
+def decision_of(event: Event) -> Decision | None:
+    """The decision a select / reject / defer event records (None for any other event)."""
+    d = event.data
+    kind = type(d)
+    if kind is ProjectSelected:
+        return Decision("select", event.event_id, granted_cents=d.granted_cents)
+    if kind is ProjectRejected:
+        return Decision("reject", event.event_id, motivation=d.motivation)
+    if kind is ProjectDeferred:
+        return Decision("defer", event.event_id, to_session=d.to_session)
+    return None
+
+
 def evolve(state: SessionState, event: Event) -> SessionState:
     d = event.data
     if isinstance(d, ReviewRecorded):
         by_member = {**state.reviews.get(d.dossier_id, {}), d.member_id: d.scores}
         return msgspec.structs.replace(state, reviews={**state.reviews, d.dossier_id: by_member})
-    if isinstance(d, ProjectSelected):
-        decision = Decision("select", event.event_id, granted_cents=d.granted_cents)
-    elif isinstance(d, ProjectRejected):
-        decision = Decision("reject", event.event_id, motivation=d.motivation)
-    elif isinstance(d, ProjectDeferred):
-        decision = Decision("defer", event.event_id, to_session=d.to_session)
-    elif isinstance(d, SessionClosed):
+    if isinstance(d, SessionClosed):
         return msgspec.structs.replace(state, closed=True, laureates=tuple(d.laureates),
                                        not_retained=tuple(d.not_retained))
-    else:
+    decision = decision_of(event)
+    if decision is None:
         return state
     return msgspec.structs.replace(state, decisions={**state.decisions, d.dossier_id: decision})
 

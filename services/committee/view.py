@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import msgspec
-
 from services.committee import domain
 from services.committee.agenda import Facts, SessionState
 from shared.codec import Event
@@ -104,22 +102,19 @@ class CommitteeView:
 
 def _evolve_session(state: SessionState, event: Event) -> SessionState:
     """`domain.evolve`, without copying the session's per-dossier maps on every event (that
-    made a replay quadratic in the dossiers). The decider evolves a state holding only the
-    event's dossier; its entries are merged into the view's own maps (the view holds the only
-    reference to them; the decider never deletes an entry). Same resulting state."""
-    dossier_id = getattr(event.data, "dossier_id", None)
-    if dossier_id is None:
-        return domain.evolve(state, event)
-    decisions, reviews = state.decisions, state.reviews
-    one = msgspec.structs.replace(
-        state, decisions={dossier_id: decisions[dossier_id]} if dossier_id in decisions else {},
-        reviews={dossier_id: reviews[dossier_id]} if dossier_id in reviews else {})
-    new = domain.evolve(one, event)
-    if new is one:
+    made a replay quadratic in the dossiers): reviews and decisions go into the view's own maps
+    (the view holds the only reference to them), a closing through the decider's evolve.
+    Same resulting state."""
+    d = event.data
+    if type(d) is ReviewRecorded:
+        reviews = state.reviews
+        reviews[d.dossier_id] = {**reviews.get(d.dossier_id, {}), d.member_id: d.scores}
         return state
-    decisions.update(new.decisions)
-    reviews.update(new.reviews)
-    return msgspec.structs.replace(new, decisions=decisions, reviews=reviews)
+    decision = domain.decision_of(event)
+    if decision is not None:
+        state.decisions[d.dossier_id] = decision
+        return state
+    return domain.evolve(state, event)
 
 
 def initial_view(call: CallConfig):
