@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 def _stream_sequence(msg: Any) -> int:
     """The stream sequence from the ack subject `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`
     (cheaper than building `msg.metadata`; other layouts, e.g. with a domain, go through it)."""
-    reply = msg.reply
-    if reply.count(".") == 8:
-        return int(reply.rsplit(".", 4)[1])
+    tokens = msg.reply.split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
     return msg.metadata.sequence.stream
 
 
