@@ -14,7 +14,6 @@ import sys
 
 from bench.history import History
 from bench.views import view
-from shared.codec import decode
 
 
 def rss() -> int:
@@ -23,18 +22,18 @@ def rss() -> int:
 
 
 def measure(name: str, dossiers: int) -> dict:
-    initial, evolve, types = view(name)
+    initial, evolve, types, decode = view(name)
     payloads = [(h["Aap-Type"], payload) for _, payload, h in History().messages(dossiers)]   # the generator's state goes
     warm = initial()
-    for _, payload, _ in History("warm").messages(50):     # imports, caches, interned names
-        warm = evolve(warm, decode(payload))
+    for _, payload, h in History("warm").messages(50):     # imports, caches, interned names
+        warm = evolve(warm, decode(payload, h["Aap-Type"]))
     del warm
     gc.collect()
     before, peak, events = rss(), 0, 0
     state = initial()
     for kind, payload in payloads:
         if types is None or kind in types:      # as the Projection does
-            state = evolve(state, decode(payload))
+            state = evolve(state, decode(payload, kind))
         events += 1
         if events % 20_000 == 0:
             peak = max(peak, rss())

@@ -41,9 +41,9 @@ async def fill(js, store: EventStore, total: int) -> float:
     return time.perf_counter() - started
 
 
-async def replay_view(store: EventStore, initial, evolve, types) -> Clock:
-    """The view rebuilt by a Projection configured as its service's (types included)."""
-    projection = Projection("bench", initial, evolve, types=types)
+async def replay_view(store: EventStore, initial, evolve, types, decode) -> Clock:
+    """The view rebuilt by a Projection configured as its service's (types and decoding included)."""
+    projection = Projection("bench", initial, evolve, types=types, decode=decode)
     with Clock() as clock:
         await projection.start(store)
         await projection.ready.wait()

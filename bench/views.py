@@ -1,33 +1,34 @@
-"""Each service's view exactly as its `app.py` wires it: (initial, evolve, types) for a Projection."""
+"""Each service's view exactly as its `app.py` wires it: (initial, evolve, types, decode) for a Projection."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from shared.codec import decode
 from shared.config import DEFAULT_CALL, load_call
 
-ViewSpec = tuple[Callable[[], Any], Callable[[Any, Any], Any], frozenset[str] | None]
+ViewSpec = tuple[Callable[[], Any], Callable[[Any, Any], Any], frozenset[str] | None, Callable[..., Any]]
 
 
 def view(name: str, call_id: str = DEFAULT_CALL) -> ViewSpec:
     call = load_call(call_id)
     if name == "intake":
         from services.intake.view import TYPES, evolve_view, initial_view
-        return initial_view, evolve_view, TYPES
+        return initial_view, evolve_view, TYPES, decode
     if name == "eligibility":
-        from services.eligibility.view import TYPES, evolve_view, initial_view
-        return initial_view, evolve_view, TYPES
+        from services.eligibility.view import DECODE, TYPES, evolve_view, initial_view
+        return initial_view, evolve_view, TYPES, DECODE
     if name == "committee":
-        from services.committee.view import TYPES, evolve_view, initial_view
-        return initial_view(call), evolve_view, TYPES
+        from services.committee.view import DECODE, TYPES, evolve_view, initial_view
+        return initial_view(call), evolve_view, TYPES, DECODE
     if name == "budget":
         from services.budget.domain import initial_state
-        from services.budget.view import TYPES, evolve_view, initial_view
+        from services.budget.view import DECODE, TYPES, evolve_view, initial_view
         envelope = initial_state(call.budget)
-        return (lambda: initial_view(envelope)), evolve_view, TYPES
+        return (lambda: initial_view(envelope)), evolve_view, TYPES, DECODE
     if name == "notifier":
-        from services.notifier.view import TYPES, evolve, initial_view
-        return initial_view, evolve, TYPES
+        from services.notifier.view import DECODE, TYPES, evolve, initial_view
+        return initial_view, evolve, TYPES, DECODE
     raise ValueError(f"unknown view {name!r}")
 
 

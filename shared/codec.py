@@ -41,8 +41,7 @@ _raw_decoder = msgspec.json.Decoder(Event[msgspec.Raw])   # envelope now, payloa
 _data_decoders = {name: msgspec.json.Decoder(t) for name, t in BY_NAME.items()}
 # One-pass decoders of each event type's envelope (its current version), into `Event` itself,
 # keyed by the type's name as encoded, with the name and version the decoded event must show.
-_typed_decoders = {name.encode(): (msgspec.json.Decoder(Event[t]), name, t.version) for name, t in BY_NAME.items()}
-_typed_by_name = {name: known for name, known in ((k.decode(), v) for k, v in _typed_decoders.items())}
+_typed_by_name = {name: (msgspec.json.Decoder(Event[t]), name, t.version) for name, t in BY_NAME.items()}
 _TYPE_MARK = b',"type":"'
 _MARK_LEN = len(_TYPE_MARK)
 
@@ -80,26 +79,37 @@ def _typed(payload: bytes, known: tuple) -> Event | None:
     return e if e.version == version and e.type == name else None
 
 
-def _fast_decode(payload: bytes) -> Event | None:
-    """The common case in one pass: the envelope's type, found after `event_id` as encoded by
-    `encode`, names a known type at its current version. None when it does not apply."""
+def _type_in(payload: bytes) -> str | None:
+    """The envelope's type, found after `event_id` as `encode` writes it (None if not there)."""
     start = payload.find(_TYPE_MARK)
     if start < 0:
         return None
     start += _MARK_LEN
-    known = _typed_decoders.get(payload[start:payload.find(b'"', start)])
-    return None if known is None else _typed(payload, known)
+    return payload[start:payload.find(b'"', start)].decode()
 
 
-def decode(payload: bytes, type_name: str | None = None) -> Event:
-    """`type_name`: the type the message's `Aap-Type` header names, when the caller has it (the
-    decoder is then found without searching the payload; the decoded type is still checked)."""
-    known = _typed_by_name.get(type_name) if type_name is not None else None
-    fast = _typed(payload, known) if known is not None else _fast_decode(payload)
-    if fast is not None:
-        return fast
-    raw = _raw_decoder.decode(payload)
-    if raw.type not in BY_NAME:
-        raise UnknownEvent(raw.type)
-    data = _upcast(raw.type, raw.version, raw.data)
-    return msgspec.structs.replace(raw, version=type(data).version, data=data)
+def decoder_with(overrides: dict[str, type]) -> Callable[..., Event]:
+    """A `decode` that reads the named event types into other classes: a view that needs a few
+    fields of a big payload names a class holding only those (msgspec skips the rest unbuilt).
+    The override must read the type's current version with the same field names; an older
+    version goes through the general path into the full type, which reads the same."""
+    typed = {**_typed_by_name, **{name: (msgspec.json.Decoder(Event[cls]), name, BY_NAME[name].version)
+                                  for name, cls in overrides.items()}}
+
+    def decode_with(payload: bytes, type_name: str | None = None) -> Event:
+        """`type_name`: the type the message's `Aap-Type` header names, when the caller has it
+        (the decoder is then found without searching the payload; the decoded type is checked)."""
+        # The common case in one pass: a known type at its current version.
+        known = typed.get(type_name if type_name is not None else _type_in(payload))
+        fast = _typed(payload, known) if known is not None else None
+        if fast is not None:
+            return fast
+        raw = _raw_decoder.decode(payload)
+        if raw.type not in BY_NAME:
+            raise UnknownEvent(raw.type)
+        data = _upcast(raw.type, raw.version, raw.data)
+        return msgspec.structs.replace(raw, version=type(data).version, data=data)
+    return decode_with
+
+
+decode = decoder_with({})

@@ -35,11 +35,12 @@ class Projection(Generic[S]):
     `evolve` must leave the view unchanged for them."""
 
     def __init__(self, name: str, initial: Callable[[], S], evolve: Callable[[S, Event], S],
-                 types: Collection[str] | None = None) -> None:
+                 types: Collection[str] | None = None, decode: Callable[..., Event] = decode) -> None:
         self.name = name
         self._initial = initial
         self._evolve = evolve
         self.types = frozenset(types) if types is not None else None
+        self._decode = decode            # e.g. shared.digest.decode: a summary view's own reading
         self.state: S = initial()
         self.position = 0
         self.ready = asyncio.Event()
@@ -86,7 +87,7 @@ class Projection(Generic[S]):
         # read at scrape time: no per-event cost on the replay path
         metrics.VIEW_POSITION.labels(self.name).set_function(lambda: self.position)
 
-        types, evolve, ready = self.types, self._evolve, self.ready
+        types, evolve, ready, decode_ = self.types, self._evolve, self.ready, self._decode
 
         async def on_msg(msg) -> None:
             seq = _stream_sequence(msg)
@@ -98,7 +99,7 @@ class Projection(Generic[S]):
                 self._advance(seq)           # a type this view does not follow: nothing to decode
                 return
             try:
-                event = decode(msg.data, kind)
+                event = decode_(msg.data, kind)
             except UnknownEvent as exc:  # a newer service's event: skip, but say so
                 log.warning("view %s skips unknown event type %s at %d", self.name, exc, seq)
                 self._advance(seq)

@@ -13,6 +13,7 @@ from datetime import datetime
 import msgspec
 
 from shared.codec import Event
+from shared.digest import AmendedDigest, SubmittedDigest
 from shared.dossier import Dossier
 from shared.events import (
     CreditsCommitted, CreditsReserved, DocumentUploaded, DossierAmended, DossierSubmitted,
@@ -173,6 +174,8 @@ def _document(entry, d, event, summarize):
 _ON: dict[type, Callable] = {
     DossierSubmitted: _submitted,
     DossierAmended: _amended,
+    SubmittedDigest: _submitted,          # the same events, as the summary views decode them
+    AmendedDigest: _amended,
     EligibilityAssessed: _assessed,
     DossierWithdrawn: lambda e, d, ev, _: _replace(e, status="withdrawn", updated_at=ev.occurred_at),
     DocumentUploaded: _document,
@@ -244,7 +247,8 @@ class DossierIndex:
 
 
 # The event types `DossierIndex.evolve` acts on (a view's `Projection(types=...)` starts here).
-INDEX_TYPES = frozenset([t.__name__ for t in _ON] + [ReservationsLapsed.__name__])
+INDEX_TYPES = frozenset([t.__name__ for t in _ON if t not in (SubmittedDigest, AmendedDigest)]
+                        + [ReservationsLapsed.__name__])
 
 
 def initial_index(summarize: Summarize = _keep) -> DossierIndex:

@@ -6,7 +6,7 @@ from prometheus_client import REGISTRY, Gauge
 
 from services.budget import consumers, http
 from services.budget.domain import initial_state
-from services.budget.view import TYPES, evolve_view, initial_view, totals
+from services.budget.view import DECODE, TYPES, evolve_view, initial_view, totals
 from shared.projection import Projection
 from shared.service import Runtime, build_app
 from shared.settings import Settings
@@ -23,7 +23,7 @@ def _envelope_gauge() -> Gauge:
 def create_app(settings: Settings | None = None) -> Litestar:
     runtime = Runtime(SERVICE, settings or Settings.from_env())
     initial = initial_state(runtime.call.budget)
-    view = Projection("budget", lambda: initial_view(initial), evolve_view, types=TYPES)
+    view = Projection("budget", lambda: initial_view(initial), evolve_view, types=TYPES, decode=DECODE)
     runtime.views.append(view)
     runtime.reactor = consumers.reactor(lambda: runtime.store, initial, runtime.now)
     runtime.consumes = ("ProjectSelected",)     # for /asyncapi.json

@@ -14,11 +14,13 @@ import msgspec
 from services.budget.domain import Envelope, Reservation, evolve_owned, owned
 from shared.codec import Event
 from shared.events import CreditsCommitted, CreditsReserved, ReservationRefused, ReservationsLapsed
+from shared import digest
 from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
 
 UNKNOWN = "inconnu"
 # the event types the view acts on (the others are not decoded): the index's, the envelope's
 TYPES = INDEX_TYPES | {t.__name__ for t in (CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)}
+DECODE = digest.decode           # a dossier is read as far as its summary needs
 
 
 class Record(msgspec.Struct, frozen=True):

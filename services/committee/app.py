@@ -8,7 +8,7 @@ from litestar import Litestar
 from services.committee import metrics
 from services.committee.commands import Committee
 from services.committee.http import HANDLERS
-from services.committee.view import TYPES, CommitteeView, evolve_view, initial_view
+from services.committee.view import DECODE, TYPES, CommitteeView, evolve_view, initial_view
 from shared.projection import Projection
 from shared.service import Runtime, build_app
 from shared.settings import Settings
@@ -17,7 +17,7 @@ from shared.settings import Settings
 def create_app(settings: Settings | None = None) -> Litestar:
     runtime = Runtime("committee", settings or Settings.from_env())
     projection: Projection[CommitteeView] = Projection("committee", initial_view(runtime.call), evolve_view,
-                                                  types=TYPES)
+                                                  types=TYPES, decode=DECODE)
     runtime.views.append(projection)
 
     async def on_start() -> None:

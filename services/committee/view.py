@@ -15,12 +15,14 @@ from shared.events import (
     CreditsCommitted, CreditsReserved, ProjectDeferred, ProjectRejected, ProjectSelected, ReservationRefused,
     ReservationsLapsed, ReviewRecorded, SessionClosed,
 )
+from shared import digest
 from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
 
 # the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's
 TYPES = INDEX_TYPES | {t.__name__ for t in (
     ReviewRecorded, ProjectSelected, ProjectRejected, ProjectDeferred, SessionClosed,
     CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)}
+DECODE = digest.decode           # a dossier is read as far as its summary needs
 
 
 class BudgetFacts:

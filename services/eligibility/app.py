@@ -13,7 +13,7 @@ from shared.settings import Settings
 
 from services.eligibility.consumers import make_handler
 from services.eligibility.http import HANDLERS
-from services.eligibility.view import TYPES, AssessmentView, evolve_view, initial_view
+from services.eligibility.view import DECODE, TYPES, AssessmentView, evolve_view, initial_view
 
 SERVICE = "eligibility"
 ASSESSMENTS = Gauge("aap_assessments", "Dossiers by the verdict of their latest eligibility assessment",
@@ -22,7 +22,8 @@ ASSESSMENTS = Gauge("aap_assessments", "Dossiers by the verdict of their latest 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    view: Projection[AssessmentView] = Projection("eligibility-assessments", initial_view, evolve_view, types=TYPES)
+    view: Projection[AssessmentView] = Projection("eligibility-assessments", initial_view, evolve_view,
+                                                  types=TYPES, decode=DECODE)
     runtime = Runtime(SERVICE, settings, views=[view])
     runtime.reactor = make_handler(runtime)
     runtime.consumes = ("DossierSubmitted", "DossierAmended")     # for /asyncapi.json

@@ -10,11 +10,14 @@ from datetime import datetime
 
 import msgspec
 
+from shared import digest
 from shared.codec import Event
 from shared.events import DossierAmended, DossierSubmitted, EligibilityAssessed, RuleFailure
 
 # the event types the view acts on (the others are not decoded)
 TYPES = frozenset(t.__name__ for t in (DossierSubmitted, DossierAmended, EligibilityAssessed))
+DECODE = digest.decode           # of a dossier, the view keeps its SIRENs
+CONTENT = (DossierSubmitted, DossierAmended, digest.SubmittedDigest, digest.AmendedDigest)
 
 
 class Assessment(msgspec.Struct, frozen=True):
@@ -44,7 +47,7 @@ class AssessmentView:
 
     def evolve(self, event: Event) -> "AssessmentView":
         d = event.data
-        if isinstance(d, (DossierSubmitted, DossierAmended)):
+        if isinstance(d, CONTENT):
             old = self.entries.get(d.dossier_id) or Entry(d.dossier_id)
             self.entries[d.dossier_id] = msgspec.structs.replace(
                 old, sirens=tuple(d.dossier.sirens), versions=(*old.versions, event.event_id))

@@ -14,7 +14,7 @@ from services.notifier import consumers, http
 from services.notifier.mailer import Mailer, MailSettings
 from services.notifier.render import Templates, templates_dir
 from services.notifier.sender import Sender
-from services.notifier.view import TYPES, evolve, initial_view
+from services.notifier.view import DECODE, TYPES, evolve, initial_view
 from shared.projection import Projection
 from shared.service import Runtime, build_app
 from shared.settings import Settings
@@ -42,7 +42,7 @@ class NotifierRuntime(Runtime):
 
 def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    view = Projection(SERVICE, initial_view, evolve, types=TYPES)
+    view = Projection(SERVICE, initial_view, evolve, types=TYPES, decode=DECODE)
     runtime = NotifierRuntime(SERVICE, settings, views=[view])
     mail = MailSettings.from_env(os.environ, settings.data_dir)
     sender = Sender(runtime, view, mailer or mail.mailer(), Templates(templates_dir(runtime.call)), mail)

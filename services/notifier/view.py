@@ -13,10 +13,12 @@ import msgspec
 
 from shared.codec import Event
 from shared.events import CreditsCommitted, NotificationSent, SessionClosed
+from shared import digest
 from shared.status import INDEX_TYPES, DossierIndex, summary_with_applicants
 
 # the event types the view acts on (the others are not decoded)
 TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}
+DECODE = digest.decode           # a dossier is read as far as its summary needs
 
 
 class ClosedSession(msgspec.Struct, frozen=True, gc=False):     # acyclic: untracked by the cyclic GC

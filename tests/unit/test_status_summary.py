@@ -74,7 +74,7 @@ def test_amendment_replaces_the_summary():
 def test_committee_budget_and_notifier_views_keep_no_dossier_content_and_rebuild_to_the_same_digest():
     events = history(100)
     for name in ("committee", "budget", "notifier"):
-        initial, evolve, types = view(name)
+        initial, evolve, types, _ = view(name)
         live, rebuilt = initial(), initial()
         for event in events:
             if event.type in types:

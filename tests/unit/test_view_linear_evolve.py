@@ -20,7 +20,7 @@ def history(n: int = 400):
 
 
 def replay(name: str, events):
-    initial, evolve, _ = view(name)
+    initial, evolve, _, _ = view(name)
     state = initial()
     for event in events:
         state = evolve(state, event)
