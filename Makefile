@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e scenarios bench bench-quick clean
+.PHONY: install run test test-unit test-integration test-e2e scenarios bench bench-quick profile clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: $(VENV)/.bench-installed
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
+
+# Flame graphs (py-spy) of services under the intake load: bench/profiles/<service>.svg.
+profile: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 clean:
 	rm -rf $(VENV) .aap .pytest_cache
