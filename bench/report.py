@@ -57,6 +57,10 @@ def table(r: dict) -> str:
              f"{b['answers_per_second']:,.1f}", f"{b['session_conflicts']} session conflicts",
              "", f"envelope exact: {'✓' if b['envelope_exact'] else '✗'}"),
         ]
+    if "wakeup" in r:
+        w = r["wakeup"]
+        rows.append((f"floor: do-nothing nats-py subscriber, CPU µs/message, one at a time at {w['rate']:.0f}/s",
+                     f"{w['live_cpu_us_per_message']}", f"in bulk: {w['bulk_cpu_us_per_message']} µs", "", ""))
     if "replay" in r:
         n = r["replay"]["events"]
         for name in VIEWS:

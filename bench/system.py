@@ -20,7 +20,7 @@ import msgspec
 import nats
 
 from aap.system import SERVICES, System
-from bench import backbone, contention, intake, load, replay
+from bench import backbone, contention, intake, load, replay, wakeup
 from bench.harness import quiesce, spawn_validate_only, wait_clock, wait_up
 from bench.payloads import scenario_dossier
 from bench.report import table, summary
@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run (about a minute)")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results.json")
-    parser.add_argument("--skip", action="append", default=[], choices=["live", "replay", "memory", "backbone"])
+    parser.add_argument("--skip", action="append", default=[], choices=["live", "replay", "memory", "backbone", "wakeup"])
     args = parser.parse_args()
     p = QUICK if args.quick else FULL
     started = time.perf_counter()
@@ -101,6 +101,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="aap-bench-") as tmp:
         if "live" not in args.skip:
             result.update(asyncio.run(live(p, Path(tmp))))
+        if "wakeup" not in args.skip:
+            # at about the events' rate of the intake load: two events per submission, ~450 /s
+            result["wakeup"] = asyncio.run(wakeup.run(900.0, p["submissions"]))
         if "replay" not in args.skip:
             result["replay"] = asyncio.run(replay.run(p["events"], Path(tmp)))
     if "memory" not in args.skip:
