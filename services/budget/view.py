@@ -12,9 +12,9 @@ from typing import Literal
 import msgspec
 
 from services.budget.domain import Envelope, Reservation, evolve_owned, owned
+from shared import digest
 from shared.codec import Event
 from shared.events import CreditsCommitted, CreditsReserved, ReservationRefused, ReservationsLapsed
-from shared import digest
 from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
 
 UNKNOWN = "inconnu"

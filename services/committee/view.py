@@ -9,13 +9,13 @@ from datetime import datetime
 
 from services.committee import domain
 from services.committee.agenda import Facts, SessionState
+from shared import digest
 from shared.codec import Event
 from shared.config import CallConfig
 from shared.events import (
     CreditsCommitted, CreditsReserved, ProjectDeferred, ProjectRejected, ProjectSelected, ReservationRefused,
     ReservationsLapsed, ReviewRecorded, SessionClosed,
 )
-from shared import digest
 from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
 
 # the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import msgspec
 
+from shared import digest
 from shared.codec import Event
 from shared.events import CreditsCommitted, NotificationSent, SessionClosed
-from shared import digest
 from shared.status import INDEX_TYPES, DossierIndex, summary_with_applicants
 
 # the event types the view acts on (the others are not decoded)
