@@ -86,7 +86,7 @@ def register_scenario(sub) -> None:
     run.add_argument("file", type=Path)
     _nats(run, "play against the running system on this NATS (default: a fresh system of its own)")
     for name in SERVICES:
-        run.add_argument(f"--{name}-url", default=None, help=f"with --nats-url (default http://127.0.0.1:800x)")
+        run.add_argument(f"--{name}-url", default=None, help="with --nats-url (default http://127.0.0.1:800x)")
     _data_dir(run)
     run.add_argument("--timeout", type=float, default=30.0, help="seconds a step may take to settle")
     run.set_defaults(func=commands.scenario_run)

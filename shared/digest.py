@@ -1,7 +1,7 @@
 """What the views that keep a summary decode of a submitted or amended dossier: the fields their
 summaries read, nothing else (msgspec skips the rest of the dossier without building it).
 
-The classes read the same names as `shared.dossier.Dossier`, so `shared.status.summary` and
+The classes read the same names as `shared.dossier.Dossier`, so `shared.entry.summary` and
 `summary_with_applicants` give the same summary from either; a dossier decoded in full (an
 older version, an audit's own decode) still works. `decode` is the codec to hand such a view's
 `Projection`.

@@ -16,7 +16,8 @@ from shared.events import ProjectSelected, ReservationRefused
 from shared.ids import stable_id
 from shared.projection import Projection
 from shared.reactor import Handler
-from shared.store import EventStore, Loaded, execute
+from shared.execute import execute
+from shared.store import EventStore, Loaded
 
 log = logging.getLogger(__name__)
 AGGREGATE = "envelope"

@@ -15,7 +15,8 @@ from services.budget.domain import Envelope, Reservation, evolve_owned, owned
 from shared import digest
 from shared.codec import Event
 from shared.events import CreditsCommitted, CreditsReserved, ReservationRefused, ReservationsLapsed
-from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
+from shared.entry import summary
+from shared.status import INDEX_TYPES, DossierIndex, initial_index
 
 UNKNOWN = "inconnu"
 # the event types the view acts on (the others are not decoded): the index's, the envelope's

@@ -17,7 +17,7 @@ import msgspec
 
 from shared.config import CallConfig
 from shared.events import Scores
-from shared.status import DossierEntry
+from shared.entry import DossierEntry
 
 
 class Decision(msgspec.Struct, frozen=True):

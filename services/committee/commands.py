@@ -11,7 +11,8 @@ from shared.codec import Event
 from shared.projection import Projection
 from shared.refusal import Refusal
 from shared.service import Runtime
-from shared.store import Loaded, execute
+from shared.execute import execute
+from shared.store import Loaded
 
 SYNC_TIMEOUT = 10.0
 

@@ -11,7 +11,7 @@ from fractions import Fraction
 import msgspec
 
 from services.committee.agenda import SessionState, agenda
-from shared.status import DossierEntry
+from shared.entry import DossierEntry
 
 
 class Ranked(msgspec.Struct, frozen=True):

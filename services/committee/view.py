@@ -16,7 +16,8 @@ from shared.events import (
     CreditsCommitted, CreditsReserved, ProjectDeferred, ProjectRejected, ProjectSelected, ReservationRefused,
     ReservationsLapsed, ReviewRecorded, SessionClosed,
 )
-from shared.status import INDEX_TYPES, DossierIndex, initial_index, summary
+from shared.entry import summary
+from shared.status import INDEX_TYPES, DossierIndex, initial_index
 
 # the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's
 TYPES = INDEX_TYPES | {t.__name__ for t in (

@@ -10,7 +10,7 @@ from shared.codec import Event
 from shared.events import DossierAmended, DossierSubmitted
 from shared.ids import stable_id
 from shared.service import Runtime
-from shared.store import execute
+from shared.execute import execute
 
 from services.eligibility.domain import AGGREGATE, AssessDossier, decide, state_of
 

@@ -21,7 +21,8 @@ from shared.ids import new_id, stable_id
 from shared.projection import Projection
 from shared.refusal import Refusal
 from shared.service import Runtime
-from shared.store import Loaded, execute
+from shared.execute import execute
+from shared.store import Loaded
 
 Q = FromQuery[str | None]         # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin")

@@ -8,7 +8,7 @@ from litestar.exceptions import ValidationException
 
 from shared.config import CallConfig
 from shared.dossier import Dossier, siren_is_valid
-from shared.status import DossierEntry
+from shared.entry import DossierEntry
 from shared.validation import FieldErrors, parse
 
 from services.intake.view import STATUSES, Filters

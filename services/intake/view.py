@@ -11,7 +11,8 @@ from collections.abc import Callable
 import msgspec
 
 from shared.codec import Event
-from shared.status import INDEX_TYPES, DossierEntry, DossierIndex, dossier_ids, evolve_index, initial_index
+from shared.entry import DossierEntry
+from shared.status import INDEX_TYPES, DossierIndex, dossier_ids, evolve_index, initial_index
 
 STATUSES = ("submitted", "withdrawn", "ineligible", "eligible", "deferred", "rejected", "selected",
             "selection_unfunded", "committed", "lapsed")

@@ -13,7 +13,7 @@ import msgspec
 
 from services.notifier.view import NotifierView
 from shared.events import NotificationSent
-from shared.status import DossierEntry
+from shared.entry import DossierEntry
 from shared.store import Loaded
 
 Kind = Literal["individual", "collective"]

@@ -11,7 +11,7 @@ from services.notifier.domain import Notification
 from services.notifier.view import NotifierView
 from shared.config import CallConfig
 from shared.money import format_euros
-from shared.status import DossierEntry
+from shared.entry import DossierEntry
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "templates"
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ import msgspec
 from shared import digest
 from shared.codec import Event
 from shared.events import CreditsCommitted, NotificationSent, SessionClosed
-from shared.status import INDEX_TYPES, DossierIndex, summary_with_applicants
+from shared.entry import summary_with_applicants
+from shared.status import INDEX_TYPES, DossierIndex
 
 # the event types the view acts on (the others are not decoded)
 TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}

@@ -3,7 +3,6 @@ system (--nats-url and service URLs); a service that dies at start is named with
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

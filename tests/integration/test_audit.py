@@ -2,22 +2,20 @@
 a dossier's timeline reads in order, and a rebuilt view equals the live one."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aap.audit.log import read_lines, read_stream, write_lines
 from aap.audit.timeline import timeline
 from aap.audit.verify import verify
 from shared.audit import compare
-from shared.codec import decode
 from shared.dossier import Dossier
 from shared.events import DossierSubmitted, DossierWithdrawn, EligibilityAssessed, RuleFailure
 from shared.projection import Projection
+from shared.execute import execute
 from shared.status import evolve_index, initial_index
-from shared.store import execute
 from zoneinfo import ZoneInfo
 
 import msgspec

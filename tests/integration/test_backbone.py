@@ -4,14 +4,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-import pytest
 from faststream.nats import NatsBroker
 
 from shared.codec import Event
 from shared.events import DossierWithdrawn
+from shared.execute import execute
 from shared.projection import Projection
 from shared.reactor import attach_reactor, ensure_parked_stream, parked_stream, reactor_lag
-from shared.store import ConcurrencyError, EventStore, execute
+from shared.store import ConcurrencyError, EventStore
 
 NOW = datetime(2021, 4, 2, 9, 0, tzinfo=timezone.utc)
 

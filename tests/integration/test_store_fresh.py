@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from shared.events import DossierWithdrawn
 from shared.refusal import Refusal
-from shared.store import execute
+from shared.execute import execute
 
 NOW = datetime(2021, 4, 2, 9, 0, tzinfo=timezone.utc)
 

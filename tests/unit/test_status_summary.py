@@ -11,9 +11,8 @@ from shared.audit import digest
 from shared.codec import decode
 from shared.dossier import Dossier
 from shared.events import DossierAmended, DossierSubmitted
-from shared.status import (
-    ApplicantSummary, DossierIndex, DossierSummary, summary, summary_with_applicants,
-)
+from shared.entry import ApplicantSummary, DossierSummary, summary, summary_with_applicants
+from shared.status import DossierIndex
 
 
 def history(n: int = 300):
