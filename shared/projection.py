@@ -20,15 +20,6 @@ S = TypeVar("S")
 log = logging.getLogger(__name__)
 
 
-def _stream_sequence(msg: Any) -> int:
-    """The stream sequence from the ack subject `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`
-    (cheaper than building `msg.metadata`; other layouts, e.g. with a domain, go through it)."""
-    tokens = msg.reply.split(".")
-    if len(tokens) == 9:
-        return int(tokens[5])
-    return msg.metadata.sequence.stream
-
-
 class Projection(Generic[S]):
     """`types`: the event types `evolve` acts on (None: all). The others still advance the
     position but are neither decoded nor applied (the type is read from the `Aap-Type` header):
@@ -90,7 +81,10 @@ class Projection(Generic[S]):
         types, evolve, ready, decode_ = self.types, self._evolve, self.ready, self._decode
 
         async def on_msg(msg) -> None:
-            seq = _stream_sequence(msg)
+            # The stream sequence from the ack subject `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`
+            # (cheaper than building `msg.metadata`; other layouts, e.g. with a domain, go through it).
+            tokens = msg.reply.split(".")
+            seq = int(tokens[5]) if len(tokens) == 9 else msg.metadata.sequence.stream
             if seq <= self.position:
                 return
             headers = msg.headers
