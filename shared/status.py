@@ -110,20 +110,28 @@ class DossierIndex:
         self.entries: dict[str, DossierEntry] = {}
 
     def evolve(self, event: Event) -> "DossierIndex":
+        self.change(event)
+        return self
+
+    def change(self, event: Event) -> tuple[DossierEntry | None, DossierEntry | None]:
+        """Apply the event; for an event about one dossier, its entry before and after (the
+        same object if unchanged; None before a submission). (None, None) for the others."""
         d = event.data
-        entries = self.entries
         on = _ON.get(type(d))
         if on is not None:              # one dossier (a dispatch on the type: the replay's hot path)
-            dossier_id = d.dossier_id
+            entries, dossier_id = self.entries, d.dossier_id
             old = entries.get(dossier_id)
-            if old is not None or on is _submitted:
-                entries[dossier_id] = on(old, d, event, self._summarize)
-        elif isinstance(d, ReservationsLapsed):
+            if old is None and on is not _submitted:
+                return None, None
+            new = entries[dossier_id] = on(old, d, event, self._summarize)
+            return old, new
+        entries = self.entries
+        if isinstance(d, ReservationsLapsed):
             for lapse in d.lapses:
                 old = entries.get(lapse.dossier_id)
                 if old is not None:
                     entries[lapse.dossier_id] = _lapsed(old, event)
-        return self                      # e.g. reviews, closings, notifications: no status change
+        return None, None                # a lapse (several dossiers), reviews, closings, notifications
 
 
 # The event types `DossierIndex.evolve` acts on (a view's `Projection(types=...)` starts here).

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import msgspec
 
 from shared.codec import Event
+from shared.events import ReservationsLapsed
 from shared.entry import DossierEntry
 from shared.status import INDEX_TYPES, DossierIndex, dossier_ids, evolve_index, initial_index
 
@@ -34,13 +35,10 @@ def initial_view() -> IntakeView:
 
 
 def evolve_view(view: IntakeView, event: Event) -> IntakeView:
-    entries, counts = view.index.entries, view.counts
-    dossier_id = getattr(event.data, "dossier_id", None)
-    if dossier_id is not None:              # one dossier: the common case, without lists
-        old = entries.get(dossier_id)
-        view.index.evolve(event)
-        new = entries.get(dossier_id)
+    if type(event.data) is not ReservationsLapsed:     # one dossier at most: the common case
+        old, new = view.index.change(event)
         if new is not old:
+            counts = view.counts
             if old is not None:
                 counts[old.status] -= 1
             counts[new.status] += 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 from litestar.exceptions import ValidationException
 
 from services.intake.schemas import parse_dossier, parse_query
-from services.intake.view import Filters, evolve_view, initial_view, select
-from shared.codec import Event
+from bench.history import History
+from services.intake.view import STATUSES, Filters, evolve_view, initial_view, select
+from shared.codec import Event, decode
 from shared.config import load_call
 from shared.dossier import Dossier
 from shared.events import DossierSubmitted, DossierWithdrawn, EligibilityAssessed, RuleFailure
@@ -41,6 +43,19 @@ def built():
 def test_counts_follow_every_status_change():
     counts = built().counts
     assert (counts["submitted"], counts["ineligible"], counts["withdrawn"], counts["eligible"]) == (1, 1, 1, 0)
+
+
+def test_counts_equal_the_entries_statuses_at_every_event_of_a_whole_history():
+    view, kinds = initial_view(), set()
+    for _, payload, _ in History().messages(300):       # every event type, lapses included
+        e = decode(payload)
+        view = evolve_view(view, e)
+        kinds.add(e.type)
+        expected = Counter({s: 0 for s in STATUSES})
+        expected.update(entry.status for entry in view.index.entries.values())
+        assert view.counts == expected, e.type
+    assert {"ReservationsLapsed", "DossierWithdrawn", "DossierAmended"} <= kinds
+    assert view.counts["lapsed"] > 0 and view.counts["withdrawn"] > 0
 
 
 def test_select_filters_visibility_and_pages_in_submission_order():
