@@ -99,16 +99,11 @@ def decoder_with(overrides: dict[str, type]) -> Callable[..., Event]:
     def decode_with(payload: bytes, type_name: str | None = None) -> Event:
         """`type_name`: the type the message's `Aap-Type` header names, when the caller has it
         (the decoder is then found without searching the payload; the decoded type is checked)."""
-        # The common case in one pass: a known type at its current version (`_typed`, inline).
+        # The common case in one pass: a known type at its current version.
         known = typed.get(type_name if type_name is not None else _type_in(payload))
-        if known is not None:
-            decoder, name, version = known
-            try:
-                e = decoder.decode(payload)
-                if e.version == version and e.type == name:
-                    return e
-            except msgspec.ValidationError:   # an older version, or another shape: the general path
-                pass
+        fast = _typed(payload, known) if known is not None else None
+        if fast is not None:
+            return fast
         raw = _raw_decoder.decode(payload)
         if raw.type not in BY_NAME:
             raise UnknownEvent(raw.type)

@@ -1,7 +1,7 @@
 """The dossier lifecycle as every view reports it (SPEC §9): one status per dossier.
 
-A pure, keyed view: `evolve_entry(entry, event)` returns the dossier's new entry; the
-`DossierIndex` keeps them by id. Intake, committee and the reports share it, so a status
+A pure, keyed view: for each event type, `_ON` gives the dossier's new entry from its old one;
+the `DossierIndex` keeps them by id. Intake, committee and the reports share it, so a status
 means the same thing everywhere. What an entry holds is in `shared.entry`.
 """
 from __future__ import annotations
@@ -76,17 +76,6 @@ _ON: dict[type, Callable] = {
 
 def _lapsed(entry: DossierEntry, event: Event) -> DossierEntry:
     return _replace(entry, status="lapsed", updated_at=event.occurred_at)
-
-
-def evolve_entry(entry: DossierEntry | None, event: Event, summarize: Summarize = keep) -> DossierEntry | None:
-    """`summarize` maps a submitted or amended dossier to what the entry keeps of it (the
-    dossier itself by default); it does not change the lifecycle. A lapse concerns several
-    dossiers: `DossierIndex.evolve` applies it to each."""
-    d = event.data
-    on = _ON.get(type(d))
-    if on is None or (entry is None and on is not _submitted):
-        return entry
-    return on(entry, d, event, summarize)
 
 
 def dossier_ids(event: Event) -> list[str]:
