@@ -11,8 +11,15 @@ import time
 import httpx
 
 from aap.system import PROJECT_ROOT, System
+from shared.auth import issue_token
 from shared.natsserver import free_port
 from shared.store import EventStore
+
+
+def applicant_headers(system: System, sirens: list[str]) -> dict[str, str]:
+    """A JSON POST's headers, with a token of an applicant acting for `sirens`."""
+    token = issue_token(system.private_key, role="applicant", subject="bench", sirens=sirens)
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
 def spawn_validate_only(system: System) -> tuple[subprocess.Popen, str]:

@@ -18,10 +18,9 @@ import msgspec
 
 from aap.system import SERVICES
 from bench import load
-from bench.harness import quiesce
+from bench.harness import applicant_headers, quiesce
 from bench.payloads import scenario_dossier
 from bench.system import running
-from shared.auth import issue_token
 
 OUT = Path(__file__).parent / "profiles"
 
@@ -39,8 +38,7 @@ async def profile(services: list[str], submissions: int, clients: int, rate: int
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="aap-profile-") as tmp:
         async with running(Path(tmp), SERVICES) as (system, _, _, store, _):
-            token = issue_token(system.private_key, role="applicant", subject="bench", sirens=dossier.sirens)
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            headers = applicant_headers(system, dossier.sirens)
             url = system.urls["intake"] + "/dossiers"
             await load.throughput(url, body, headers, min(300, submissions), clients)      # warm
             await quiesce(system, store)

@@ -21,7 +21,7 @@ import nats
 
 from aap.system import SERVICES, System
 from bench import backbone, contention, intake, load, replay, wakeup
-from bench.harness import quiesce, spawn_validate_only, wait_clock, wait_up
+from bench.harness import applicant_headers, quiesce, spawn_validate_only, wait_clock, wait_up
 from bench.payloads import scenario_dossier
 from bench.report import table, summary
 from shared.auth import issue_token
@@ -62,19 +62,16 @@ async def live(p: dict, folder: Path) -> dict:
     body = msgspec.json.encode(dossier)
     out: dict = {}
 
-    def headers_for(system: System) -> dict:
-        token = issue_token(system.private_key, role="applicant", subject="bench", sirens=dossier.sirens)
-        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
     # 1. What the event store costs: the intake service alone with its nats-server.
     async with running(folder / "alone", ("intake",)) as (system, validate, validate_url, store, _):
-        alone = await intake.compare(system, validate, validate_url, store, body, headers_for(system),
+        headers = applicant_headers(system, dossier.sirens)
+        alone = await intake.compare(system, validate, validate_url, store, body, headers,
                                      p["submissions"], p["clients"], p["intake_rounds"])
     alone.pop("dossier_ids")
     out["intake_alone"] = alone
     # 2. The whole system: the other four services react to every submission on the same cores.
     async with running(folder / "system", SERVICES) as (system, validate, validate_url, store, call):
-        headers = headers_for(system)
+        headers = applicant_headers(system, dossier.sirens)
         whole = await intake.compare(system, validate, validate_url, store, body, headers,
                                      p["submissions"], p["clients"], p["intake_rounds"])
         ids = whole.pop("dossier_ids")
