@@ -2,7 +2,8 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY shared ./shared
+COPY aap_contract ./aap_contract
+COPY aap_platform ./aap_platform
 COPY services ./services
 COPY aap ./aap
 COPY config ./config

@@ -68,7 +68,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from aap.system import APP_FACTORY, DEFAULT_PORTS
-    from shared.auth import ensure_dev_keys
+    from aap_platform.auth import ensure_dev_keys
 
     if not os.environ.get("AAP_JWKS_URL") and not os.environ.get("AAP_JWKS_FILE"):
         ensure_dev_keys(Path(os.environ.get("AAP_DATA_DIR", ".aap")) / "keys")
@@ -78,7 +78,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def token_issue(args: argparse.Namespace) -> int:
-    from shared.auth import ensure_dev_keys, issue_token
+    from aap_platform.auth import ensure_dev_keys, issue_token
 
     private, _ = ensure_dev_keys(args.data_dir / "keys")
     print(issue_token(private, role=args.role, subject=args.subject, sirens=args.siren,
@@ -87,7 +87,7 @@ def token_issue(args: argparse.Namespace) -> int:
 
 
 def clock(args: argparse.Namespace) -> int:
-    from shared.config import ConfigError, load_call
+    from aap_contract.config import ConfigError, load_call
 
     try:
         call = load_call(args.call)
@@ -111,7 +111,7 @@ async def _clock(url: str, call_id: str, command: str, instant: datetime | None)
     from nats.js.errors import KeyNotFoundError
 
     from aap.scenario.sync import connect
-    from shared.clock import REAL, clock_bucket, set_clock
+    from aap_platform.clock import REAL, clock_bucket, set_clock
 
     try:
         nc = await connect(url)

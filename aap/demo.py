@@ -62,7 +62,7 @@ async def _run(args: argparse.Namespace) -> int:
     from aap.scenario.loader import parse
     from aap.scenario.player import Tokens
     from aap.scenario.runner import RunError, Target, play
-    from shared.config import ConfigError, load_call
+    from aap_contract.config import ConfigError, load_call
 
     try:
         call = load_call(args.call)
@@ -131,7 +131,7 @@ def _date(at: datetime, hour: bool = False) -> str:
 
 def summary(call, scenario, outcome: dict, views: dict, args: argparse.Namespace) -> str:
     """What a newcomer reads after the demonstration, in French."""
-    from shared.money import format_euros
+    from aap_contract.money import format_euros
 
     by_title = {item["title"]: item for item in views["dossiers"]}
     titles = {s["ref"]: s["dossier"]["title"] for s in (st.raw for st in scenario.steps) if s["action"] == "submit"}

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from shared.auth import ensure_dev_keys
-from shared.config import DEFAULT_CALL
-from shared.natsserver import EmbeddedNats, free_port
+from aap_contract.config import DEFAULT_CALL
+from aap_platform.auth import ensure_dev_keys
+from aap_platform.natsserver import EmbeddedNats, free_port
 
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
 DEFAULT_PORTS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}

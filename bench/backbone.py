@@ -17,12 +17,12 @@ from pathlib import Path
 
 import nats
 
+from aap_contract.lifecycle import evolve_index, initial_index
+from aap_platform.codec import encode
+from aap_platform.natsserver import EmbeddedNats
+from aap_platform.projection import Projection
+from aap_platform.store import EventStore
 from bench.payloads import history, raw_messages, scenario_dossier
-from shared.codec import encode
-from shared.natsserver import EmbeddedNats
-from shared.projection import Projection
-from shared.status import evolve_index, initial_index
-from shared.store import EventStore
 
 CALL, RAW_CALL = "bench-call", "bench-raw"
 

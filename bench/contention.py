@@ -15,10 +15,10 @@ import httpx
 import nats
 from nats.js import api
 
+from aap_contract.config import load_call
+from aap_contract.events import CreditsReserved, ProjectSelected, ReservationRefused
+from aap_platform.store import ConcurrencyError, EventStore
 from services.budget import domain
-from shared.config import load_call
-from shared.events import CreditsReserved, ProjectSelected, ReservationRefused
-from shared.store import ConcurrencyError, EventStore
 
 AT = datetime(2021, 5, 20, 8, 0, tzinfo=timezone.utc)
 

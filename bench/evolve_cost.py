@@ -8,9 +8,9 @@ import sys
 import time
 from collections import Counter
 
+from aap_platform import catchup
 from bench.history import History
 from bench.views import view
-from shared import catchup
 
 
 def measure(name: str, dossiers: int) -> str:

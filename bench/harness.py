@@ -11,9 +11,9 @@ import time
 import httpx
 
 from aap.system import PROJECT_ROOT, System
-from shared.auth import issue_token
-from shared.natsserver import free_port
-from shared.store import EventStore
+from aap_platform.auth import issue_token
+from aap_platform.natsserver import free_port
+from aap_platform.store import EventStore
 
 
 def applicant_headers(system: System, sirens: list[str]) -> dict[str, str]:

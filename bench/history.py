@@ -15,16 +15,33 @@ from datetime import datetime, timedelta, timezone
 
 import msgspec
 
-from bench.payloads import scenario_dossier
-from shared.codec import Event, content_hash, encode
-from shared.dossier import Dossier
-from shared.events import (
-    CreditsCommitted, CreditsReserved, DocumentUploaded, DossierAmended, DossierSubmitted, DossierWithdrawn,
-    EligibilityAssessed, EventData, Lapse, NotificationSent, ProjectDeferred, ProjectRejected, ProjectSelected,
-    ReservationRefused, ReservationsLapsed, ReviewRecorded, RuleFailure, Scores, SessionClosed,
+from aap_contract.dossier import Dossier
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    DocumentUploaded,
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    EventData,
+    Lapse,
+    NotificationSent,
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    ReservationRefused,
+    ReservationsLapsed,
+    ReviewRecorded,
+    RuleFailure,
+    Scores,
+    SessionClosed,
 )
-from shared.ids import stable_id
-from shared.store import GENESIS, subject_for
+from aap_platform.codec import content_hash, encode
+from aap_platform.ids import stable_id
+from aap_platform.store import GENESIS, subject_for
+from bench.payloads import scenario_dossier
 
 START = datetime(2021, 4, 1, 8, 0, tzinfo=timezone.utc)
 DEADLINE = datetime(2021, 12, 31, 22, 59, 59, tzinfo=timezone.utc)

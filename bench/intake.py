@@ -8,9 +8,9 @@ import statistics
 import subprocess
 
 from aap.system import System
+from aap_platform.store import EventStore
 from bench import load
 from bench.harness import quiesce
-from shared.store import EventStore
 
 
 def _pids(system: System, validate: subprocess.Popen) -> dict[str, int]:

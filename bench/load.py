@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 from nats.js import api
 
-from shared.store import EventStore
+from aap_platform.store import EventStore
 
 
 @dataclass

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import msgspec
 
-from shared.codec import Event, content_hash, encode
-from shared.dossier import Dossier
-from shared.events import DossierAmended, DossierSubmitted
-from shared.ids import new_id
-from shared.store import GENESIS
+from aap_contract.dossier import Dossier
+from aap_contract.envelope import Event
+from aap_contract.events import DossierAmended, DossierSubmitted
+from aap_platform.codec import content_hash, encode
+from aap_platform.ids import new_id
+from aap_platform.store import GENESIS
 
 SCENARIO = Path(__file__).resolve().parent.parent / "tests" / "scenarios" / "01-eligibility.json"
 AT = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import nats
 
+from aap_platform.natsserver import EmbeddedNats
+from aap_platform.projection import Projection
+from aap_platform.store import EventStore
 from bench.backbone import Clock, raw_drain
 from bench.history import History, dossiers_for
 from bench.views import VIEWS, view
-from shared.natsserver import EmbeddedNats
-from shared.projection import Projection
-from shared.store import EventStore
 
 CALL = "bench-replay"
 WINDOW = 4_000            # async publishes in flight

@@ -20,14 +20,20 @@ import msgspec
 import nats
 
 from aap.system import SERVICES, System
+from aap_contract.config import load_call
+from aap_platform.auth import issue_token
+from aap_platform.clock import set_clock
+from aap_platform.store import EventStore
 from bench import backbone, contention, intake, load, replay, wakeup
-from bench.harness import applicant_headers, quiesce, spawn_validate_only, wait_clock, wait_up
+from bench.harness import (
+    applicant_headers,
+    quiesce,
+    spawn_validate_only,
+    wait_clock,
+    wait_up,
+)
 from bench.payloads import scenario_dossier
-from bench.report import table, summary
-from shared.auth import issue_token
-from shared.clock import set_clock
-from shared.config import load_call
-from shared.store import EventStore
+from bench.report import summary, table
 
 IN_WINDOW = datetime(2021, 4, 15, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 FULL = {"submissions": 1500, "clients": 16, "rate": 200.0, "seconds": 15.0, "processes": 4,

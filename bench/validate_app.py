@@ -1,19 +1,19 @@
 """The intake's edge without the event store, for the benchmark only: `POST /dossiers` with
 the same guard, the same middleware and the same validation (`parse_dossier`, i.e.
-`shared.validation.parse` on the Dossier plus the call's checks), then an answer of the same
+`aap_platform.validation.parse` on the Dossier plus the call's checks), then an answer of the same
 shape — no event. Run: `uvicorn --factory bench.validate_app:create_app`."""
 from __future__ import annotations
 
 from litestar import Litestar, Request, Response, post
 from litestar.plugins.prometheus import PrometheusConfig
 
+from aap_contract.config import load_call
+from aap_contract.refusal import Refusal, refusal_handler
+from aap_platform.auth import Verifier, principal, require
+from aap_platform.ids import new_id
+from aap_platform.settings import Settings
 from services.intake.http import WRITERS, _must_act_for
 from services.intake.schemas import parse_dossier
-from shared.auth import Verifier, principal, require
-from shared.config import load_call
-from shared.ids import new_id
-from shared.refusal import Refusal, refusal_handler
-from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

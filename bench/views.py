@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.codec import decode
-from shared.config import DEFAULT_CALL, load_call
+from aap_contract.config import DEFAULT_CALL, load_call
+from aap_platform.codec import decode
 
 ViewSpec = tuple[Callable[[], Any], Callable[[Any, Any], Any], frozenset[str] | None, Callable[..., Any]]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nats
 
-from shared.natsserver import EmbeddedNats
+from aap_platform.natsserver import EmbeddedNats
 
 SUBSCRIBER = r'''
 import asyncio, sys, time

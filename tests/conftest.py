@@ -4,8 +4,8 @@ from __future__ import annotations
 import nats
 import pytest
 
-from shared.natsserver import EmbeddedNats
-from shared.store import EventStore
+from aap_platform.natsserver import EmbeddedNats
+from aap_platform.store import EventStore
 
 CALL = "hdf-itn7-axe3-2021"
 
@@ -34,14 +34,14 @@ async def store(nc):
 @pytest.fixture
 def keys(tmp_path):
     """A local signing key pair: (private PEM path, JWKS path)."""
-    from shared.auth import ensure_dev_keys
+    from aap_platform.auth import ensure_dev_keys
     return ensure_dev_keys(tmp_path / "keys")
 
 
 @pytest.fixture
 def token(keys):
     """token(role, subject="t", sirens=None, member_id=None) -> a signed bearer token."""
-    from shared.auth import issue_token
+    from aap_platform.auth import issue_token
 
     def make(role: str, subject: str = "test", **claims) -> str:
         return issue_token(keys[0], role=role, subject=subject, **claims)
@@ -50,7 +50,7 @@ def token(keys):
 
 @pytest.fixture
 def settings(nats_server, keys, tmp_path):
-    from shared.settings import Settings
+    from aap_platform.settings import Settings
     return Settings(nats_url=nats_server.url, call=CALL, data_dir=tmp_path / "data", jwks_file=keys[1])
 
 

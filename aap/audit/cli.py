@@ -15,10 +15,9 @@ from aap.audit.log import read_lines, read_stream, write_lines
 from aap.audit.timeline import timeline
 from aap.audit.verify import verify
 from aap.system import DEFAULT_PORTS
-from shared.auth import ensure_dev_keys, issue_token
-from shared.config import DEFAULT_CALL, load_call
-from shared.store import EventStore
-
+from aap_contract.config import DEFAULT_CALL, load_call
+from aap_platform.auth import ensure_dev_keys, issue_token
+from aap_platform.store import EventStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 from nats.js.errors import NotFoundError
 
-from shared.store import EventStore
+from aap_platform.store import EventStore
 
 
 class Record(msgspec.Struct, frozen=True):

@@ -5,14 +5,27 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from aap.audit.log import Record
-from shared.codec import Event, decode
-from shared.events import (
-    CreditsCommitted, CreditsReserved, DocumentUploaded, DossierAmended, DossierSubmitted,
-    DossierWithdrawn, EligibilityAssessed, NotificationSent, ProjectDeferred, ProjectRejected,
-    ProjectSelected, ReservationRefused, ReservationsLapsed, ReviewRecorded, SessionClosed,
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    DocumentUploaded,
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    NotificationSent,
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    ReservationRefused,
+    ReservationsLapsed,
+    ReviewRecorded,
+    SessionClosed,
 )
-from shared.money import format_euros
-from shared.status import DossierIndex, dossier_ids
+from aap_contract.lifecycle import DossierIndex, dossier_ids
+from aap_contract.money import format_euros
+from aap_platform.codec import decode
 
 
 def concerns(event: Event, dossier_id: str) -> bool:

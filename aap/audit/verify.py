@@ -9,8 +9,8 @@ from collections.abc import Iterable
 import msgspec
 
 from aap.audit.log import Record
-from shared.codec import content_hash, decode
-from shared.store import GENESIS
+from aap_platform.codec import content_hash, decode
+from aap_platform.store import GENESIS
 
 
 class Finding(msgspec.Struct, frozen=True):

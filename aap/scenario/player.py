@@ -14,8 +14,8 @@ import httpx
 
 from aap.scenario.loader import Step
 from aap.scenario.outcome import StepResult
-from shared.auth import issue_token
-from shared.ids import new_id
+from aap_platform.auth import issue_token
+from aap_platform.ids import new_id
 
 TOKEN_TTL = 6 * 3600
 

@@ -16,7 +16,7 @@ from aap.scenario.loader import Scenario
 from aap.scenario.player import Player, Tokens
 from aap.scenario.sync import Quiescence, connect
 from aap.system import System
-from shared.config import ConfigError, load_call
+from aap_contract.config import ConfigError, load_call
 
 PAGE_SIZE = 100
 # A fresh system is a sandbox: mails go to its own outbox folder, never to a configured server.

@@ -16,8 +16,8 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from shared.clock import set_clock
-from shared.store import stream_name
+from aap_platform.clock import set_clock
+from aap_platform.store import stream_name
 
 Condition = Callable[[dict], bool]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from litestar import Litestar
 from prometheus_client import REGISTRY, Gauge
 
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime, build_app
+from aap_platform.settings import Settings
 from services.budget import consumers, http
 from services.budget.domain import initial_state
 from services.budget.view import DECODE, TYPES, evolve_view, initial_view, totals
-from shared.projection import Projection
-from shared.service import Runtime, build_app
-from shared.settings import Settings
 
 SERVICE = "budget"
 

@@ -1,6 +1,6 @@
 """The budget's reactions: a selection reserves credits, the deadline lapses what is left.
 
-Every command on the envelope goes through `shared.store.execute`: load, decide, append with
+Every command on the envelope goes through `aap_platform.store.execute`: load, decide, append with
 the version decided on, re-decide on conflict — so the envelope never goes below zero.
 """
 from __future__ import annotations
@@ -9,15 +9,23 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from services.budget.domain import Command, Envelope, LapseAt, Reserve, decide, fold, past_deadline
+from aap_contract.envelope import Event
+from aap_contract.events import ProjectSelected, ReservationRefused
+from aap_platform.execute import execute
+from aap_platform.ids import stable_id
+from aap_platform.projection import Projection
+from aap_platform.reactor import Handler
+from aap_platform.store import EventStore, Loaded
+from services.budget.domain import (
+    Command,
+    Envelope,
+    LapseAt,
+    Reserve,
+    decide,
+    fold,
+    past_deadline,
+)
 from services.budget.view import BudgetView
-from shared.codec import Event
-from shared.events import ProjectSelected, ReservationRefused
-from shared.ids import stable_id
-from shared.projection import Projection
-from shared.reactor import Handler
-from shared.execute import execute
-from shared.store import EventStore, Loaded
 
 log = logging.getLogger(__name__)
 AGGREGATE = "envelope"

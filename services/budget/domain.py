@@ -11,11 +11,16 @@ from functools import reduce
 
 import msgspec
 
-from shared.config import Budget
-from shared.events import (
-    CreditsCommitted, CreditsReserved, EventData, Lapse, ReservationRefused, ReservationsLapsed,
+from aap_contract.config import Budget
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    EventData,
+    Lapse,
+    ReservationRefused,
+    ReservationsLapsed,
 )
-from shared.refusal import Refusal
+from aap_contract.refusal import Refusal
 
 
 class Reservation(msgspec.Struct, frozen=True):

@@ -6,13 +6,13 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 
+from aap_platform.auth import principal, require
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime
+from aap_platform.validation import FieldErrors, parse
 from services.budget.consumers import run_command
 from services.budget.domain import Commit, Envelope
 from services.budget.view import BudgetView, figures
-from shared.auth import principal, require
-from shared.projection import Projection
-from shared.service import Runtime
-from shared.validation import FieldErrors, parse
 
 READ_ROLES = ("budget_officer", "instructor", "auditor", "admin", "committee_member")
 COMMIT_ROLES = ("budget_officer", "admin")

@@ -1,7 +1,7 @@
 """The budget's read model: the envelope (by the domain's own evolve), the dossiers (the shared
 lifecycle index, for département and theme) and one record per dossier that met the budget.
 
-Like `shared.status.DossierIndex`, the view evolves in place and returns itself; a fresh
+Like `aap_contract.lifecycle.DossierIndex`, the view evolves in place and returns itself; a fresh
 `initial_view` replayed over the log gives the same figures (see the integration tests).
 """
 from __future__ import annotations
@@ -11,17 +11,23 @@ from typing import Literal
 
 import msgspec
 
+from aap_contract.entry import summary
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    ReservationRefused,
+    ReservationsLapsed,
+)
+from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, initial_index
+from aap_contract.reading import SUMMARY_READING
+from aap_platform.codec import decoder_with
 from services.budget.domain import Envelope, Reservation, evolve_owned, owned
-from shared import digest
-from shared.codec import Event
-from shared.events import CreditsCommitted, CreditsReserved, ReservationRefused, ReservationsLapsed
-from shared.entry import summary
-from shared.status import INDEX_TYPES, DossierIndex, initial_index
 
 UNKNOWN = "inconnu"
 # the event types the view acts on (the others are not decoded): the index's, the envelope's
 TYPES = INDEX_TYPES | {t.__name__ for t in (CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)}
-DECODE = digest.decode           # a dossier is read as far as its summary needs
+DECODE = decoder_with(SUMMARY_READING)          # a dossier is read as far as its summary needs
 
 
 class Record(msgspec.Struct, frozen=True):

@@ -15,9 +15,9 @@ from typing import Literal
 
 import msgspec
 
-from shared.config import CallConfig
-from shared.events import Scores
-from shared.entry import DossierEntry
+from aap_contract.config import CallConfig
+from aap_contract.entry import DossierEntry
+from aap_contract.events import Scores
 
 
 class Decision(msgspec.Struct, frozen=True):

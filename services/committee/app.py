@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime, build_app
+from aap_platform.settings import Settings
 from services.committee import metrics
 from services.committee.commands import Committee
 from services.committee.http import HANDLERS
-from services.committee.view import DECODE, TYPES, CommitteeView, evolve_view, initial_view
-from shared.projection import Projection
-from shared.service import Runtime, build_app
-from shared.settings import Settings
+from services.committee.view import (
+    DECODE,
+    TYPES,
+    CommitteeView,
+    evolve_view,
+    initial_view,
+)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

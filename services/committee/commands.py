@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from litestar.exceptions import ServiceUnavailableException
 
+from aap_contract.envelope import Event
+from aap_contract.refusal import Refusal
+from aap_platform.execute import execute
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime
+from aap_platform.store import Loaded
 from services.committee import domain
 from services.committee.view import CommitteeView
-from shared.codec import Event
-from shared.projection import Projection
-from shared.refusal import Refusal
-from shared.service import Runtime
-from shared.execute import execute
-from shared.store import Loaded
 
 SYNC_TIMEOUT = 10.0
 
 
 class UnknownSession(Refusal):
     """An unknown session number: 404, with the same `{code, message}` body as a refusal."""
-    status = 404  # type: ignore[assignment]
 
     def __init__(self, number: int) -> None:
         super().__init__("UNKNOWN_SESSION", f"La session {number} n'existe pas pour cet appel à projets.")

@@ -13,13 +13,25 @@ from typing import Literal
 
 import msgspec
 
-from services.committee.agenda import Facts, SessionState, Decision, on_agenda, open_items
-from shared.codec import Event
-from shared.events import (
-    EventData, ProjectDeferred, ProjectRejected, ProjectSelected, ReviewRecorded, Scores, SessionClosed,
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    EventData,
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    ReviewRecorded,
+    Scores,
+    SessionClosed,
 )
-from shared.money import format_euros
-from shared.refusal import Refusal
+from aap_contract.money import format_euros
+from aap_contract.refusal import Refusal
+from services.committee.agenda import (
+    Decision,
+    Facts,
+    SessionState,
+    on_agenda,
+    open_items,
+)
 
 
 class RecordReview(msgspec.Struct, frozen=True):

@@ -5,15 +5,20 @@ from litestar import Request, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 
+from aap_contract.envelope import Event
+from aap_contract.events import Scores
+from aap_platform.auth import principal, require
+from aap_platform.validation import parse
 from services.committee import present
 from services.committee.commands import Committee
 from services.committee.domain import CloseSession, Decide, RecordReview
 from services.committee.ranking import ranking
-from services.committee.schemas import DecisionBody, ReviewBody, decision_errors, review_errors
-from shared.auth import principal, require
-from shared.codec import Event
-from shared.events import Scores
-from shared.validation import parse
+from services.committee.schemas import (
+    DecisionBody,
+    ReviewBody,
+    decision_errors,
+    review_errors,
+)
 
 READ = require("instructor", "committee_member", "auditor", "admin")
 DECIDE = require("instructor", "admin")

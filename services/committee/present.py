@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aap_contract.config import Session
 from services.committee.agenda import SessionState, agenda
 from services.committee.view import CommitteeView
-from shared.config import Session
 
 
 def session_status(session: Session, state: SessionState, now: datetime) -> str:

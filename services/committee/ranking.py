@@ -10,8 +10,8 @@ from fractions import Fraction
 
 import msgspec
 
+from aap_contract.entry import DossierEntry
 from services.committee.agenda import SessionState, agenda
-from shared.entry import DossierEntry
 
 
 class Ranked(msgspec.Struct, frozen=True):

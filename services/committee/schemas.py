@@ -1,14 +1,14 @@
 """Request bodies of the committee's API and the checks msgspec cannot express; every faulty
-field is named (HTTP 422, shared.validation)."""
+field is named (HTTP 422, aap_platform.validation)."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 import msgspec
 
-from shared.config import CallConfig
-from shared.dossier import Cents
-from shared.validation import FieldErrors
+from aap_contract.config import CallConfig
+from aap_contract.dossier import Cents
+from aap_platform.validation import FieldErrors
 
 Score = Annotated[int, msgspec.Meta(ge=0, le=3, description="0 to 3")]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -1,29 +1,37 @@
 """The committee's read model, fed with the whole call stream: the shared dossier lifecycle
 index, every session's state (by the decider's own evolve) and the committee's view of the
-budget. Like `shared.status.DossierIndex`, it evolves in place and returns itself; replaying
+budget. Like `aap_contract.lifecycle.DossierIndex`, it evolves in place and returns itself; replaying
 the log into a fresh `initial_view` gives the same view.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
+from aap_contract.config import CallConfig
+from aap_contract.entry import summary
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    ReservationRefused,
+    ReservationsLapsed,
+    ReviewRecorded,
+    SessionClosed,
+)
+from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, initial_index
+from aap_contract.reading import SUMMARY_READING
+from aap_platform.codec import decoder_with
 from services.committee import domain
 from services.committee.agenda import Facts, SessionState
-from shared import digest
-from shared.codec import Event
-from shared.config import CallConfig
-from shared.events import (
-    CreditsCommitted, CreditsReserved, ProjectDeferred, ProjectRejected, ProjectSelected, ReservationRefused,
-    ReservationsLapsed, ReviewRecorded, SessionClosed,
-)
-from shared.entry import summary
-from shared.status import INDEX_TYPES, DossierIndex, initial_index
 
 # the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's
 TYPES = INDEX_TYPES | {t.__name__ for t in (
     ReviewRecorded, ProjectSelected, ProjectRejected, ProjectDeferred, SessionClosed,
     CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)}
-DECODE = digest.decode           # a dossier is read as far as its summary needs
+DECODE = decoder_with(SUMMARY_READING)          # a dossier is read as far as its summary needs
 
 
 class BudgetFacts:

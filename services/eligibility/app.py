@@ -7,13 +7,18 @@ from __future__ import annotations
 from litestar import Litestar
 from prometheus_client import Gauge
 
-from shared.projection import Projection
-from shared.service import Runtime, build_app
-from shared.settings import Settings
-
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime, build_app
+from aap_platform.settings import Settings
 from services.eligibility.consumers import make_handler
 from services.eligibility.http import HANDLERS
-from services.eligibility.view import DECODE, TYPES, AssessmentView, evolve_view, initial_view
+from services.eligibility.view import (
+    DECODE,
+    TYPES,
+    AssessmentView,
+    evolve_view,
+    initial_view,
+)
 
 SERVICE = "eligibility"
 ASSESSMENTS = Gauge("aap_assessments", "Dossiers by the verdict of their latest eligibility assessment",

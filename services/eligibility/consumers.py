@@ -6,12 +6,11 @@ failure raises and the shared reactor retries, then parks.
 """
 from __future__ import annotations
 
-from shared.codec import Event
-from shared.events import DossierAmended, DossierSubmitted
-from shared.ids import stable_id
-from shared.service import Runtime
-from shared.execute import execute
-
+from aap_contract.envelope import Event
+from aap_contract.events import DossierAmended, DossierSubmitted
+from aap_platform.execute import execute
+from aap_platform.ids import stable_id
+from aap_platform.runtime import Runtime
 from services.eligibility.domain import AGGREGATE, AssessDossier, decide, state_of
 
 ACTOR = "eligibility"

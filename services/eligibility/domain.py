@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 import msgspec
 
+from aap_contract.config import CallConfig
+from aap_contract.dossier import Dossier
+from aap_contract.events import EligibilityAssessed
 from services.eligibility.rules import assess
-from shared.config import CallConfig
-from shared.dossier import Dossier
-from shared.events import EligibilityAssessed
 
 AGGREGATE = "assessment"
 

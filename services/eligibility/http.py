@@ -6,9 +6,8 @@ from litestar import Request, get
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery
 
-from shared.auth import principal, require
-from shared.refusal import Refusal
-
+from aap_contract.refusal import Refusal
+from aap_platform.auth import principal, require
 from services.eligibility.view import Assessment, AssessmentView, Entry
 
 READERS = ("applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin")

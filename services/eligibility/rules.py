@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.config import CallConfig
-from shared.dossier import Applicant, Dossier
-from shared.events import RuleFailure
-from shared.money import format_euros as eur
+from aap_contract.config import CallConfig
+from aap_contract.dossier import Applicant, Dossier
+from aap_contract.events import RuleFailure
+from aap_contract.money import format_euros as eur
 
 Rule = Callable[[Dossier, CallConfig], str | None]
 

@@ -10,14 +10,20 @@ from datetime import datetime
 
 import msgspec
 
-from shared import digest
-from shared.codec import Event
-from shared.events import DossierAmended, DossierSubmitted, EligibilityAssessed, RuleFailure
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    DossierAmended,
+    DossierSubmitted,
+    EligibilityAssessed,
+    RuleFailure,
+)
+from aap_contract.reading import SUMMARY_READING
+from aap_platform.codec import decoder_with
 
 # the event types the view acts on (the others are not decoded)
 TYPES = frozenset(t.__name__ for t in (DossierSubmitted, DossierAmended, EligibilityAssessed))
-DECODE = digest.decode           # of a dossier, the view keeps its SIRENs
-CONTENT = (DossierSubmitted, DossierAmended, digest.SubmittedDigest, digest.AmendedDigest)
+DECODE = decoder_with(SUMMARY_READING)          # of a dossier, the view keeps its SIRENs
+CONTENT = frozenset({"DossierSubmitted", "DossierAmended"})
 
 
 class Assessment(msgspec.Struct, frozen=True):
@@ -40,14 +46,14 @@ class Entry(msgspec.Struct, frozen=True):
 
 
 class AssessmentView:
-    """Entries by dossier id; `evolve` applies one event (keyed, like shared.status)."""
+    """Entries by dossier id; `evolve` applies one event (keyed, like aap_contract.lifecycle)."""
 
     def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
 
     def evolve(self, event: Event) -> "AssessmentView":
         d = event.data
-        if isinstance(d, CONTENT):
+        if event.type in CONTENT:
             old = self.entries.get(d.dossier_id) or Entry(d.dossier_id)
             self.entries[d.dossier_id] = msgspec.structs.replace(
                 old, sirens=tuple(d.dossier.sirens), versions=(*old.versions, event.event_id))

@@ -7,12 +7,12 @@ from __future__ import annotations
 from litestar import Litestar
 from prometheus_client import Gauge
 
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime, build_app
+from aap_platform.settings import Settings
 from services.intake.documents import DocumentStore, max_document_bytes
 from services.intake.http import HANDLERS, Intake
 from services.intake.view import STATUSES, TYPES, IntakeView, evolve_view, initial_view
-from shared.projection import Projection
-from shared.service import Runtime, build_app
-from shared.settings import Settings
 
 DOSSIERS = Gauge("aap_dossiers", "Dossiers by status, as the intake view sees them", ["status"])
 

@@ -11,10 +11,16 @@ from datetime import datetime
 
 import msgspec
 
-from shared.config import CallConfig
-from shared.dossier import Dossier
-from shared.events import DocumentUploaded, DossierAmended, DossierSubmitted, DossierWithdrawn, EventData
-from shared.refusal import Refusal
+from aap_contract.config import CallConfig
+from aap_contract.dossier import Dossier
+from aap_contract.events import (
+    DocumentUploaded,
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EventData,
+)
+from aap_contract.refusal import Refusal
 
 # None: the caller is not bound to structures (instructor, admin); else an applicant's SIRENs.
 ActingFor = tuple[str, ...] | None

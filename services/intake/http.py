@@ -8,21 +8,27 @@ from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery
 
+from aap_contract.envelope import Event
+from aap_contract.refusal import Refusal
+from aap_platform import metrics
+from aap_platform.auth import ROLES, Principal, principal, require
+from aap_platform.execute import execute
+from aap_platform.ids import new_id, stable_id
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime
+from aap_platform.store import Loaded
 from services.intake import documents
 from services.intake.domain import (
-    AmendDossier, AttachDocument, Command, SubmitDossier, WithdrawDossier, decide, fold,
+    AmendDossier,
+    AttachDocument,
+    Command,
+    SubmitDossier,
+    WithdrawDossier,
+    decide,
+    fold,
 )
 from services.intake.schemas import item, parse_dossier, parse_query, parse_withdraw
 from services.intake.view import IntakeView, select
-from shared import metrics
-from shared.auth import ROLES, Principal, principal, require
-from shared.codec import Event
-from shared.ids import new_id, stable_id
-from shared.projection import Projection
-from shared.refusal import Refusal
-from shared.service import Runtime
-from shared.execute import execute
-from shared.store import Loaded
 
 Q = FromQuery[str | None]         # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin")

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar.exceptions import ValidationException
 
-from shared.config import CallConfig
-from shared.dossier import Dossier, siren_is_valid
-from shared.entry import DossierEntry
-from shared.validation import FieldErrors, parse
-
+from aap_contract.config import CallConfig
+from aap_contract.dossier import Dossier, siren_is_valid
+from aap_contract.entry import DossierEntry
+from aap_platform.validation import FieldErrors, parse
 from services.intake.view import STATUSES, Filters
 
 

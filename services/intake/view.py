@@ -1,6 +1,6 @@
 """Intake's read model: the shared dossier lifecycle index, counts by status, and queries.
 
-Like `shared.status.DossierIndex`, the view is updated in place by `evolve_view` (the
+Like `aap_contract.lifecycle.DossierIndex`, the view is updated in place by `evolve_view` (the
 projection runner holds the only reference); queries are pure functions of it.
 """
 from __future__ import annotations
@@ -10,10 +10,16 @@ from collections.abc import Callable
 
 import msgspec
 
-from shared.codec import Event
-from shared.events import ReservationsLapsed
-from shared.entry import DossierEntry
-from shared.status import INDEX_TYPES, DossierIndex, dossier_ids, evolve_index, initial_index
+from aap_contract.entry import DossierEntry
+from aap_contract.envelope import Event
+from aap_contract.events import ReservationsLapsed
+from aap_contract.lifecycle import (
+    INDEX_TYPES,
+    DossierIndex,
+    dossier_ids,
+    evolve_index,
+    initial_index,
+)
 
 STATUSES = ("submitted", "withdrawn", "ineligible", "eligible", "deferred", "rejected", "selected",
             "selection_unfunded", "committed", "lapsed")

@@ -10,14 +10,14 @@ import os
 
 from litestar import Litestar
 
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime, build_app
+from aap_platform.settings import Settings
 from services.notifier import consumers, http
 from services.notifier.mailer import Mailer, MailSettings
 from services.notifier.render import Templates, templates_dir
 from services.notifier.sender import Sender
 from services.notifier.view import DECODE, TYPES, evolve, initial_view
-from shared.projection import Projection
-from shared.service import Runtime, build_app
-from shared.settings import Settings
 
 SERVICE = "notifier"
 

@@ -7,12 +7,12 @@ due notification is counted in `busy` until it is sent.
 """
 from __future__ import annotations
 
+from aap_contract.envelope import Event
+from aap_contract.events import SessionClosed
+from aap_platform.projection import Projection
+from aap_platform.reactor import Handler
 from services.notifier.sender import Sender
 from services.notifier.view import NotifierView
-from shared.codec import Event
-from shared.events import SessionClosed
-from shared.projection import Projection
-from shared.reactor import Handler
 
 CATCH_UP_SECONDS = 30.0
 

@@ -11,10 +11,10 @@ from typing import Literal
 
 import msgspec
 
+from aap_contract.entry import DossierEntry
+from aap_contract.events import NotificationSent
+from aap_platform.store import Loaded
 from services.notifier.view import NotifierView
-from shared.events import NotificationSent
-from shared.entry import DossierEntry
-from shared.store import Loaded
 
 Kind = Literal["individual", "collective"]
 

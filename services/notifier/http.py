@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from litestar import Response, get
 
+from aap_platform.auth import READERS, require
+from aap_platform.projection import Projection
 from services.notifier.domain import is_overdue
 from services.notifier.publication import laureates, scdl_rows, to_csv
 from services.notifier.sender import Sender
 from services.notifier.view import NotifierView
-from shared.auth import READERS, require
-from shared.projection import Projection
 
 
 def routes(view: Projection[NotifierView], sender: Sender) -> list:

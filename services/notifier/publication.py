@@ -11,9 +11,9 @@ import csv
 import io
 from decimal import ROUND_DOWN, Decimal
 
+from aap_contract.config import CallConfig
+from aap_contract.money import format_decimal
 from services.notifier.view import NotifierView
-from shared.config import CallConfig
-from shared.money import format_decimal
 
 SCDL_FIELDS = ("nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire",
                "idBeneficiaire", "objet", "montant", "nature", "conditionsVersement",

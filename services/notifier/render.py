@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
+from aap_contract.config import CallConfig
+from aap_contract.entry import DossierEntry
+from aap_contract.money import format_euros
 from services.notifier.domain import Notification
 from services.notifier.view import NotifierView
-from shared.config import CallConfig
-from shared.money import format_euros
-from shared.entry import DossierEntry
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "templates"
 REPO_ROOT = Path(__file__).resolve().parents[2]

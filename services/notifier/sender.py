@@ -17,16 +17,22 @@ from datetime import timedelta
 
 from prometheus_client import Counter, Gauge
 
+from aap_platform.ids import stable_id
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime
+from aap_platform.store import ConcurrencyError
 from services.notifier.domain import (
-    Notification, already_sent, due_notifications, is_overdue, message_id, record_sent, retry_delay,
+    Notification,
+    already_sent,
+    due_notifications,
+    is_overdue,
+    message_id,
+    record_sent,
+    retry_delay,
 )
 from services.notifier.mailer import Mailer, MailSettings, Outgoing
 from services.notifier.render import Templates, context
 from services.notifier.view import NotifierView
-from shared.ids import stable_id
-from shared.projection import Projection
-from shared.service import Runtime
-from shared.store import ConcurrencyError
 
 log = logging.getLogger(__name__)
 AGGREGATE = "notification"

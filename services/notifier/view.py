@@ -11,15 +11,16 @@ from datetime import datetime
 
 import msgspec
 
-from shared import digest
-from shared.codec import Event
-from shared.events import CreditsCommitted, NotificationSent, SessionClosed
-from shared.entry import summary_with_applicants
-from shared.status import INDEX_TYPES, DossierIndex
+from aap_contract.entry import summary_with_applicants
+from aap_contract.envelope import Event
+from aap_contract.events import CreditsCommitted, NotificationSent, SessionClosed
+from aap_contract.lifecycle import INDEX_TYPES, DossierIndex
+from aap_contract.reading import SUMMARY_READING
+from aap_platform.codec import decoder_with
 
 # the event types the view acts on (the others are not decoded)
 TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}
-DECODE = digest.decode           # a dossier is read as far as its summary needs
+DECODE = decoder_with(SUMMARY_READING)          # a dossier is read as far as its summary needs
 
 
 class ClosedSession(msgspec.Struct, frozen=True, gc=False):     # acyclic: untracked by the cyclic GC

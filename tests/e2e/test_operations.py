@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.events import published_by
+from aap_contract.events import published_by
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
@@ -181,8 +181,8 @@ def test_metrics_pass_promtool_and_carry_what_operations_need(system):
 def test_the_demonstration_is_deterministic_varied_and_well_formed():
     from aap.demo_data import build
     from aap.scenario.loader import parse
-    from shared.config import load_call
-    from shared.dossier import siren_is_valid
+    from aap_contract.config import load_call
+    from aap_contract.dossier import siren_is_valid
 
     call = load_call("hdf-itn7-axe3-2021")
     scenario, dossiers = build(call)

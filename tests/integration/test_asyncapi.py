@@ -14,10 +14,16 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from shared.asyncapi import document
-from shared.codec import Event, encode
-from shared.config import load_call
-from shared.events import EVENT_TYPES, CreditsReserved, ProjectSelected, published_by
+from aap_contract.config import load_call
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    EVENT_TYPES,
+    CreditsReserved,
+    ProjectSelected,
+    published_by,
+)
+from aap_platform.asyncapi import document
+from aap_platform.codec import encode
 
 SPEC = json.loads((Path(__file__).parent / "asyncapi" / "asyncapi-3.0.0.schema.json").read_text())
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")

@@ -6,19 +6,24 @@ import base64
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import msgspec
 
 from aap.audit.log import read_lines, read_stream, write_lines
 from aap.audit.timeline import timeline
 from aap.audit.verify import verify
-from shared.audit import compare
-from shared.dossier import Dossier
-from shared.events import DossierSubmitted, DossierWithdrawn, EligibilityAssessed, RuleFailure
-from shared.projection import Projection
-from shared.execute import execute
-from shared.status import evolve_index, initial_index
-from zoneinfo import ZoneInfo
-
-import msgspec
+from aap_contract.dossier import Dossier
+from aap_contract.events import (
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    RuleFailure,
+)
+from aap_contract.lifecycle import evolve_index, initial_index
+from aap_platform.audit import compare
+from aap_platform.execute import execute
+from aap_platform.projection import Projection
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"][0]["dossier"]
 T0 = datetime(2021, 4, 6, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))

@@ -6,12 +6,17 @@ from datetime import datetime, timezone
 
 from faststream.nats import NatsBroker
 
-from shared.codec import Event
-from shared.events import DossierWithdrawn
-from shared.execute import execute
-from shared.projection import Projection
-from shared.reactor import attach_reactor, ensure_parked_stream, parked_stream, reactor_lag
-from shared.store import ConcurrencyError, EventStore
+from aap_contract.envelope import Event
+from aap_contract.events import DossierWithdrawn
+from aap_platform.execute import execute
+from aap_platform.projection import Projection
+from aap_platform.reactor import (
+    attach_reactor,
+    ensure_parked_stream,
+    parked_stream,
+    reactor_lag,
+)
+from aap_platform.store import ConcurrencyError, EventStore
 
 NOW = datetime(2021, 4, 2, 9, 0, tzinfo=timezone.utc)
 

@@ -12,11 +12,17 @@ import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from aap_contract.config import load_call
+from aap_contract.dossier import Dossier
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    DossierSubmitted,
+    ProjectSelected,
+    ReservationsLapsed,
+)
+from aap_platform.clock import set_clock
 from services.budget.app import create_app
-from shared.clock import set_clock
-from shared.config import load_call
-from shared.dossier import Dossier
-from shared.events import CreditsCommitted, CreditsReserved, DossierSubmitted, ProjectSelected, ReservationsLapsed
 from tests.conftest import CALL
 
 ENVELOPE = load_call().budget.envelope_cents

@@ -8,15 +8,15 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from aap_contract.config import calls_dir, load_call
+from aap_contract.events import CreditsReserved, ProjectSelected, ReservationRefused
+from aap_platform.clock import set_clock
+from aap_platform.ids import stable_id
+from aap_platform.projection import Projection
 from services.budget.app import create_app
 from services.budget.consumers import reactor, run_command
 from services.budget.domain import Envelope, Reserve, evolve, initial_state
 from services.budget.view import evolve_view, figures, initial_view
-from shared.clock import set_clock
-from shared.config import calls_dir, load_call
-from shared.events import CreditsReserved, ProjectSelected, ReservationRefused
-from shared.ids import stable_id
-from shared.projection import Projection
 from tests.conftest import CALL
 
 GRANT = 4_900_000

@@ -13,14 +13,19 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from services.committee.app import create_app
-from shared.clock import set_clock
-from shared.dossier import Dossier
-from shared.events import (
-    CreditsReserved, DossierSubmitted, DossierWithdrawn, EligibilityAssessed, ReservationRefused, RuleFailure,
+from aap_contract.dossier import Dossier
+from aap_contract.events import (
+    CreditsReserved,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    ReservationRefused,
+    RuleFailure,
 )
-from shared.ids import stable_id
-from shared.store import EventStore
+from aap_platform.clock import set_clock
+from aap_platform.ids import stable_id
+from aap_platform.store import EventStore
+from services.committee.app import create_app
 from tests.conftest import CALL
 
 SCENARIO = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "02-full-call.json").read_text())

@@ -6,13 +6,13 @@ import asyncio
 from datetime import datetime
 from types import SimpleNamespace
 
+from aap_contract.config import load_call
+from aap_contract.events import CreditsCommitted
+from aap_contract.refusal import Refusal
+from aap_platform.projection import Projection
 from services.committee.commands import Committee
 from services.committee.domain import Decide
 from services.committee.view import evolve_view, initial_view
-from shared.config import load_call
-from shared.events import CreditsCommitted
-from shared.projection import Projection
-from shared.refusal import Refusal
 from tests.conftest import CALL
 from tests.integration.test_committee_api import append, dossier
 

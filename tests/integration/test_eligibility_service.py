@@ -8,11 +8,16 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 from litestar.testing import AsyncTestClient
 
+from aap_contract.dossier import Dossier
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+)
+from aap_platform.ids import stable_id
 from services.eligibility.app import create_app
-from shared.codec import Event
-from shared.dossier import Dossier
-from shared.events import DossierAmended, DossierSubmitted, DossierWithdrawn, EligibilityAssessed
-from shared.ids import stable_id
 from tests.unit.test_eligibility_rules import BREAKERS, reference, scenario
 
 T0 = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)
@@ -152,8 +157,8 @@ async def test_scenario_01_dossiers_give_the_expected_reasons(store, settings, t
 async def test_a_redelivered_event_appends_nothing_new(store, settings):
     from types import SimpleNamespace
 
+    from aap_contract.config import load_call
     from services.eligibility.consumers import make_handler
-    from shared.config import load_call
 
     runtime = SimpleNamespace(store=store, call=load_call(settings.call), now=lambda: T0)
     handle = make_handler(runtime)

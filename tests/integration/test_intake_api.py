@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import AsyncTestClient
 
+from aap_platform.clock import set_clock
 from services.intake.app import create_app
-from shared.clock import set_clock
 from tests.conftest import CALL
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json"

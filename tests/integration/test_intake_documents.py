@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 
+from aap_contract.events import DocumentUploaded
 from services.intake.documents import bucket_name
-from shared.events import DocumentUploaded
 from tests.integration.test_intake_api import client, clock, last_seq, submit  # noqa: F401 (fixtures)
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -13,11 +13,19 @@ import pytest
 from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
+from aap_contract.events import NotificationSent, ProjectSelected, SessionClosed
+from aap_platform.clock import set_clock
+from aap_platform.reactor import durable_name
 from services.notifier.app import create_app
-from shared.clock import set_clock
-from shared.events import NotificationSent, ProjectSelected, SessionClosed
-from shared.reactor import durable_name
-from tests.unit.test_notifier_history import CALL, CLOSED_AT, FAILURE, MOTIVATION, append_all, at, session_one
+from tests.unit.test_notifier_history import (
+    CALL,
+    CLOSED_AT,
+    FAILURE,
+    MOTIVATION,
+    append_all,
+    at,
+    session_one,
+)
 from tests.unit.test_notifier_publication import scdl_problems
 
 SENDER = "sgar-numerique@hauts-de-france.gouv.fr"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared.events import DossierWithdrawn
-from shared.refusal import Refusal
-from shared.execute import execute
+from aap_contract.events import DossierWithdrawn
+from aap_contract.refusal import Refusal
+from aap_platform.execute import execute
 
 NOW = datetime(2021, 4, 2, 9, 0, tzinfo=timezone.utc)
 

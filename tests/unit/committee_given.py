@@ -9,17 +9,22 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from aap_contract.config import load_call
+from aap_contract.dossier import Dossier
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsReserved,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    EventData,
+    ReservationRefused,
+    RuleFailure,
+)
+from aap_contract.refusal import Refusal
+from aap_platform.ids import stable_id
 from services.committee import domain
 from services.committee.view import CommitteeView
-from shared.codec import Event
-from shared.config import load_call
-from shared.dossier import Dossier
-from shared.events import (
-    CreditsReserved, DossierSubmitted, DossierWithdrawn, EligibilityAssessed, EventData,
-    ReservationRefused, RuleFailure,
-)
-from shared.ids import stable_id
-from shared.refusal import Refusal
 
 CALL = load_call("hdf-itn7-axe3-2021")
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "02-full-call.json"

@@ -5,7 +5,7 @@ import jwt
 import pytest
 from litestar.exceptions import NotAuthorizedException
 
-from shared.auth import Principal, Verifier, ensure_dev_keys, issue_token
+from aap_platform.auth import Principal, Verifier, ensure_dev_keys, issue_token
 
 
 def test_issued_token_verifies_with_its_claims(keys):

@@ -6,12 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.budget.domain import Commit, LapseAt, Reserve, decide, fold, initial_state
-from shared.config import calls_dir, load_call, parse_call
-from shared.events import (
-    CreditsCommitted, CreditsReserved, Lapse, ReservationRefused, ReservationsLapsed,
+from aap_contract.config import calls_dir, load_call, parse_call
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    Lapse,
+    ReservationRefused,
+    ReservationsLapsed,
 )
-from shared.refusal import Refusal
+from aap_contract.refusal import Refusal
+from services.budget.domain import Commit, LapseAt, Reserve, decide, fold, initial_state
 
 CALL = load_call()
 ENVELOPE = CALL.budget.envelope_cents
@@ -128,10 +132,10 @@ def test_precedence_unknown_dossier_before_deadline_before_not_selected():
 def test_refusal_messages_are_french_sentences():
     with pytest.raises(Refusal) as caught:
         decide(commit("A"), given())
-    assert "réservation" in caught.value.message and caught.value.status == 409
+    assert "réservation" in caught.value.message and not caught.value.not_found
     with pytest.raises(Refusal) as unknown:
         decide(commit("A", known=False), given())
-    assert unknown.value.status == 404
+    assert unknown.value.not_found
 
 
 # --- the deadline, to the second, whatever the offset ------------------------------------

@@ -8,14 +8,19 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from aap_contract.config import load_call
+from aap_contract.dossier import Dossier
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    DossierSubmitted,
+    Lapse,
+    ReservationRefused,
+    ReservationsLapsed,
+)
 from services.budget.domain import initial_state
 from services.budget.view import evolve_view, figures, initial_view
-from shared.codec import Event
-from shared.config import load_call
-from shared.dossier import Dossier
-from shared.events import (
-    CreditsCommitted, CreditsReserved, DossierSubmitted, Lapse, ReservationRefused, ReservationsLapsed,
-)
 
 CALL = load_call()
 ENVELOPE = CALL.budget.envelope_cents

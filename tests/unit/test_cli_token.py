@@ -1,6 +1,5 @@
-from shared.auth import Verifier
-
 from aap.cli import build_parser, main
+from aap_platform.auth import Verifier
 
 
 def test_token_issue_prints_a_token_that_the_services_verify(tmp_path, capsys):

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import msgspec
 
+from aap_contract.events import DossierWithdrawn
+from aap_platform.codec import (
+    _type_in,
+    _typed,
+    _typed_by_name,
+    decode,
+    decoder_with,
+    encode,
+)
 from bench.payloads import history, scenario_dossier
-from shared.codec import _type_in, _typed, _typed_by_name, decode, decoder_with, encode
-from shared.events import DossierWithdrawn
 
 
 def _one_pass(payload: bytes):

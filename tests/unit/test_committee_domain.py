@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.committee.domain import CloseSession, Decide, RecordReview
-from shared.events import (
-    ProjectDeferred, ProjectRejected, ProjectSelected, ReviewRecorded, Scores, SessionClosed,
+from aap_contract.events import (
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    ReviewRecorded,
+    Scores,
+    SessionClosed,
 )
+from services.committee.domain import CloseSession, Decide, RecordReview
 from tests.unit.committee_given import CALL, OPEN1, OPEN2, Given, at
 
 SCORES = Scores(3, 2, 3, 3)
@@ -102,7 +107,7 @@ def test_grant_range_bounds_from_the_call(g, cents, ok):
 
 def _spend_all_but(g: Given, left: int) -> None:
     """Reserve and commit on the envelope (as the budget would) until `left` cents remain."""
-    from shared.events import CreditsCommitted
+    from aap_contract.events import CreditsCommitted
     spent = CALL.budget.envelope_cents - left
     g.add(CreditsCommitted(dossier_id="OTHER", amount_cents=spent, legal_reference="EJ-1"))
 

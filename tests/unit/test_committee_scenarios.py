@@ -9,10 +9,17 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from aap_contract.dossier import Dossier
+from aap_contract.events import (
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    RuleFailure,
+    Scores,
+)
+from aap_contract.refusal import Refusal
 from services.committee.domain import CloseSession, Decide, RecordReview
-from shared.dossier import Dossier
-from shared.events import DossierAmended, DossierSubmitted, DossierWithdrawn, EligibilityAssessed, RuleFailure, Scores
-from shared.refusal import Refusal
 from tests.unit.committee_given import CALL, Given, at
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

@@ -1,10 +1,10 @@
 """The committee's read side: ranking means, agenda and the budget as the committee sees it."""
 from __future__ import annotations
 
+from aap_contract.events import CreditsCommitted, Lapse, ReservationsLapsed, Scores
 from services.committee.domain import Decide, RecordReview
 from services.committee.present import detail, summary
 from services.committee.ranking import ranking
-from shared.events import CreditsCommitted, ReservationsLapsed, Lapse, Scores
 from tests.unit.committee_given import CALL, OPEN1, Given, at
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.config import ConfigError, load_call, parse_call
+from aap_contract.config import ConfigError, load_call, parse_call
 
 PARIS = ZoneInfo("Europe/Paris")
 HDF = Path(__file__).resolve().parents[2] / "config" / "calls" / "hdf-itn7-axe3-2021.toml"

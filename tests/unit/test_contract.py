@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 import msgspec
 import pytest
 
-from shared.codec import Event, UnknownEvent, content_hash, decode, encode
-from shared.events import BY_NAME, EVENT_TYPES, DossierWithdrawn, published_by
-from shared.ids import new_id, stable_id
+from aap_contract.envelope import Event
+from aap_contract.events import BY_NAME, EVENT_TYPES, DossierWithdrawn, published_by
+from aap_platform.codec import UnknownEvent, content_hash, decode, encode
+from aap_platform.ids import new_id, stable_id
 
 AT = datetime(2021, 5, 14, 23, 59, 59, tzinfo=timezone.utc)
 

@@ -1,5 +1,5 @@
 """Validate at the edge, trust the log: a dossier's constraints are judged on input
-(shared.validation.parse) and not again when an event is read back (shared.codec.decode)."""
+(aap_platform.validation.parse) and not again when an event is read back (aap_platform.codec.decode)."""
 from __future__ import annotations
 
 import json
@@ -9,11 +9,11 @@ import msgspec
 import pytest
 from litestar.exceptions import ValidationException
 
+from aap_contract.checks import checked
+from aap_contract.dossier import Applicant, Dossier
+from aap_platform.codec import decode, encode
+from aap_platform.validation import parse
 from bench.payloads import history, scenario_dossier
-from shared.codec import decode, encode
-from shared.dossier import Applicant, Dossier
-from shared.checks import checked
-from shared.validation import parse
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"][0]["dossier"]
 

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    RuleFailure,
+)
 from services.eligibility.domain import AssessDossier, decide, state_of
 from services.eligibility.view import evolve_view, initial_view
-from shared.codec import Event
-from shared.events import DossierAmended, DossierSubmitted, DossierWithdrawn, EligibilityAssessed, RuleFailure
 from tests.unit.test_eligibility_rules import BREAKERS, CALL, reference
 
 T0 = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)

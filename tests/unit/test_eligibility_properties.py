@@ -3,14 +3,23 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from services.eligibility.rules import RULES, assess
-from shared.config import load_call
-from shared.dossier import (
-    EXPENSE_CATEGORIES, SECTIONS, Applicant, Contact, Document, Dossier, Expense, Financing, Software,
+from aap_contract.config import load_call
+from aap_contract.dossier import (
+    EXPENSE_CATEGORIES,
+    SECTIONS,
+    Applicant,
+    Contact,
+    Document,
+    Dossier,
+    Expense,
+    Financing,
+    Software,
 )
+from services.eligibility.rules import RULES, assess
 
 CALL = load_call("hdf-itn7-axe3-2021")
 E = CALL.eligibility

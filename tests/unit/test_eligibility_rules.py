@@ -7,10 +7,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from aap_contract.config import load_call
+from aap_contract.dossier import Applicant, Document, Dossier, Expense, Financing
+from aap_contract.money import format_euros
 from services.eligibility.rules import RULES, assess
-from shared.config import load_call
-from shared.dossier import Applicant, Document, Dossier, Expense, Financing
-from shared.money import format_euros
 
 CALL = load_call("hdf-itn7-axe3-2021")
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json"

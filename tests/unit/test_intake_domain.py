@@ -8,13 +8,24 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from services.intake.domain import (
-    AmendDossier, AttachDocument, DossierState, SubmitDossier, WithdrawDossier, decide, fold,
+from aap_contract.config import load_call
+from aap_contract.dossier import Dossier
+from aap_contract.events import (
+    DocumentUploaded,
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
 )
-from shared.config import load_call
-from shared.dossier import Dossier
-from shared.events import DocumentUploaded, DossierAmended, DossierSubmitted, DossierWithdrawn
-from shared.refusal import Refusal
+from aap_contract.refusal import Refusal
+from services.intake.domain import (
+    AmendDossier,
+    AttachDocument,
+    DossierState,
+    SubmitDossier,
+    WithdrawDossier,
+    decide,
+    fold,
+)
 
 CALL = load_call("hdf-itn7-axe3-2021")
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json"

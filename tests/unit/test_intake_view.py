@@ -10,13 +10,19 @@ import msgspec
 import pytest
 from litestar.exceptions import ValidationException
 
-from services.intake.schemas import parse_dossier, parse_query
+from aap_contract.config import load_call
+from aap_contract.dossier import Dossier
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    RuleFailure,
+)
+from aap_platform.codec import decode
 from bench.history import History
+from services.intake.schemas import parse_dossier, parse_query
 from services.intake.view import STATUSES, Filters, evolve_view, initial_view, select
-from shared.codec import Event, decode
-from shared.config import load_call
-from shared.dossier import Dossier
-from shared.events import DossierSubmitted, DossierWithdrawn, EligibilityAssessed, RuleFailure
 
 CALL = load_call("hdf-itn7-axe3-2021")
 STEPS = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"]

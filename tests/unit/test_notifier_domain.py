@@ -4,15 +4,28 @@ from __future__ import annotations
 from datetime import timedelta
 from email import message_from_bytes, policy
 
+from aap_contract.config import load_call
+from aap_contract.events import NotificationSent
+from aap_platform.store import Loaded
 from services.notifier.domain import (
-    due_notifications, individual_id, is_overdue, message_id, record_sent, retry_delay,
+    due_notifications,
+    individual_id,
+    is_overdue,
+    message_id,
+    record_sent,
+    retry_delay,
 )
 from services.notifier.mailer import Outgoing, ascii_address, build_message
 from services.notifier.render import Templates, context, french_date
-from shared.config import load_call
-from shared.events import NotificationSent
-from shared.store import Loaded
-from tests.unit.test_notifier_history import CLOSED_AT, FAILURE, MOTIVATION, PARIS, as_events, session_one, view_of
+from tests.unit.test_notifier_history import (
+    CLOSED_AT,
+    FAILURE,
+    MOTIVATION,
+    PARIS,
+    as_events,
+    session_one,
+    view_of,
+)
 
 CALL = load_call("hdf-itn7-axe3-2021")
 WEEK = timedelta(days=7)
@@ -112,6 +125,7 @@ def test_non_ascii_domains_are_idna_encoded():
 
 def test_templates_dir_from_the_call_relative_to_the_repository_or_absolute(tmp_path):
     from msgspec.structs import replace
+
     from services.notifier.render import REPO_ROOT, templates_dir
     assert templates_dir(CALL) is None
     relative = replace(CALL, notifications=replace(CALL.notifications, templates_dir="config/templates/hdf"))
@@ -122,6 +136,7 @@ def test_templates_dir_from_the_call_relative_to_the_repository_or_absolute(tmp_
 
 def test_mail_settings_from_the_environment(tmp_path):
     import pytest
+
     from services.notifier.mailer import MailSettings, OutboxMailer, SmtpMailer
     outbox = MailSettings.from_env({}, tmp_path)
     assert isinstance(outbox.mailer(), OutboxMailer) and outbox.outbox_dir == tmp_path / "outbox"

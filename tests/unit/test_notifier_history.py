@@ -5,14 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.notifier.view import evolve, initial_view
-from shared.codec import Event
-from shared.dossier import Applicant, Contact, Document, Dossier, Expense, Financing, Software
-from shared.events import (
-    CreditsCommitted, CreditsReserved, DossierSubmitted, EligibilityAssessed, EventData, NotificationSent,
-    ProjectDeferred, ProjectRejected, ProjectSelected, RuleFailure, SessionClosed,
+from aap_contract.dossier import (
+    Applicant,
+    Contact,
+    Document,
+    Dossier,
+    Expense,
+    Financing,
+    Software,
 )
-from shared.store import EventStore, Loaded
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    DossierSubmitted,
+    EligibilityAssessed,
+    EventData,
+    NotificationSent,
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    RuleFailure,
+    SessionClosed,
+)
+from aap_platform.store import EventStore, Loaded
+from services.notifier.view import evolve, initial_view
 
 CALL = "hdf-itn7-axe3-2021"
 PARIS = ZoneInfo("Europe/Paris")

@@ -7,9 +7,15 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from services.notifier.publication import SCDL_FIELDS, laureates, scdl_rows, shares, to_csv
-from shared.config import load_call
-from shared.events import CreditsCommitted
+from aap_contract.config import load_call
+from aap_contract.events import CreditsCommitted
+from services.notifier.publication import (
+    SCDL_FIELDS,
+    laureates,
+    scdl_rows,
+    shares,
+    to_csv,
+)
 from tests.unit.test_notifier_history import at, session_one, view_of
 
 CALL = load_call("hdf-itn7-axe3-2021")

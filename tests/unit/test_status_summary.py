@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import msgspec
 
+from aap_contract.dossier import Dossier
+from aap_contract.entry import (
+    ApplicantSummary,
+    DossierSummary,
+    summary,
+    summary_with_applicants,
+)
+from aap_contract.events import DossierAmended, DossierSubmitted
+from aap_contract.lifecycle import DossierIndex
+from aap_platform.audit import digest
+from aap_platform.codec import decode
 from bench.history import History
 from bench.views import view
-from shared.audit import digest
-from shared.codec import decode
-from shared.dossier import Dossier
-from shared.events import DossierAmended, DossierSubmitted
-from shared.entry import ApplicantSummary, DossierSummary, summary, summary_with_applicants
-from shared.status import DossierIndex
 
 
 def history(n: int = 300):

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from litestar.exceptions import ValidationException
 
-from shared.dossier import Dossier, siren_is_valid
-from shared.validation import parse
+from aap_contract.dossier import Dossier, siren_is_valid
+from aap_platform.validation import parse
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"][0]["dossier"]
 

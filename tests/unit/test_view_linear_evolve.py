@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import reduce
 
+from aap_contract.config import load_call
+from aap_contract.events import Lapse, ReservationsLapsed
+from aap_platform.codec import decode
 from bench.history import History
 from bench.views import view
 from services.budget import domain as budget
 from services.committee import domain as committee
-from shared.codec import decode
-from shared.config import load_call
-from shared.events import ReservationsLapsed, Lapse
 
 CALL = load_call()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from aap_contract.events import BY_NAME
+from aap_platform.audit import digest
+from aap_platform.codec import decode
 from bench.history import History
 from bench.views import VIEWS, view
-from shared.audit import digest
-from shared.codec import decode
-from shared.events import BY_NAME
 
 MESSAGES = [(h["Aap-Type"], payload) for _, payload, h in History().messages(300)]
 EVENTS = [decode(payload) for _, payload in MESSAGES]

@@ -3,8 +3,8 @@
 msgspec stops at the first error; this walks the value against the type's description
 (`msgspec.inspect`) and collects them all, then lets msgspec build the typed value.
 
-Constraints written as `shared.checks.Check` are judged here only: a body is validated
-against the type's checked mirror (`shared.checks.checked`), the value returned is of the
+Constraints written as `aap_contract.checks.Check` are judged here only: a body is validated
+against the type's checked mirror (`aap_contract.checks.checked`), the value returned is of the
 type asked for.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
-from msgspec import inspect as mi
 from litestar.exceptions import ValidationException
+from msgspec import inspect as mi
 
-from shared.checks import checked_type
+from aap_contract.checks import checked_type
 
 T = TypeVar("T")
 FieldErrors = list[dict[str, str]]

@@ -4,7 +4,7 @@ A field's constraints are written beside it as `Annotated[T, Check(...)]` (the a
 `msgspec.Meta`). msgspec ignores that annotation, so decoding a stored event does not judge
 them again (~2 µs of the ~6 µs decode of a submission). `checked(T)` is T's mirror with every
 `Check` turned into `msgspec.Meta`, built once: the type input validation judges a body with
-(shared.validation.parse) and the AsyncAPI document describes.
+(aap_platform.validation.parse) and the AsyncAPI document describes.
 """
 from __future__ import annotations
 

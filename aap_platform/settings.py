@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from shared.config import DEFAULT_CALL
+from aap_contract.config import DEFAULT_CALL
 
 
 class Settings(msgspec.Struct, frozen=True):

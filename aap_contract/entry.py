@@ -1,5 +1,5 @@
 """What a view keeps of each dossier (SPEC §9): its entry — status, dates, decision — and its
-content, whole or summarised. `shared.status` evolves the entries; intake, committee, budget and
+content, whole or summarised. `aap_contract.lifecycle` evolves the entries; intake, committee, budget and
 the notifier read them through the same properties, whatever the entry keeps.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from sys import intern
 
 import msgspec
 
-from shared.dossier import Dossier
-from shared.events import RuleFailure
+from aap_contract.dossier import Dossier
+from aap_contract.events import RuleFailure
 
 
 class ApplicantSummary(msgspec.Struct, frozen=True, gc=False):

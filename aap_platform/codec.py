@@ -4,37 +4,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, TypeVar
 
 import msgspec
 
-from shared.events import BY_NAME, EventData
-
-
-D = TypeVar("D")   # an EventData, or msgspec.Raw before upcasting
-
-
-class Event(msgspec.Struct, Generic[D], frozen=True):
-    """`Event[T]` only serves decoding (one pass, straight into this class); code names `Event`."""
-    event_id: str
-    type: str
-    version: int
-    aggregate_type: str
-    aggregate_id: str
-    sequence: int
-    occurred_at: datetime
-    actor: str
-    correlation_id: str
-    causation_id: str | None
-    prev_hash: str
-    data: D
-
-
-Upcaster = Callable[[dict], dict]
-# (type, version) -> function turning a payload of that version into the next version.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {
-    ("DossierWithdrawn", 1): lambda d: {**d, "reason": ""},
-}
+from aap_contract.envelope import Event
+from aap_contract.events import BY_NAME, UPCASTERS, EventData
 
 _encoder = msgspec.json.Encoder()
 _raw_decoder = msgspec.json.Decoder(Event[msgspec.Raw])   # envelope now, payload after upcasting

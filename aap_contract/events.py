@@ -1,16 +1,17 @@
 """The event contract: every event type, its version and the one service that publishes it.
 
 Events are immutable facts (frozen msgspec Structs). A change of schema is a new version;
-old versions stay readable through an upcaster (see `shared.codec`).
+old versions stay readable through an upcaster (see `aap_platform.codec`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from shared.dossier import Dossier
+from aap_contract.dossier import Dossier
 
 
 class EventData(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -192,3 +193,10 @@ BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}
 
 def published_by(service: str) -> list[type[EventData]]:
     return [t for t in EVENT_TYPES if t.publisher == service]
+
+
+# Old versions stay readable: (type, version) -> the payload of that version turned into the next.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("DossierWithdrawn", 1): lambda d: {**d, "reason": ""},
+}

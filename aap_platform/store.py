@@ -11,14 +11,14 @@ import re
 from datetime import datetime
 
 import msgspec
-from nats.js import JetStreamContext
-from nats.js import api
+from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
-from shared import metrics
-from shared.codec import Event, content_hash, decode, encode
-from shared.events import EventData
-from shared.ids import new_id
+from aap_contract.envelope import Event
+from aap_contract.events import EventData
+from aap_platform import metrics
+from aap_platform.codec import content_hash, decode, encode
+from aap_platform.ids import new_id
 
 WRONG_LAST_SEQUENCE = 10071
 GENESIS = "0" * 64

@@ -2,8 +2,8 @@
 the events that carry it and the eligibility rules that judge it.
 
 Validate at the edge, trust the log: a field's constraints (patterns, lengths, bounds) are
-written beside it as a `shared.checks.Check`, which msgspec ignores when it decodes these
-types; input validation (`shared.validation.parse`) judges a request body against their
+written beside it as a `aap_contract.checks.Check`, which msgspec ignores when it decodes these
+types; input validation (`aap_platform.validation.parse`) judges a request body against their
 checked mirror, so a dossier read back from the log is not judged again."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from shared.checks import Check
+from aap_contract.checks import Check
 
 ExpenseCategory = Literal["service", "study", "training", "software", "other", "staff", "it_equipment"]
 Section = Literal["situation", "method", "roadmap", "solution"]

@@ -2,7 +2,7 @@
 
 A pure, keyed view: for each event type, `_ON` gives the dossier's new entry from its old one;
 the `DossierIndex` keeps them by id. Intake, committee and the reports share it, so a status
-means the same thing everywhere. What an entry holds is in `shared.entry`.
+means the same thing everywhere. What an entry holds is in `aap_contract.entry`.
 """
 from __future__ import annotations
 
@@ -10,13 +10,21 @@ from collections.abc import Callable
 
 import msgspec
 
-from shared.codec import Event
-from shared.digest import AmendedDigest, SubmittedDigest
-from shared.entry import DossierEntry, DossierSummary, Summarize, keep
-from shared.events import (
-    CreditsCommitted, CreditsReserved, DocumentUploaded, DossierAmended, DossierSubmitted,
-    DossierWithdrawn, EligibilityAssessed, ProjectDeferred, ProjectRejected, ProjectSelected,
-    ReservationRefused, ReservationsLapsed,
+from aap_contract.entry import DossierEntry, DossierSummary, Summarize, keep
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    DocumentUploaded,
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    ReservationRefused,
+    ReservationsLapsed,
 )
 
 FINAL = {"withdrawn"}
@@ -50,27 +58,26 @@ def _document(entry, d, event, summarize):
     return _replace(entry, document_sha256=sha256, updated_at=event.occurred_at)
 
 
-# What each event type does to the dossier's entry (a type absent from here leaves it as is).
-_ON: dict[type, Callable] = {
-    DossierSubmitted: _submitted,
-    DossierAmended: _amended,
-    SubmittedDigest: _submitted,          # the same events, as the summary views decode them
-    AmendedDigest: _amended,
-    EligibilityAssessed: _assessed,
-    DossierWithdrawn: lambda e, d, ev, _: _replace(e, status="withdrawn", updated_at=ev.occurred_at),
-    DocumentUploaded: _document,
-    ProjectSelected: lambda e, d, ev, _: _replace(e, status="selected", granted_cents=d.granted_cents,
-                                                  decision_session=d.session, updated_at=ev.occurred_at),
-    ReservationRefused: lambda e, d, ev, _: _replace(e, status="selection_unfunded", granted_cents=None,
-                                                     updated_at=ev.occurred_at),
-    CreditsReserved: lambda e, d, ev, _: _replace(e, status="selected", granted_cents=d.amount_cents,
-                                                  updated_at=ev.occurred_at),
-    ProjectRejected: lambda e, d, ev, _: _replace(e, status="rejected", motivation=d.motivation,
-                                                  decision_session=d.session, updated_at=ev.occurred_at),
-    ProjectDeferred: lambda e, d, ev, _: _replace(e, status="deferred", agenda_session=d.to_session,
-                                                  updated_at=ev.occurred_at),
-    CreditsCommitted: lambda e, d, ev, _: _replace(e, status="committed", committed_cents=d.amount_cents,
-                                                   legal_reference=d.legal_reference, updated_at=ev.occurred_at),
+# What each event type does to the dossier's entry, by the type's name (a partial reading of a
+# type, see aap_contract.reading, is the same type); a type absent from here leaves it as is.
+_ON: dict[str, Callable] = {
+    "DossierSubmitted": _submitted,
+    "DossierAmended": _amended,
+    "EligibilityAssessed": _assessed,
+    "DossierWithdrawn": lambda e, d, ev, _: _replace(e, status="withdrawn", updated_at=ev.occurred_at),
+    "DocumentUploaded": _document,
+    "ProjectSelected": lambda e, d, ev, _: _replace(e, status="selected", granted_cents=d.granted_cents,
+                                                    decision_session=d.session, updated_at=ev.occurred_at),
+    "ReservationRefused": lambda e, d, ev, _: _replace(e, status="selection_unfunded", granted_cents=None,
+                                                       updated_at=ev.occurred_at),
+    "CreditsReserved": lambda e, d, ev, _: _replace(e, status="selected", granted_cents=d.amount_cents,
+                                                    updated_at=ev.occurred_at),
+    "ProjectRejected": lambda e, d, ev, _: _replace(e, status="rejected", motivation=d.motivation,
+                                                    decision_session=d.session, updated_at=ev.occurred_at),
+    "ProjectDeferred": lambda e, d, ev, _: _replace(e, status="deferred", agenda_session=d.to_session,
+                                                    updated_at=ev.occurred_at),
+    "CreditsCommitted": lambda e, d, ev, _: _replace(e, status="committed", committed_cents=d.amount_cents,
+                                                     legal_reference=d.legal_reference, updated_at=ev.occurred_at),
 }
 
 
@@ -106,7 +113,7 @@ class DossierIndex:
         """Apply the event; for an event about one dossier, its entry before and after (the
         same object if unchanged; None before a submission). (None, None) for the others."""
         d = event.data
-        on = _ON.get(type(d))
+        on = _ON.get(event.type)
         if on is not None:              # one dossier (a dispatch on the type: the replay's hot path)
             entries, dossier_id = self.entries, d.dossier_id
             old = entries.get(dossier_id)
@@ -124,8 +131,7 @@ class DossierIndex:
 
 
 # The event types `DossierIndex.evolve` acts on (a view's `Projection(types=...)` starts here).
-INDEX_TYPES = frozenset([t.__name__ for t in _ON if t not in (SubmittedDigest, AmendedDigest)]
-                        + [ReservationsLapsed.__name__])
+INDEX_TYPES = frozenset([*_ON, ReservationsLapsed.__name__])
 
 
 def initial_index(summarize: Summarize = keep) -> DossierIndex:

@@ -12,9 +12,10 @@ from typing import Any, Generic, TypeVar
 
 from nats.js import api
 
-from shared import catchup, metrics
-from shared.codec import Event, UnknownEvent, decode
-from shared.store import EventStore
+from aap_contract.envelope import Event
+from aap_platform import catchup, metrics
+from aap_platform.codec import UnknownEvent, decode
+from aap_platform.store import EventStore
 
 S = TypeVar("S")
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class Projection(Generic[S]):
         self._initial = initial
         self._evolve = evolve
         self.types = frozenset(types) if types is not None else None
-        self._decode = decode            # e.g. shared.digest.decode: a summary view's own reading
+        self._decode = decode            # e.g. aap_contract.digest.decode: a summary view's own reading
         self.state: S = initial()
         self.position = 0
         self.ready = asyncio.Event()

@@ -1,9 +1,9 @@
 """The AsyncAPI 3.0 document of one service's events, built from the event contract.
 
 Channels are the call's aggregates (`aap.<call>.<aggregate_type>.<aggregate_id>`); each
-message is an event type in its envelope (shared.codec.Event), its payload schema generated
+message is an event type in its envelope (aap_platform.codec.Event), its payload schema generated
 from the msgspec Structs. Operations: `send` for every type the service publishes
-(shared.events.published_by), `receive` for the types its reactor acts on, and, for a
+(aap_contract.events.published_by), `receive` for the types its reactor acts on, and, for a
 service with views, one `receive` per channel (views read the whole call stream)."""
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import msgspec
 
-from shared.codec import Event
-from shared.config import CallConfig
-from shared.events import BY_NAME, EVENT_TYPES, EventData, published_by
-from shared.checks import checked
+from aap_contract.checks import checked
+from aap_contract.config import CallConfig
+from aap_contract.envelope import Event
+from aap_contract.events import BY_NAME, EVENT_TYPES, EventData, published_by
 
 REF = "#/components/schemas/{name}"
 ENVELOPE_FIELDS = [(f.name, f.type, f.default) for f in msgspec.structs.fields(Event) if f.name != "data"]
@@ -44,7 +44,7 @@ def _envelope(t: type[EventData]) -> type:
     fields = [(name, typ) if default is msgspec.NODEFAULT else (name, typ, default)
               for name, typ, default in ENVELOPE_FIELDS]
     doc = (f"{t.__name__} v{t.version}, published by {t.publisher} on aggregate '{t.aggregate}'; "
-           f"the envelope of shared.codec.Event, the event in `data`.")
+           f"the envelope of aap_platform.codec.Event, the event in `data`.")
     return msgspec.defstruct(f"{t.__name__}Envelope", [*fields, ("data", checked(t))], frozen=True,
                              namespace={"__doc__": doc})
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from shared.codec import Event
-from shared.events import EventData
-from shared.store import ConcurrencyError, EventStore, Loaded
+from aap_contract.envelope import Event
+from aap_contract.events import EventData
+from aap_platform.store import ConcurrencyError, EventStore, Loaded
 
 Decide = Callable[[Loaded], EventData | None]
 

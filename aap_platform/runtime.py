@@ -16,18 +16,24 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from shared import asyncapi
-from shared.audit import compare
-from shared.auth import Verifier, require
-from shared.clock import Clock
-from shared.codec import Event
-from shared.events import BY_NAME
-from shared.config import CallConfig, load_call
-from shared.projection import Projection
-from shared.reactor import Handler, attach_reactor, ensure_parked_stream, reactor_lag
-from shared.refusal import Refusal, refusal_handler
-from shared.settings import Settings
-from shared.store import EventStore
+from aap_contract.config import CallConfig, load_call
+from aap_contract.envelope import Event
+from aap_contract.events import BY_NAME
+from aap_contract.refusal import Refusal
+from aap_platform import asyncapi
+from aap_platform.audit import compare
+from aap_platform.auth import Verifier, require
+from aap_platform.clock import Clock
+from aap_platform.errors import refusal_handler
+from aap_platform.projection import Projection
+from aap_platform.reactor import (
+    Handler,
+    attach_reactor,
+    ensure_parked_stream,
+    reactor_lag,
+)
+from aap_platform.settings import Settings
+from aap_platform.store import EventStore
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 from nats.js import api
 
-from shared.codec import decode
-from shared.projection import Projection
-from shared.store import EventStore
+from aap_platform.codec import decode
+from aap_platform.projection import Projection
+from aap_platform.store import EventStore
 
 
 def _enc_hook(obj: Any) -> Any:

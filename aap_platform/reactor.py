@@ -15,9 +15,10 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from nats.js import api
 from nats.js.errors import NotFoundError
 
-from shared import metrics
-from shared.codec import Event, UnknownEvent, decode
-from shared.store import EventStore
+from aap_contract.envelope import Event
+from aap_platform import metrics
+from aap_platform.codec import UnknownEvent, decode
+from aap_platform.store import EventStore
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Event, int], Awaitable[None]]
