@@ -6,6 +6,7 @@ them again (~2 µs of the ~6 µs decode of a submission). `checked(T)` is T's mi
 `Check` turned into `msgspec.Meta`, built once: the type input validation judges a body with
 (aap_platform.validation.parse) and the AsyncAPI document describes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,6 +19,7 @@ import msgspec
 
 class Check:
     """A field's constraints, checked on input only: `Annotated[T, Check(**msgspec.Meta args)]`."""
+
     __slots__ = ("meta",)
 
     def __init__(self, **constraints: Any) -> None:
@@ -64,8 +66,22 @@ def checked(tp: type) -> type:
         return tp
     c = tp.__struct_config__
     return msgspec.defstruct(
-        tp.__name__, fields, module=tp.__module__, namespace={"__doc__": tp.__doc__},
+        tp.__name__,
+        fields,
+        module=tp.__module__,
+        namespace={"__doc__": tp.__doc__},
         rename={f.name: f.encode_name for f in msgspec.structs.fields(tp)},
-        frozen=c.frozen, forbid_unknown_fields=c.forbid_unknown_fields, omit_defaults=c.omit_defaults,
-        gc=c.gc, tag=c.tag, tag_field=c.tag_field, array_like=c.array_like, eq=c.eq, order=c.order,
-        weakref=c.weakref, dict=c.dict, cache_hash=c.cache_hash, repr_omit_defaults=c.repr_omit_defaults)
+        frozen=c.frozen,
+        forbid_unknown_fields=c.forbid_unknown_fields,
+        omit_defaults=c.omit_defaults,
+        gc=c.gc,
+        tag=c.tag,
+        tag_field=c.tag_field,
+        array_like=c.array_like,
+        eq=c.eq,
+        order=c.order,
+        weakref=c.weakref,
+        dict=c.dict,
+        cache_hash=c.cache_hash,
+        repr_omit_defaults=c.repr_omit_defaults,
+    )

@@ -2,6 +2,7 @@
 
 A call is data: another region or year is a new file, never new code.
 """
+
 from __future__ import annotations
 
 import os
@@ -113,6 +114,7 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def _localize(raw: dict, tz: ZoneInfo) -> dict:
     """TOML local datetimes are read in the call's timezone; explicit offsets are kept."""
+
     def fix(value):
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=tz)
@@ -121,6 +123,7 @@ def _localize(raw: dict, tz: ZoneInfo) -> dict:
         if isinstance(value, list):
             return [fix(v) for v in value]
         return value
+
     return fix(raw)
 
 

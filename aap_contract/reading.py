@@ -6,6 +6,7 @@ names (nested structs restricted in turn), with the same names, types and defaul
 decodes a stored event straight into it and skips the rest unbuilt. The lifecycle and the
 summaries read these partial types exactly as they read the full ones (same attribute names).
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,7 +46,7 @@ def _frozen(keep: Keep) -> tuple[tuple[str, Any], ...]:
 @functools.lru_cache(maxsize=64)
 def _partial(tp: type[msgspec.Struct], keep: tuple[tuple[str, Any], ...]) -> type[msgspec.Struct]:
     wanted = dict(keep)
-    hints = typing.get_type_hints(tp)          # Annotated checks dropped: decoding judges nothing
+    hints = typing.get_type_hints(tp)  # Annotated checks dropped: decoding judges nothing
     fields: list[Any] = []
     for f in msgspec.structs.fields(tp):
         if f.name not in wanted:
@@ -64,15 +65,21 @@ def _partial(tp: type[msgspec.Struct], keep: tuple[tuple[str, Any], ...]) -> typ
     namespace.update({"__doc__": f"{tp.__name__}, as far as a partial reading needs it."})
     if hasattr(tp, "aggregate"):
         namespace.update(aggregate=tp.aggregate, publisher=tp.publisher, version=tp.version)
-    return msgspec.defstruct(tp.__name__, fields, module=__name__, namespace=namespace,
-                             frozen=True, gc=False)
+    return msgspec.defstruct(tp.__name__, fields, module=__name__, namespace=namespace, frozen=True, gc=False)
 
 
 # What a summary (aap_contract.entry.summary / summary_with_applicants) reads of a dossier.
 SUMMARY_FIELDS: Keep = {
-    "title": True, "theme": True,
-    "applicants": {"name": True, "siren": True, "siret": True, "departement": True,
-                   "operational_contact": True, "contact": {"email": True}},
+    "title": True,
+    "theme": True,
+    "applicants": {
+        "name": True,
+        "siren": True,
+        "siret": True,
+        "departement": True,
+        "operational_contact": True,
+        "contact": {"email": True},
+    },
     "financing": {"global_cost_cents": True, "requested_cents": True},
 }
 _CONTENT: Keep = {"dossier_id": True, "session": True, "dossier": SUMMARY_FIELDS}

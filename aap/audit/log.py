@@ -1,5 +1,6 @@
 """The call's log as an auditor reads it: every stored message, in stream order, from the live
 stream or from an exported copy (JSON lines), with its headers."""
+
 from __future__ import annotations
 
 import base64

@@ -1,5 +1,6 @@
 """The committee's gauges, read from the live view at scrape time (no cost per event, and the
 view's evolve stays free of side effects, as the audit replays it)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,8 +21,11 @@ def agenda_size(view: CommitteeView, number: int) -> int:
 
 def decisions(view: CommitteeView, number: int, kind: str) -> int:
     state = view.session(number)
-    return sum(1 for e in agenda(state, view.index.entries)
-               if (d := state.standing(e.dossier_id, view.budget.refused)) is not None and d.kind == kind)
+    return sum(
+        1
+        for e in agenda(state, view.index.entries)
+        if (d := state.standing(e.dossier_id, view.budget.refused)) is not None and d.kind == kind
+    )
 
 
 def register(sessions: list[int], view: Callable[[], CommitteeView]) -> None:

@@ -10,19 +10,19 @@ from collections.abc import Callable
 
 import msgspec
 
+from aap_contract.config import CallConfig
 from aap_contract.entry import DossierEntry
 from aap_contract.envelope import Event
 from aap_contract.events import ReservationsLapsed
 from aap_contract.lifecycle import (
     INDEX_TYPES,
+    STATUSES,
     DossierIndex,
     dossier_ids,
     evolve_index,
     initial_index,
 )
-
-STATUSES = ("submitted", "withdrawn", "ineligible", "eligible", "deferred", "rejected", "selected",
-            "selection_unfunded", "committed", "lapsed")
+from aap_platform.projection import Projection
 
 TYPES = INDEX_TYPES                 # the event types the view acts on (the others are not decoded)
 
@@ -82,3 +82,8 @@ def select(view: IntakeView, filters: Filters, visible: Callable[[DossierEntry],
     found.sort(key=lambda e: (e.submitted_at, e.dossier_id))
     start = (page - 1) * page_size
     return found[start:start + page_size], len(found)
+
+
+def projection(call: CallConfig) -> Projection[IntakeView]:
+    """The view as the service runs it: fed by the call's stream, only the types it acts on."""
+    return Projection("intake-dossiers", initial_view, evolve_view, types=TYPES)
