@@ -56,7 +56,7 @@ async def _up(args: argparse.Namespace) -> int:
             await asyncio.wait({waiting}, timeout=1.0)
             if dead := system.dead():
                 for p in dead:
-                    _err(f"service {p.name} has exited (code {p.proc.returncode}); see {p.log_path}")
+                    _err(f"service {p.name} has exited (code {p.proc and p.proc.returncode}); see {p.log_path}")
                 code = 1
                 break
     finally:

@@ -127,7 +127,7 @@ async def _run(args: argparse.Namespace) -> int:
         except (RunError, httpx.HTTPError) as exc:
             _err(f"la démonstration n'a pas pu être jouée : {exc}")
             return 2
-    problems = diff.compare(scenario.expect, outcome)
+    problems = diff.compare(scenario.expect or {}, outcome)
     problems += [
         f"dossiers.{p.ref}.status: expected {EXPECTED_STATUS[p.fate]!r}, got {outcome['dossiers'][p.ref]['status']!r}"
         for p in PROJECTS
@@ -200,8 +200,9 @@ def summary(call, scenario, outcome: dict, views: dict, args: argparse.Namespace
     out.append("  Porteurs par nature : " + ", ".join(f"{kind} {n}" for kind, n in kinds.most_common()))
     out.append("  Inéligibles, et pourquoi :")
     for ref, d in outcome["dossiers"].items():
-        if d["status"] == "ineligible" and item_of.get(ref):
-            for failure in item_of[ref].get("failures", []):
+        item = item_of.get(ref)
+        if d["status"] == "ineligible" and item:
+            for failure in item.get("failures", []):
                 out.append(f"    - « {titles[ref]} » : {failure['code']} — {failure['message']}")
     b = views["budget"]
     out += ["", "Budget de l'appel :"] + [

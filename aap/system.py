@@ -146,7 +146,7 @@ class System:
                     service = self.processes[name]
                     if not service.alive():
                         raise StartError(
-                            f"service {name} exited during start (code {service.proc.returncode}); "
+                            f"service {name} exited during start (code {service.proc and service.proc.returncode}); "
                             f"see {service.log_path}\n{service.tail()}"
                         )
                     if await _is_ready(client, service.url):

@@ -52,7 +52,8 @@ def checked(tp: type) -> type:
     """The struct type `tp` with its `Check` constraints enforced by msgspec: same name, fields,
     order, defaults, encoded names and options; `tp` itself when it has none (keyword-only
     fields are not supported: none of the checked structs has any)."""
-    fields, changed = [], False
+    fields: list[Any] = []
+    changed = False
     for f in msgspec.structs.fields(tp):
         t = checked_type(f.type)
         changed = changed or t is not f.type
@@ -64,7 +65,7 @@ def checked(tp: type) -> type:
             fields.append((f.name, t))
     if not changed:
         return tp
-    c = tp.__struct_config__
+    c = tp.__struct_config__  # type: ignore[attr-defined]
     return msgspec.defstruct(
         tp.__name__,
         fields,

@@ -9,6 +9,7 @@ import os
 import tomllib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -112,10 +113,10 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return next((m for m in self.committee.members if m.id == member_id), None)
 
 
-def _localize(raw: dict, tz: ZoneInfo) -> dict:
+def _localize(raw: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     """TOML local datetimes are read in the call's timezone; explicit offsets are kept."""
 
-    def fix(value):
+    def fix(value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=tz)
         if isinstance(value, dict):
@@ -124,7 +125,8 @@ def _localize(raw: dict, tz: ZoneInfo) -> dict:
             return [fix(v) for v in value]
         return value
 
-    return fix(raw)
+    fixed: dict[str, Any] = fix(raw)
+    return fixed
 
 
 def _check(cfg: CallConfig) -> None:

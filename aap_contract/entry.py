@@ -11,7 +11,7 @@ from sys import intern
 
 import msgspec
 
-from aap_contract.dossier import Dossier
+from aap_contract.dossier import Applicant, Dossier
 from aap_contract.events import RuleFailure
 
 
@@ -39,7 +39,7 @@ class DossierSummary(msgspec.Struct, frozen=True, gc=False):
     applicants: tuple[ApplicantSummary, ...] = ()
 
 
-def _lead(dossier: Dossier):
+def _lead(dossier: Dossier) -> Applicant:
     for a in dossier.applicants:
         if a.operational_contact:
             return a

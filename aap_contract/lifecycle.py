@@ -8,6 +8,7 @@ means the same thing everywhere. What an entry holds is in `aap_contract.entry`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
@@ -47,9 +48,10 @@ FINAL = {"withdrawn"}
 
 
 _replace = msgspec.structs.replace
+AnyEvent = Event[Any]
 
 
-def _submitted(entry, d, event, summarize):
+def _submitted(entry: DossierEntry | None, d: Any, event: AnyEvent, summarize: Summarize) -> DossierEntry:
     return DossierEntry(
         d.dossier_id,
         summarize(d.dossier),
@@ -62,7 +64,7 @@ def _submitted(entry, d, event, summarize):
     )
 
 
-def _amended(entry, d, event, summarize):
+def _amended(entry: DossierEntry, d: Any, event: AnyEvent, summarize: Summarize) -> DossierEntry:
     return _replace(
         entry,
         dossier=summarize(d.dossier),
@@ -76,14 +78,14 @@ def _amended(entry, d, event, summarize):
     )
 
 
-def _assessed(entry, d, event, summarize):
+def _assessed(entry: DossierEntry, d: Any, event: AnyEvent, summarize: Summarize) -> DossierEntry:
     if d.dossier_event_id != entry.content_event_id:
         return entry  # an assessment of a replaced version
     status = entry.status if entry.status in FINAL else ("eligible" if d.eligible else "ineligible")
     return _replace(entry, eligible=d.eligible, failures=tuple(d.failures), status=status, updated_at=event.occurred_at)
 
 
-def _document(entry, d, event, summarize):
+def _document(entry: DossierEntry, d: Any, event: AnyEvent, summarize: Summarize) -> DossierEntry:
     # The document's hash is content: an entry that keeps a summary instead of the dossier omits it.
     sha256 = None if isinstance(entry.dossier, DossierSummary) else d.sha256
     return _replace(entry, document_sha256=sha256, updated_at=event.occurred_at)
@@ -91,7 +93,9 @@ def _document(entry, d, event, summarize):
 
 # What each event type does to the dossier's entry, by the type's name (a partial reading of a
 # type, see aap_contract.reading, is the same type); a type absent from here leaves it as is.
-_ON: dict[str, Callable] = {
+# (entry before or None, payload, envelope, summarize) -> entry after
+OnEvent = Callable[[Any, Any, AnyEvent, Summarize], DossierEntry]
+_ON: dict[str, OnEvent] = {
     "DossierSubmitted": _submitted,
     "DossierAmended": _amended,
     "EligibilityAssessed": _assessed,
@@ -122,11 +126,11 @@ _ON: dict[str, Callable] = {
 }
 
 
-def _lapsed(entry: DossierEntry, event: Event) -> DossierEntry:
+def _lapsed(entry: DossierEntry, event: AnyEvent) -> DossierEntry:
     return _replace(entry, status="lapsed", updated_at=event.occurred_at)
 
 
-def dossier_ids(event: Event) -> list[str]:
+def dossier_ids(event: AnyEvent) -> list[str]:
     """The dossiers an event concerns."""
     d = event.data
     if isinstance(d, ReservationsLapsed):
@@ -146,11 +150,7 @@ class DossierIndex:
         self._summarize = summarize  # private: not part of the audited state
         self.entries: dict[str, DossierEntry] = {}
 
-    def evolve(self, event: Event) -> DossierIndex:
-        self.change(event)
-        return self
-
-    def change(self, event: Event) -> tuple[DossierEntry | None, DossierEntry | None]:
+    def change(self, event: AnyEvent) -> tuple[DossierEntry | None, DossierEntry | None]:
         """Apply the event; for an event about one dossier, its entry before and after (the
         same object if unchanged; None before a submission). (None, None) for the others."""
         d = event.data
@@ -179,5 +179,7 @@ def initial_index(summarize: Summarize = keep) -> DossierIndex:
     return DossierIndex(summarize)
 
 
-def evolve_index(index: DossierIndex, event: Event) -> DossierIndex:
-    return index.evolve(event)
+def evolve_index(index: DossierIndex, event: AnyEvent) -> DossierIndex:
+    """Apply one event to the index, in place (a replay is linear); returns the index."""
+    index.change(event)
+    return index

@@ -19,6 +19,7 @@ import msgspec
 
 from aap_contract.events import DossierAmended, DossierSubmitted
 
+EVENT_CONTRACT = ("aggregate", "publisher", "version")
 # A field kept whole (True) or read as far as the nested mapping says.
 Keep = Mapping[str, "bool | Keep"]
 
@@ -29,8 +30,10 @@ def _narrow_type(t: Any, keep: tuple[tuple[str, Any], ...]) -> Any:
     origin, args = typing.get_origin(t), typing.get_args(t)
     if origin in (Union, types.UnionType):
         return Union[tuple(_narrow_type(a, keep) if a is not type(None) else a for a in args)]
-    if origin in (list, tuple) and args:
-        return origin[_narrow_type(args[0], keep)] if origin is list else tuple[_narrow_type(args[0], keep), ...]
+    if origin is list and args:
+        return list[_narrow_type(args[0], keep)]  # type: ignore[misc]
+    if origin is tuple and args:
+        return tuple[_narrow_type(args[0], keep), ...]  # type: ignore[misc]
     raise TypeError(f"cannot narrow {t!r}")
 
 
@@ -61,10 +64,10 @@ def _partial(tp: type[msgspec.Struct], keep: tuple[tuple[str, Any], ...]) -> typ
             fields.append((f.name, t))
     if wanted:
         raise TypeError(f"{tp.__name__} has no field {sorted(wanted)}")
-    namespace = {name: value for name, value in vars(tp).items() if isinstance(value, property)}
+    namespace: dict[str, Any] = {name: value for name, value in vars(tp).items() if isinstance(value, property)}
     namespace.update({"__doc__": f"{tp.__name__}, as far as a partial reading needs it."})
-    if hasattr(tp, "aggregate"):
-        namespace.update(aggregate=tp.aggregate, publisher=tp.publisher, version=tp.version)
+    if hasattr(tp, "aggregate"):  # an event type: its contract travels with its partial reading
+        namespace.update({k: getattr(tp, k) for k in EVENT_CONTRACT})
     return msgspec.defstruct(tp.__name__, fields, module=__name__, namespace=namespace, frozen=True, gc=False)
 
 

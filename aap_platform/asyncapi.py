@@ -120,7 +120,7 @@ def document(
             "messages": [{"$ref": f"#/channels/{aggregate}/messages/{t.__name__}"} for t in types],
         }
 
-    consumes = [BY_NAME[t] if isinstance(t, str) else t for t in consumes]
+    consumed: list[type[EventData]] = [BY_NAME[t] if isinstance(t, str) else t for t in consumes]
     operations = {
         f"send{t.__name__}": operation("send", f"{service} publishes {t.__name__}", t.aggregate, [t])
         for t in published_by(service)
@@ -128,7 +128,7 @@ def document(
     operations.update(
         {
             f"react{t.__name__}": operation("receive", f"the {service} reactor acts on {t.__name__}", t.aggregate, [t])
-            for t in consumes
+            for t in consumed
         }
     )
     if views:

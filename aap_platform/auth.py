@@ -123,7 +123,7 @@ def issue_token(
 def principal(connection: ASGIConnection) -> Principal:
     """The caller, verified once per request by the verifier in the app's state."""
     cached = connection.scope.get("aap_principal")
-    if cached is not None:
+    if isinstance(cached, Principal):
         return cached
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -15,7 +15,7 @@ _raw_decoder = msgspec.json.Decoder(Event[msgspec.Raw])  # envelope now, payload
 _data_decoders = {name: msgspec.json.Decoder(t) for name, t in BY_NAME.items()}
 # One-pass decoders of each event type's envelope (its current version), into `Event` itself,
 # keyed by the type's name as encoded, with the name and version the decoded event must show.
-_typed_by_name = {name: (msgspec.json.Decoder(Event[t]), name, t.version) for name, t in BY_NAME.items()}
+_typed_by_name = {name: (msgspec.json.Decoder(Event[t]), name, t.version) for name, t in BY_NAME.items()}  # type: ignore[valid-type]
 _TYPE_MARK = b',"type":"'
 _MARK_LEN = len(_TYPE_MARK)
 
@@ -69,14 +69,15 @@ def decoder_with(overrides: dict[str, type]) -> Callable[..., Event]:
     version goes through the general path into the full type, which reads the same."""
     typed = {
         **_typed_by_name,
-        **{name: (msgspec.json.Decoder(Event[cls]), name, BY_NAME[name].version) for name, cls in overrides.items()},
+        **{name: (msgspec.json.Decoder(Event[cls]), name, BY_NAME[name].version) for name, cls in overrides.items()},  # type: ignore[valid-type]
     }
 
     def decode_with(payload: bytes, type_name: str | None = None) -> Event:
         """`type_name`: the type the message's `Aap-Type` header names, when the caller has it
         (the decoder is then found without searching the payload; the decoded type is checked)."""
         # The common case in one pass: a known type at its current version.
-        known = typed.get(type_name if type_name is not None else _type_in(payload))
+        name = type_name if type_name is not None else _type_in(payload)
+        known = typed.get(name) if name is not None else None
         fast = _typed(payload, known) if known is not None else None
         if fast is not None:
             return fast

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from faststream.nats import NatsBroker
 from litestar import Litestar, get
+from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -174,5 +175,7 @@ class _lazy_file_verifier:
     def verify(self, token: str):
         if self._verifier is None:
             path = self._runtime.settings.jwks_file
+            if path is None:
+                raise NotAuthorizedException("aucune clé de vérification des jetons n'est configurée")
             self._verifier = Verifier.from_file(path, audience=self._runtime.settings.jwt_audience)
         return self._verifier.verify(token)

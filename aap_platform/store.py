@@ -130,6 +130,7 @@ class EventStore:
             # an append whose ack was lost lands here, and finds its own event stored.
             stored = await self._find(event, after=expected_version or 0)
             if stored is None:
+                metrics.CONFLICTS.labels(self.service or "unknown").inc()
                 raise ConcurrencyError(f"{subject} moved past version {expected_version}") from None
             return stored
         return ack.seq
@@ -142,6 +143,7 @@ class EventStore:
                 msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
             except NotFoundError:
                 return None
+            assert msg.seq is not None
             if msg.headers and msg.headers.get("Nats-Msg-Id") == event.event_id:
                 return msg.seq
             seq = msg.seq + 1
@@ -176,6 +178,7 @@ class EventStore:
                 msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
             except NotFoundError:
                 return loaded
+            assert msg.seq is not None and msg.data is not None
             loaded.events.append(decode(msg.data))
             loaded.version = msg.seq
             loaded.last_hash = content_hash(msg.data, loaded.events[-1].prev_hash)

@@ -59,7 +59,7 @@ def _check(value: Any, t: mi.Type, path: str, out: FieldErrors) -> None:
                 continue
             _check(value[f.encode_name], f.type, sub, out)
         return
-    if isinstance(t, (mi.ListType, mi.TupleType, mi.VarTupleType)):
+    if isinstance(t, (mi.ListType, mi.VarTupleType)):
         if not isinstance(value, list):
             return err("liste attendue")
         if t.min_length is not None and len(value) < t.min_length:

@@ -58,7 +58,8 @@ def table(r: dict) -> str:
             )
         rows += [
             (
-                f"submission → assessed at {lat['offered_rate']:.0f}/s (achieved {lat['achieved_rate']:.0f}/s): p50 / p99 ms",
+                f"submission → assessed at {lat['offered_rate']:.0f}/s "
+                f"(achieved {lat['achieved_rate']:.0f}/s): p50 / p99 ms",
                 f"{lat['pipeline_p50_ms']} / {lat['pipeline_p99_ms']}",
                 f"HTTP 201: {lat['http_p50_ms']} / {lat['http_p99_ms']} ms",
                 "",

@@ -24,7 +24,7 @@ from aap_contract.events import (
     ReviewRecorded,
     SessionClosed,
 )
-from aap_contract.lifecycle import DossierIndex, dossier_ids
+from aap_contract.lifecycle import DossierIndex, dossier_ids, evolve_index
 from aap_contract.money import format_euros
 from aap_platform.codec import decode
 
@@ -88,7 +88,7 @@ def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo) -> list[s
         event = decode(r.data)
         if not concerns(event, dossier_id):
             continue
-        index.evolve(event)
+        evolve_index(index, event)
         entry = index.entries.get(dossier_id)
         when = event.occurred_at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
         status = f"[{entry.status}]" if entry else ""

@@ -81,7 +81,7 @@ class Player:
         return self.refs.get(ref) or new_id()
 
     def _as_applicant(self, ref: str | None, dossier: Any = None) -> dict[str, str]:
-        sirens = set(sirens_of(dossier)) | self.sirens.get(ref, set())
+        sirens = set(sirens_of(dossier)) | (self.sirens.get(ref, set()) if ref is not None else set())
         if not sirens:  # malformed beyond telling who files it: an instructor files it
             return self.tokens.header("instructor")
         return self.tokens.header("applicant", "scenario-applicant", tuple(sirens))

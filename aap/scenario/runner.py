@@ -53,6 +53,7 @@ async def run(scenario: Scenario, target: Target | None = None, timeout: float =
     system = System(folder, call=scenario.call, free_ports=True, env=SANDBOX_ENV)
     try:
         await system.start()
+        assert system.nats_url is not None and system.private_key is not None
         result = await play(scenario, Target(system.nats_url, system.urls, system.private_key), timeout)
     except Exception as exc:
         dead = "".join(f"\nservice {p.name} has exited; see {p.log_path}\n{p.tail()}" for p in system.dead())

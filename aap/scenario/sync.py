@@ -69,7 +69,7 @@ class Quiescence:
         while True:
             last = await self.last_sequence()
             await self._until(
-                lambda r: r.get("position", -1) >= last and r.get("reactor_lag") == 0 and r.get("busy") == 0,
+                lambda r: r.get("position", -1) >= last and r.get("reactor_lag") == 0 and r.get("busy") == 0,  # noqa: B023 (awaited in this iteration)
                 f"position >= {last}, reactor_lag == 0, busy == 0",
                 deadline,
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from litestar import Litestar
 from prometheus_client import Gauge
 
@@ -25,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     runtime.clock.on_tick(consumers.on_tick(handlers))
     for kind in ("envelope", "reserved", "committed", "available"):
         # read from the live view at each scrape (not set in evolve: audits replay evolve)
-        ENVELOPE.labels(kind).set_function(lambda kind=kind: totals(view.state.envelope)[f"{kind}_cents"])
+        ENVELOPE.labels(kind).set_function(functools.partial(lambda k: totals(view.state.envelope)[f"{k}_cents"], kind))
     app = build_app(runtime, ROUTES, title="AAP — budget")
     app.state.handlers = handlers
     return app

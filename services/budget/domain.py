@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -90,7 +91,7 @@ def initial_state(budget: Budget) -> Envelope:
     return Envelope(envelope_cents=budget.envelope_cents, deadline=budget.commitment_deadline)
 
 
-def evolve(s: Envelope, event: Event) -> Envelope:
+def evolve(s: Envelope, event: Event[Any]) -> Envelope:
     data = event.data
     if isinstance(data, CreditsReserved):
         s.reservations[data.dossier_id] = Reservation(data.amount_cents, data.session, data.selection_event_id)

@@ -11,7 +11,7 @@ before, at the HTTP edge.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -58,7 +58,7 @@ class CloseSession(msgspec.Struct, frozen=True):
 Command = RecordReview | Decide | CloseSession
 
 
-def decision_of(event: Event) -> Decision | None:
+def decision_of(event: Event[Any]) -> Decision | None:
     """The decision a select / reject / defer event records (None for any other event)."""
     d = event.data
     kind = type(d)
@@ -75,7 +75,7 @@ def initial_state(number: int) -> SessionState:
     return SessionState(number)
 
 
-def evolve(state: SessionState, event: Event) -> SessionState:
+def evolve(state: SessionState, event: Event[Any]) -> SessionState:
     d = event.data
     if type(d) is ReviewRecorded:
         by_member = state.reviews.get(d.dossier_id)

@@ -12,7 +12,7 @@ from aap_platform.auth import principal, require
 from aap_platform.validation import parse
 from services.committee import present
 from services.committee.domain import Decide
-from services.committee.handlers import CommitteeHandlers
+from services.committee.handlers import CommitteeHandlers, UnknownSession
 from services.committee.ranking import ranking
 from services.committee.schemas import (
     DecisionBody,
@@ -45,8 +45,10 @@ async def list_sessions(request: Request) -> dict:
 @get("/sessions/{n:int}", guards=[READ])
 async def get_session(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
-    c.check_session(n)
-    return present.detail(c.view, c.runtime.call.session(n), c.runtime.now())
+    session = c.runtime.call.session(n)
+    if session is None:
+        raise UnknownSession(n)
+    return present.detail(c.view, session, c.runtime.now())
 
 
 @get("/sessions/{n:int}/ranking", guards=[READ])

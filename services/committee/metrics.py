@@ -3,6 +3,7 @@ view's evolve stays free of side effects, as the audit replays it)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from prometheus_client import Gauge
@@ -30,6 +31,8 @@ def decisions(view: CommitteeView, number: int, kind: str) -> int:
 
 def register(sessions: list[int], view: Callable[[], CommitteeView]) -> None:
     for n in sessions:
-        AGENDA.labels(str(n)).set_function(lambda n=n: agenda_size(view(), n))
+        AGENDA.labels(str(n)).set_function(functools.partial(lambda n: agenda_size(view(), n), n))
         for kind in KINDS:
-            DECISIONS.labels(str(n), kind).set_function(lambda n=n, kind=kind: decisions(view(), n, kind))
+            DECISIONS.labels(str(n), kind).set_function(
+                functools.partial(lambda n, kind: decisions(view(), n, kind), n, kind)
+            )

@@ -64,37 +64,37 @@ class BudgetFacts:
     def available_cents(self) -> int:
         return self.envelope_cents - sum(self.reserved.values()) - self.committed_cents - sum(self.pending.values())
 
-    def _selected(self, d: ProjectSelected, event_id: str) -> None:
+    def on_selected(self, d: ProjectSelected, event_id: str) -> None:
         self.pending[event_id] = d.granted_cents
 
     def _answered(self, d: CreditsReserved | ReservationRefused) -> None:
         self.pending.pop(d.selection_event_id, None)
         self.answered.add(d.selection_event_id)
 
-    def _reserved(self, d: CreditsReserved, _: str) -> None:
+    def on_reserved(self, d: CreditsReserved, _: str) -> None:
         self._answered(d)
         self.reserved[d.dossier_id] = d.amount_cents
 
-    def _refused(self, d: ReservationRefused, _: str) -> None:
+    def on_refused(self, d: ReservationRefused, _: str) -> None:
         self._answered(d)
         self.refused.add(d.selection_event_id)
 
-    def _committed(self, d: CreditsCommitted, _: str) -> None:
+    def on_committed(self, d: CreditsCommitted, _: str) -> None:
         self.reserved.pop(d.dossier_id, None)
         self.committed_cents += d.amount_cents
 
-    def _lapsed(self, d: ReservationsLapsed, _: str) -> None:
+    def on_lapsed(self, d: ReservationsLapsed, _: str) -> None:
         for lapse in d.lapses:
             self.reserved.pop(lapse.dossier_id, None)
 
 
 # What each budget-related event type does to the committee's view of the budget, by type name.
 _BUDGET_ON: dict[str, Callable[[BudgetFacts, Any, str], None]] = {
-    "ProjectSelected": BudgetFacts._selected,
-    "CreditsReserved": BudgetFacts._reserved,
-    "ReservationRefused": BudgetFacts._refused,
-    "CreditsCommitted": BudgetFacts._committed,
-    "ReservationsLapsed": BudgetFacts._lapsed,
+    "ProjectSelected": BudgetFacts.on_selected,
+    "CreditsReserved": BudgetFacts.on_reserved,
+    "ReservationRefused": BudgetFacts.on_refused,
+    "CreditsCommitted": BudgetFacts.on_committed,
+    "ReservationsLapsed": BudgetFacts.on_lapsed,
 }
 
 

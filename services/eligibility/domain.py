@@ -7,6 +7,8 @@ The rules themselves are in `services.eligibility.rules`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from aap_contract.config import CallConfig
@@ -34,7 +36,7 @@ def initial_state() -> AssessmentState:
     return AssessmentState()
 
 
-def evolve(state: AssessmentState, event: Event) -> AssessmentState:
+def evolve(state: AssessmentState, event: Event[Any]) -> AssessmentState:
     if isinstance(event.data, EligibilityAssessed):
         state.assessed.add(event.data.dossier_event_id)
     return state

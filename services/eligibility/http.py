@@ -38,7 +38,7 @@ def _visible(request: Request, entry: Entry | None) -> bool:
 )
 def get_assessment(request: Request, dossier_id: FromPath[str]) -> Assessment:
     entry = _view(request).get(dossier_id)
-    if not _visible(request, entry):
+    if entry is None or entry.assessment is None or not _visible(request, entry):
         raise Refusal("UNKNOWN_DOSSIER", f"Aucune évaluation d'éligibilité pour le dossier « {dossier_id} ».")
     return entry.assessment
 
@@ -58,7 +58,7 @@ def list_assessments(request: Request, eligible: FromQuery[str | None] = None) -
         )
     verdict = None if eligible is None else BOOLEANS[eligible.lower()]
     entries = [e for e in _view(request).assessed(verdict) if _visible(request, e)]
-    return AssessmentList(items=[e.assessment for e in entries])
+    return AssessmentList(items=[e.assessment for e in entries if e.assessment is not None])
 
 
 ROUTES = [get_assessment, list_assessments]

@@ -63,7 +63,7 @@ class AssessmentView:
             for e in self.entries.values()
             if e.assessment is not None and (eligible is None or e.assessment.eligible == eligible)
         ]
-        return sorted(found, key=lambda e: (e.assessment.assessed_at, e.dossier_id))
+        return sorted(found, key=lambda e: (e.assessment.assessed_at if e.assessment else None, e.dossier_id))
 
     def count(self, eligible: bool) -> int:
         return sum(1 for e in self.entries.values() if e.assessment is not None and e.assessment.eligible == eligible)

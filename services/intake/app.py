@@ -5,6 +5,8 @@ Run: `uvicorn --factory services.intake.app:create_app --port 8001`.
 
 from __future__ import annotations
 
+import functools
+
 from litestar import Litestar
 from prometheus_client import Gauge
 
@@ -24,7 +26,7 @@ DOSSIERS = Gauge("aap_dossiers", "Dossiers by status, as the intake view sees th
 def _measure(view: Projection[IntakeView]) -> None:
     """The gauge reads the live view at scrape time: no per-event cost on the replay path."""
     for status in STATUSES:
-        DOSSIERS.labels(status).set_function(lambda status=status: view.state.counts[status])
+        DOSSIERS.labels(status).set_function(functools.partial(lambda s: view.state.counts[s], status))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

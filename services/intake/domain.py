@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -80,7 +81,7 @@ def initial_state() -> DossierState:
     return DossierState()
 
 
-def evolve(state: DossierState, event: Event) -> DossierState:
+def evolve(state: DossierState, event: Event[Any]) -> DossierState:
     data = event.data
     if isinstance(data, DossierSubmitted):
         return DossierState(submission=data, dossier=data.dossier, session=data.session)
@@ -97,12 +98,12 @@ def decide(command: Command, state: DossierState, context: Context) -> EventData
         if state.exists:
             return None  # the same submission, retried: already recorded
         _check_window(call, now, "Dépôt")
-        return DossierSubmitted(dossier_id=command.dossier_id, dossier=command.dossier, session=call.session_for(now))
+        return DossierSubmitted(dossier_id=command.dossier_id, dossier=command.dossier, session=_session_at(call, now))
     _check_visible(state, command.acting_for, command.dossier_id)
     if isinstance(command, AmendDossier):
         _check_window(call, now, "Modification")
         _check_open(call, state, now)
-        return DossierAmended(dossier_id=command.dossier_id, dossier=command.dossier, session=call.session_for(now))
+        return DossierAmended(dossier_id=command.dossier_id, dossier=command.dossier, session=_session_at(call, now))
     _check_open(call, state, now)
     if isinstance(command, WithdrawDossier):
         return DossierWithdrawn(dossier_id=command.dossier_id, reason=command.reason)
@@ -134,9 +135,17 @@ def _check_window(call: CallConfig, now: datetime, what: str) -> None:
         )
 
 
+def _session_at(call: CallConfig, now: datetime) -> int:
+    """The session of a submission or amendment at `now` (inside the window)."""
+    session = call.session_for(now)
+    if session is None:  # only past the last relevé, which the call's loader puts at or after the window's close
+        raise Refusal("WINDOW", f"Aucune session ne suit le {_local(call, now)}.")
+    return session
+
+
 def _check_visible(state: DossierState, acting_for: ActingFor, dossier_id: str) -> None:
     # An applicant never learns that another structure's dossier exists: same answer as unknown.
-    if not state.exists or (acting_for is not None and not set(acting_for) & set(state.dossier.sirens)):
+    if state.dossier is None or (acting_for is not None and not set(acting_for) & set(state.dossier.sirens)):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
 
 

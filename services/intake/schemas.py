@@ -111,4 +111,5 @@ def parse_query(params: dict[str, str]) -> tuple[Filters, int, int]:
     filters = Filters(
         status=status, session=session, departement=params.get("departement") or None, theme=params.get("theme") or None
     )
+    assert page is not None and page_size is not None  # both have a default
     return filters, page, page_size

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -59,7 +59,7 @@ def is_overdue(notification: Notification, now: datetime) -> bool:
 
 def retry_delay(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff after `attempts` failures, capped: a message is never given up."""
-    return min(cap, base * 2 ** min(max(attempts - 1, 0), 32))
+    return float(min(cap, base * 2 ** min(max(attempts - 1, 0), 32)))
 
 
 # --- the notification aggregate: one per notification id, recorded once sent -------------
@@ -81,7 +81,7 @@ def initial_state() -> NotificationState:
     return NotificationState()
 
 
-def evolve(state: NotificationState, event: Event) -> NotificationState:
+def evolve(state: NotificationState, event: Event[Any]) -> NotificationState:
     if isinstance(event.data, NotificationSent):
         state.sent = True
     return state

@@ -17,10 +17,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import aiosmtplib
 import msgspec
+
+TlsMode = Literal["none", "starttls", "ssl"]
 
 
 class Outgoing(msgspec.Struct, frozen=True):
@@ -70,7 +72,7 @@ class SmtpMailer:
         self,
         host: str,
         port: int,
-        tls: Literal["none", "starttls", "ssl"] = "none",
+        tls: TlsMode = "none",
         user: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
@@ -123,7 +125,7 @@ class OutboxMailer:
 class MailSettings(msgspec.Struct, frozen=True):
     smtp_host: str | None = None
     smtp_port: int = 25
-    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    smtp_tls: TlsMode = "none"
     smtp_user: str | None = None
     smtp_password: str | None = None
     outbox_dir: Path = Path(".aap/outbox")
@@ -140,7 +142,7 @@ class MailSettings(msgspec.Struct, frozen=True):
         return cls(
             smtp_host=env.get("AAP_SMTP_HOST") or None,
             smtp_port=int(env.get("AAP_SMTP_PORT") or default_port),
-            smtp_tls=tls,
+            smtp_tls=cast(TlsMode, tls),
             smtp_user=env.get("AAP_SMTP_USER") or None,
             smtp_password=env.get("AAP_SMTP_PASSWORD") or None,
             outbox_dir=Path(env.get("AAP_OUTBOX_DIR") or Path(data_dir) / "outbox"),

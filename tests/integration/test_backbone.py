@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 from datetime import UTC, datetime
 
+import pytest
 from faststream.nats import NatsBroker
 
 from aap_contract.envelope import Event
@@ -80,6 +79,7 @@ def withdrawals(handler) -> Subscription:
 def test_a_subscription_names_the_aggregates_of_the_types_it_reacts_to():
     """A reaction to a type published on an aggregate it does not subscribe to would receive
     nothing: refused when declared, not discovered in production."""
+
     async def handler(event: Event, seq: int) -> None: ...
 
     with pytest.raises(ValueError, match="ProjectSelected"):

@@ -128,8 +128,9 @@ async def test_fifty_reserve_commands_racing_on_the_envelope(store, small_call):
     handlers = handlers_on(store, small_call)
     loaded = await store.load("session", "1")
     selections = [
-        loaded.next(ProjectSelected(session=1, dossier_id=f"D{i:02d}", granted_cents=GRANT), actor="committee",
-                    at=SELECTION_DAY)
+        loaded.next(
+            ProjectSelected(session=1, dossier_id=f"D{i:02d}", granted_cents=GRANT), actor="committee", at=SELECTION_DAY
+        )
         for i in range(RACERS)
     ]
     answers = await asyncio.gather(*(handlers.reserve(s) for s in selections))

@@ -11,8 +11,8 @@ from aap_contract.config import load_call
 from aap_contract.events import CreditsCommitted
 from aap_contract.refusal import Refusal
 from aap_platform.projection import Projection
-from services.committee.handlers import CommitteeHandlers as Committee
 from services.committee.domain import Decide
+from services.committee.handlers import CommitteeHandlers as Committee
 from services.committee.view import evolve_view, initial_view
 from tests.conftest import CALL
 from tests.integration.test_committee_api import append, dossier

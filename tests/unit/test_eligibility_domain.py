@@ -63,7 +63,9 @@ def test_an_event_already_assessed_decides_nothing():
 
 def test_an_amendment_is_assessed_again():
     given = [assessed("e1")]
-    result = decide(AssessDossier("d1", "e2", BREAKERS["COST_RANGE"](reference())), fold(evolve, initial_state(), given), CALL)
+    result = decide(
+        AssessDossier("d1", "e2", BREAKERS["COST_RANGE"](reference())), fold(evolve, initial_state(), given), CALL
+    )
     assert result.dossier_event_id == "e2" and [f.code for f in result.failures] == ["COST_RANGE"]
 
 

@@ -113,7 +113,11 @@ def test_locked_after_the_cutoff_of_its_session(command):
     ],
 )
 def test_locked_after_withdrawal(command):
-    state = fold(evolve, initial_state(), [DossierSubmitted(dossier_id="d1", dossier=DOSSIER, session=1), DossierWithdrawn("d1", "")])
+    state = fold(
+        evolve,
+        initial_state(),
+        [DossierSubmitted(dossier_id="d1", dossier=DOSSIER, session=1), DossierWithdrawn("d1", "")],
+    )
     assert refused(command, state, "2021-04-10T10:00:00+02:00") == "LOCKED"
 
 
@@ -140,7 +144,9 @@ def test_another_applicants_dossier_looks_unknown():
 
 
 def test_precedence_unknown_before_window_before_locked():
-    withdrawn = fold(evolve, initial_state(), [DossierSubmitted(dossier_id="d1", dossier=DOSSIER, session=1), DossierWithdrawn("d1")])
+    withdrawn = fold(
+        evolve, initial_state(), [DossierSubmitted(dossier_id="d1", dossier=DOSSIER, session=1), DossierWithdrawn("d1")]
+    )
     assert refused(AmendDossier("d1", DOSSIER), EMPTY, "2021-08-01T00:00:00+02:00") == "UNKNOWN_DOSSIER"
     assert refused(AmendDossier("d1", DOSSIER), withdrawn, "2021-08-01T00:00:00+02:00") == "WINDOW"
     assert refused(AmendDossier("d1", DOSSIER), withdrawn, "2021-04-10T00:00:00+02:00") == "LOCKED"

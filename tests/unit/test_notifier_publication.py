@@ -56,7 +56,7 @@ def scdl_problems(text: str) -> list[str]:
     per_decision: dict[tuple[str, str, str], Decimal] = {}
     for i, row in enumerate(reader, start=2):
 
-        def bad(field: str, why: str) -> None:
+        def bad(field: str, why: str, i: int = i, row: dict = row) -> None:
             problems.append(f"line {i} {field}={row.get(field)!r}: {why}")
 
         for field in REQUIRED:

@@ -14,7 +14,7 @@ from aap_contract.entry import (
     summary_with_applicants,
 )
 from aap_contract.events import DossierAmended, DossierSubmitted
-from aap_contract.lifecycle import DossierIndex
+from aap_contract.lifecycle import DossierIndex, evolve_index
 from aap_platform.audit import digest
 from aap_platform.codec import decode
 from bench.history import History
@@ -33,7 +33,7 @@ def test_summary_index_has_the_same_lifecycle_and_summarises_the_last_content():
     events = history()
     full, slim, rich = DossierIndex(), DossierIndex(summary), DossierIndex(summary_with_applicants)
     for event in events:
-        full.evolve(event), slim.evolve(event), rich.evolve(event)
+        evolve_index(full, event), evolve_index(slim, event), evolve_index(rich, event)
     assert full.entries.keys() == slim.entries.keys() == rich.entries.keys() and full.entries
     statuses = set()
     for dossier_id, entry in full.entries.items():
@@ -70,7 +70,7 @@ def test_amendment_replaces_the_summary():
     events = history(50)
     submitted = next(e for e in events if isinstance(e.data, DossierSubmitted))
     index = DossierIndex(summary_with_applicants)
-    index.evolve(submitted)
+    evolve_index(index, submitted)
     dossier = submitted.data.dossier
     lead = msgspec.structs.replace(
         dossier.applicants[0],
@@ -79,13 +79,14 @@ def test_amendment_replaces_the_summary():
         contact=msgspec.structs.replace(dossier.applicants[0].contact, email="new@ex.fr"),
     )
     amended = msgspec.structs.replace(dossier, title="Nouveau titre", applicants=[lead])
-    index.evolve(
+    evolve_index(
+        index,
         msgspec.structs.replace(
             submitted,
             event_id="amend-1",
             type="DossierAmended",
             data=DossierAmended(submitted.data.dossier_id, amended, 1),
-        )
+        ),
     )
     entry = index.entries[submitted.data.dossier_id]
     assert isinstance(entry.dossier, DossierSummary)
