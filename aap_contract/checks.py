@@ -47,6 +47,15 @@ def checked_type(t: Any) -> Any:
     return origin[new]
 
 
+def field_spec(f: msgspec.structs.FieldInfo, t: Any) -> tuple[Any, ...]:
+    """A field of `msgspec.defstruct`: `f`'s name and default, with the type `t`."""
+    if f.default is not msgspec.NODEFAULT:
+        return (f.name, t, f.default)
+    if f.default_factory is not msgspec.NODEFAULT:
+        return (f.name, t, msgspec.field(default_factory=f.default_factory))
+    return (f.name, t)
+
+
 @functools.lru_cache(maxsize=256)
 def checked(tp: type) -> type:
     """The struct type `tp` with its `Check` constraints enforced by msgspec: same name, fields,
@@ -57,12 +66,7 @@ def checked(tp: type) -> type:
     for f in msgspec.structs.fields(tp):
         t = checked_type(f.type)
         changed = changed or t is not f.type
-        if f.default is not msgspec.NODEFAULT:
-            fields.append((f.name, t, f.default))
-        elif f.default_factory is not msgspec.NODEFAULT:
-            fields.append((f.name, t, msgspec.field(default_factory=f.default_factory)))
-        else:
-            fields.append((f.name, t))
+        fields.append(field_spec(f, t))
     if not changed:
         return tp
     c = tp.__struct_config__  # type: ignore[attr-defined]

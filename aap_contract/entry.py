@@ -58,8 +58,7 @@ def _applicants(dossier: Dossier) -> tuple[ApplicantSummary, ...]:
 # Few distinct themes, départements and SIRENs: interned, one string object each for all dossiers.
 
 
-def summary(dossier: Dossier) -> DossierSummary:
-    """The slim summary: title, theme, département, amounts, SIRENs."""
+def _summarize(dossier: Dossier, with_applicants: bool) -> DossierSummary:
     f = dossier.financing
     return DossierSummary(
         dossier.title,
@@ -67,21 +66,19 @@ def summary(dossier: Dossier) -> DossierSummary:
         intern(_lead(dossier).departement),
         f.global_cost_cents,
         f.requested_cents,
-        tuple([intern(a.siren) for a in dossier.applicants]),
+        () if with_applicants else tuple([intern(a.siren) for a in dossier.applicants]),
+        _applicants(dossier) if with_applicants else (),
     )
+
+
+def summary(dossier: Dossier) -> DossierSummary:
+    """The slim summary: title, theme, département, amounts, SIRENs."""
+    return _summarize(dossier, False)
 
 
 def summary_with_applicants(dossier: Dossier) -> DossierSummary:
     """The summary with each applicant's name, SIREN/SIRET, contact e-mail and role (the notifier's need)."""
-    f = dossier.financing
-    return DossierSummary(
-        dossier.title,
-        intern(dossier.theme),
-        intern(_lead(dossier).departement),
-        f.global_cost_cents,
-        f.requested_cents,
-        applicants=_applicants(dossier),
-    )
+    return _summarize(dossier, True)
 
 
 Content = Dossier | DossierSummary

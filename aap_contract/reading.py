@@ -17,6 +17,7 @@ from typing import Any, Union
 
 import msgspec
 
+from aap_contract.checks import field_spec
 from aap_contract.events import DossierAmended, DossierSubmitted
 
 EVENT_CONTRACT = ("aggregate", "publisher", "version")
@@ -56,12 +57,7 @@ def _partial(tp: type[msgspec.Struct], keep: tuple[tuple[str, Any], ...]) -> typ
             continue
         sub = wanted.pop(f.name)
         t = hints[f.name] if sub is True else _narrow_type(hints[f.name], sub)
-        if f.default is not msgspec.NODEFAULT:
-            fields.append((f.name, t, f.default))
-        elif f.default_factory is not msgspec.NODEFAULT:
-            fields.append((f.name, t, msgspec.field(default_factory=f.default_factory)))
-        else:
-            fields.append((f.name, t))
+        fields.append(field_spec(f, t))
     if wanted:
         raise TypeError(f"{tp.__name__} has no field {sorted(wanted)}")
     namespace: dict[str, Any] = {name: value for name, value in vars(tp).items() if isinstance(value, property)}
