@@ -6,6 +6,7 @@ A call is data: another region or year is a new file, never new code.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+
+from aap_contract.dossier import siren_is_valid, siret_is_valid
 
 CALLS_DIR_ENV = "AAP_CALLS_DIR"
 DEFAULT_CALL = "hdf-itn7-axe3-2021"
@@ -63,6 +66,20 @@ class Committee(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Notifications(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     delay_days: int
     templates_dir: str | None = None
+    # The collective letter names, for each dossier not retained, its structures' SIRENs and the
+    # reasons: every recipient would read the others'. Off unless the call asks for it.
+    collective_details: bool = False
+    # Voies et délais de recours, printed in every refusal and lapse letter.
+    appeal_court: str = "le tribunal administratif territorialement compétent"
+
+
+class Publication(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The SCDL « subventions » file: what the call's decisions state about payment."""
+
+    payment_conditions: str = "unique"  # conditionsVersement: unique, échelonné, or a free text
+    payment_period: str | None = None  # datesPeriodeVersement: AAAA-MM-JJ or AAAA-MM-JJ/AAAA-MM-JJ
+    dispositif_aide: str = ""  # dispositifAide: the aid scheme's id (schéma des dispositifs d'aide)
+    csv_bom: bool = False  # UTF-8 with a byte-order mark by default (Excel reads the accents)
 
 
 class CallInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -86,6 +103,7 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     themes: dict[str, str]
     committee: Committee
     notifications: Notifications
+    publication: Publication = msgspec.field(default_factory=Publication)
 
     @property
     def id(self) -> str:
@@ -129,8 +147,44 @@ def _localize(raw: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     return fixed
 
 
+PERIOD = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(/[0-9]{4}-[0-9]{2}-[0-9]{2})?$")
+
+
+def _identifiers(raw: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every SIRET or SIREN of the file, wherever it is: (where, value)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and ("siret" in key.lower() or "siren" in key.lower() or key == "attributor_id"):
+                found.append((where, value))
+            else:
+                found += _identifiers(value, where)
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            found += _identifiers(value, f"{path}[{i}]")
+    return found
+
+
+def _check_identifiers(raw: dict[str, Any]) -> list[str]:
+    problems = []
+    for where, value in _identifiers(raw):
+        if len(value) == 14:
+            if not (siret_is_valid(value) and siren_is_valid(value[:9])):
+                problems.append(f"{where} = {value!r} n'est pas un SIRET valide (clé de contrôle Luhn)")
+        elif len(value) == 9:
+            if not siren_is_valid(value):
+                problems.append(f"{where} = {value!r} n'est pas un SIREN valide (clé de contrôle Luhn)")
+        else:
+            problems.append(f"{where} = {value!r} : un SIRET a 14 chiffres, un SIREN 9")
+    return problems
+
+
 def _check(cfg: CallConfig) -> None:
     problems = []
+    period = cfg.publication.payment_period
+    if period is not None and not PERIOD.match(period):
+        problems.append(f"publication.payment_period = {period!r} : attendu AAAA-MM-JJ ou AAAA-MM-JJ/AAAA-MM-JJ")
     if cfg.window.opens >= cfg.window.closes:
         problems.append("window.opens must be before window.closes")
     cutoffs = [s.cutoff for s in cfg.sessions]
@@ -172,6 +226,9 @@ def parse_call(text: str, source: str = "<call>") -> CallConfig:
         tz = ZoneInfo(raw.get("call", {}).get("timezone", ""))
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{source}: call.timezone is missing or unknown") from None
+    bad_ids = _check_identifiers(raw)
+    if bad_ids:
+        raise ConfigError(f"{source}: " + "; ".join(bad_ids))
     try:
         cfg = msgspec.convert(_localize(raw, tz), CallConfig)
     except msgspec.ValidationError as exc:

@@ -138,10 +138,10 @@ class Sender:
     def compose(self, n: Notification) -> Outgoing:
         call = self.runtime.call
         subject, body = self.templates.render(n.kind, context(n, self.view.state, call))
-        individual = n.kind == "individual"
+        individual = n.kind != "collective"  # a grant or a lapse: to its structures; else Bcc
         return Outgoing(
             notification_id=n.notification_id,
-            message_id=message_id(n.notification_id, call.id),
+            message_id=message_id(n.notification_id, call.id, call.call.sender_email),
             sender=call.call.sender_email,
             sender_name=call.call.attributor_name,
             to=n.recipients if individual else (),
