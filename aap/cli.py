@@ -139,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         return result
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from aap.reach import report
+
+        code = report(args.command, exc)
+        if code is None:
+            raise
+        return code
 
 
 if __name__ == "__main__":

@@ -63,9 +63,9 @@ def _check(value: Any, t: mi.Type, path: str, out: FieldErrors) -> None:
         if not isinstance(value, list):
             return err("liste attendue")
         if t.min_length is not None and len(value) < t.min_length:
-            err(f"au moins {t.min_length} élément(s) attendu(s)")
+            err(f"au moins {t.min_length} {'élément attendu' if t.min_length < 2 else 'éléments attendus'}")
         if t.max_length is not None and len(value) > t.max_length:
-            err(f"au plus {t.max_length} élément(s)")
+            err(f"au plus {t.max_length} {'élément' if t.max_length < 2 else 'éléments'}")
         for i, item in enumerate(value):
             _check(item, t.item_type, f"{path}[{i}]", out)
         return

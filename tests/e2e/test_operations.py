@@ -98,22 +98,23 @@ def test_the_demo_plays_a_whole_call_and_explains_it_in_french(system):
     ):
         assert f"→ {code}" in out
     assert "Dossiers déposés : 29" in out and "18  retenus, crédits engagés" in out
-    assert "1  retenus, crédits annulés (non engagés à l'échéance)" in out
+    assert "1  retenu, crédits annulés (non engagés à l'échéance)" in out
     assert re.search(r"enveloppe\s+1\u00a0685\u00a0000,00\u00a0€", out)
-    assert "19 individuelles" in out and "2 collectives" in out
+    assert "19 individuelles" in out and "2 collectives" in out and "1 lettre de caducité" in out
     outbox = system.data / "outbox"
-    assert f".eml dans {outbox.resolve()} (21 fichiers)" in out
-    assert len(list(outbox.glob("*.eml"))) == 21
-    assert "Session 1 : 9 lauréats" in out and "Session 2 : 10 lauréats" in out
+    assert f".eml dans {outbox.resolve()} (22 fichiers)" in out
+    assert len(list(outbox.glob("*.eml"))) == 22
+    assert "Session 1 : 8 lauréats" in out and "Session 2 : 10 lauréats" in out  # one lapsed: not listed
+    assert "Subventions devenues caduques" in out and "Observatoire des données sociales" in out
 
 
 def test_replay_and_verify_agree_with_the_live_system(system):
     replay = aap("audit", "replay", *system.services)
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert replay.stdout.count("identical") == 5 and "replay matches every live view" in replay.stdout
+    assert replay.stdout.count(" identique\n") == 5 and "chaque vue reconstruite est identique" in replay.stdout
     verify = aap("audit", "verify", *system.nats)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "integrity OK" in verify.stdout
+    assert "intégrité vérifiée" in verify.stdout
 
 
 def test_timeline_tells_a_dossier_story(system):
@@ -142,8 +143,8 @@ def test_a_tampered_export_is_caught_and_the_event_named(system, tmp_path):
     copy.write_text("\n".join(lines) + "\n")
     verify = aap("audit", "verify", "--file", str(copy))
     assert verify.returncode == 1
-    assert f"ALTERED at event #{record['seq']}:" in verify.stdout
-    assert verify.stdout.count("ALTERED") == 1
+    assert f"ALTÉRÉ à l'événement n° {record['seq']} :" in verify.stdout
+    assert verify.stdout.count("ALTÉRÉ") == 1
 
 
 def test_as_of_shows_the_views_as_they_stood(system):

@@ -86,13 +86,13 @@ async def test_the_live_log_verifies_and_a_tampered_copy_fails_at_the_right_even
     tampered.write_text("\n".join(lines) + "\n")
     findings = verify(read_lines(tampered)).findings
     assert [f.seq for f in findings] == [5]
-    assert "does not match its recorded hash" in findings[0].problem
+    assert "ne correspond plus à l'empreinte enregistrée" in findings[0].problem
 
     removed = tmp_path / "removed.jsonl"
     removed.write_text("\n".join(lines[:2] + lines[3:]) + "\n")  # event #3 (d1's submission) removed
     findings = verify(read_lines(removed)).findings
-    assert findings[0].seq == 3 and "missing" in findings[0].problem
-    assert any(f.seq == 9 and "not chained" in f.problem for f in findings)  # d1 withdrawn
+    assert findings[0].seq == 3 and "manque" in findings[0].problem
+    assert any(f.seq == 9 and "non chaîné" in f.problem for f in findings)  # d1 withdrawn
 
 
 async def test_a_dossier_timeline_reads_in_order_with_its_status(store):
