@@ -71,7 +71,12 @@ def register_token(sub) -> None:
     issue.add_argument("--siren", action="append", default=[], help="a structure the applicant acts for (repeat)")
     issue.add_argument("--member", default=None, help="committee member id (committee_member)")
     issue.add_argument("--ttl", type=int, default=12 * 3600, help="seconds of validity (default 12 h)")
-    _data_dir(issue)
+    issue.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the system's folder (default: $AAP_DATA_DIR, else that of the running `aap up`, else .aap)",
+    )
     issue.set_defaults(func=commands.token_issue)
 
 
