@@ -82,6 +82,13 @@ class Publication(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     csv_bom: bool = False  # UTF-8 with a byte-order mark by default (Excel reads the accents)
 
 
+class Privacy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How long the contacts' personal data is kept after the call's end (its commitment
+    deadline), before their keys are destroyed (docs/PERSONAL_DATA.md)."""
+
+    retention_years_after_end: int = 5
+
+
 class CallInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str
     title: str
@@ -104,6 +111,7 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     committee: Committee
     notifications: Notifications
     publication: Publication = msgspec.field(default_factory=Publication)
+    privacy: Privacy = msgspec.field(default_factory=Privacy)
 
     @property
     def id(self) -> str:

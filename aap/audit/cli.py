@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from aap.audit.log import read_lines, read_stream, write_lines
+from aap.audit.summary import as_of_summary
 from aap.audit.timeline import timeline
 from aap.audit.verify import verify
 from aap.reach import connect_nats
@@ -48,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = common(audit.add_parser(name, help=help_))
         if name == "as-of":
             p.add_argument("instant", help="ISO-8601 instant with its offset")
+            p.add_argument(
+                "--raw", action="store_true", help="every view's whole state as JSON (personal fields masked)"
+            )
         p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         for service, port in DEFAULT_PORTS.items():
             p.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{port}")
@@ -80,11 +84,26 @@ async def _verify(args) -> int:
 async def _timeline(args) -> int:
     call = load_call(args.call)
     lines = timeline(await _records(args), args.dossier, call.tz, call)
+    lines = [await _revealed(args, line) for line in lines] if lines and not args.file else lines
     if not lines:
         print(f"aucun événement ne concerne le dossier {args.dossier}", file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0
+
+
+async def _revealed(args, text: str) -> str:
+    """Sealed personal values shown as they are (or « [effacé] »), read from the live key bucket."""
+    from aap_platform.privacy import SEALED, Vault
+
+    if not SEALED.search(text):
+        return text
+    conn = await connect_nats(args.nats_url)
+    try:
+        vault = await Vault(conn.jetstream(), load_call(args.call).id).open(watch=False)
+        return await vault.reveal_text(text)
+    finally:
+        await conn.close()
 
 
 async def _export(args) -> int:
@@ -134,9 +153,9 @@ async def _as_of(args) -> int:
         print("l'instant doit porter son décalage horaire, par exemple 2021-05-20T12:00:00+02:00", file=sys.stderr)
         return 2
     views = await _views(args, {"as_of": instant.isoformat(), "with_state": "true"})
-    print(
-        json.dumps(
-            {s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()}, ensure_ascii=False, indent=2
-        )
-    )
+    if args.raw:
+        states = {s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()}
+        print(json.dumps(states, ensure_ascii=False, indent=2))
+    else:
+        print(as_of_summary(instant, views, load_call(args.call)))
     return 0

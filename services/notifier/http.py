@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 
+from aap_platform import privacy
 from aap_platform.auth import READERS, require
 from services.notifier.domain import is_overdue
 from services.notifier.publication import incomplete, laureates, scdl_rows, to_csv
@@ -56,11 +57,10 @@ def incomplete_publication(request: Request) -> dict:
 
 @get(
     "/notifications",
-    sync_to_thread=False,
     guards=[require(*READERS)],
     summary="Les notifications : envoyées, en attente, en retard, bloquées",
 )
-def notifications(request: Request) -> dict:
+async def notifications(request: Request) -> dict:
     sender = _sender(request)
     view = sender.view
     now, items = sender.runtime.now(), []
@@ -83,7 +83,7 @@ def notifications(request: Request) -> dict:
                 "last_error": None if sent else sender.last_error.get(n.notification_id),
             }
         )
-    return {"items": items, **sender.counts()}
+    return await privacy.reveal(sender.runtime.store, {"items": items, **sender.counts()})
 
 
 ROUTES = [public_laureates, public_laureates_csv, incomplete_publication, notifications]

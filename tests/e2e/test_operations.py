@@ -148,8 +148,14 @@ def test_a_tampered_export_is_caught_and_the_event_named(system, tmp_path):
 
 
 def test_as_of_shows_the_views_as_they_stood(system):
-    result = aap("audit", "as-of", "2021-05-20T12:00:00+02:00", *system.services)
+    summary = aap("audit", "as-of", "2021-05-20T12:00:00+02:00", *system.services)
+    assert summary.returncode == 0, summary.stderr
+    assert "20 mai 2021 à 12:00" in summary.stdout and "13  éligibles, en attente du comité" in summary.stdout
+    assert "1  retiré par son porteur" in summary.stdout and "@" not in summary.stdout
+    result = aap("audit", "as-of", "2021-05-20T12:00:00+02:00", "--raw", *system.services)
     assert result.returncode == 0, result.stderr
+    assert "@" not in result.stdout and "aap-sealed" not in result.stdout  # the auditor reads no personal field
+    assert "[masqué]" in result.stdout
     views = json.loads(result.stdout)
     assert set(views) == set(SERVICES)
     counts = views["intake"]["intake-dossiers"]["counts"]  # after relevé 1, before its committee
@@ -223,3 +229,26 @@ def test_the_demonstration_is_deterministic_varied_and_well_formed():
     assert [s.at for s in parse(scenario).steps] == sorted(s.at for s in parse(scenario).steps), instants[:3]
     refused = [s.get("error") for s in scenario["expect"]["steps"] if not s["ok"]]
     assert len(refused) == 9 and "WINDOW" in refused and "LAST_SESSION" in refused
+
+
+def test_erasing_a_person_shows_effacé_everywhere_and_the_log_still_verifies(system):
+    """Crypto-shredding: the contact's key is destroyed, the log is untouched."""
+    from aap_platform.auth import issue_token
+
+    token = issue_token(system.data / "keys" / "jwt-private.pem", role="admin", subject="dpo")
+    headers = {"Authorization": f"Bearer {token}"}
+    listing = httpx.get(f"{system.urls['intake']}/dossiers", params={"page_size": 1}, headers=headers).json()
+    dossier_id = listing["items"][0]["dossier_id"]
+    before = httpx.get(f"{system.urls['intake']}/dossiers/{dossier_id}", headers=headers).json()
+    contact = before["dossier"]["applicants"][0]["contact"]
+    assert "@" in contact["email"] and not contact["name"].startswith("aap-sealed")
+    erased = aap("privacy", "erase", contact["email"], *system.nats)
+    assert erased.returncode == 0 and "effacées" in erased.stdout, erased.stdout + erased.stderr
+    after = httpx.get(f"{system.urls['intake']}/dossiers/{dossier_id}", headers=headers).json()
+    gone = after["dossier"]["applicants"][0]["contact"]
+    assert gone["name"] == gone["email"] == "[effacé]"
+    notified = httpx.get(f"{system.urls['notifier']}/notifications", headers=headers).json()
+    shown = json.dumps(notified, ensure_ascii=False)
+    assert contact["email"] not in shown and "[effacé]" in shown
+    verify = aap("audit", "verify", *system.nats)
+    assert verify.returncode == 0 and "intégrité vérifiée" in verify.stdout, verify.stdout
