@@ -177,7 +177,9 @@ def _identifiers(raw: Any, path: str = "") -> list[tuple[str, str]]:
 def _check_identifiers(raw: dict[str, Any]) -> list[str]:
     problems = []
     for where, value in _identifiers(raw):
-        if len(value) == 14:
+        if (where.endswith("attributor_id") or "siret" in where.lower()) and len(value) != 14:
+            problems.append(f"{where} = {value!r} : un SIRET a 14 chiffres")
+        elif len(value) == 14:
             if not (siret_is_valid(value) and siren_is_valid(value[:9])):
                 problems.append(f"{where} = {value!r} n'est pas un SIRET valide (clé de contrôle Luhn)")
         elif len(value) == 9:
@@ -188,39 +190,59 @@ def _check_identifiers(raw: dict[str, Any]) -> list[str]:
     return problems
 
 
+_TYPES = {"int": "un entier", "str": "une chaîne", "bool": "un booléen", "float": "un nombre", "array": "une liste"}
+
+
+def _french(message: str) -> str:
+    """msgspec's message on a wrong type or field, said in French (its `$.path` kept)."""
+    found = re.match(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$\.([^`]+)`)?", message)
+    if found:
+        want, got, where = found.groups()
+        return f"{where or 'valeur'} : {_TYPES.get(want, want)} attendu, {_TYPES.get(got, got)} trouvé"
+    found = re.match(r"Object contains unknown field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", message)
+    if found:
+        return f"champ inconnu « {found.group(1)} »" + (f" dans [{found.group(2)}]" if found.group(2) else "")
+    found = re.match(r"Object missing required field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", message)
+    if found:
+        return f"champ obligatoire manquant « {found.group(1)} »" + (
+            f" dans [{found.group(2)}]" if found.group(2) else ""
+        )
+    return message
+
+
 def _check(cfg: CallConfig) -> None:
     problems = []
     period = cfg.publication.payment_period
     if period is not None and not PERIOD.match(period):
         problems.append(f"publication.payment_period = {period!r} : attendu AAAA-MM-JJ ou AAAA-MM-JJ/AAAA-MM-JJ")
     if cfg.window.opens >= cfg.window.closes:
-        problems.append("window.opens must be before window.closes")
+        problems.append("window.opens doit précéder window.closes")
     cutoffs = [s.cutoff for s in cfg.sessions]
     if not cfg.sessions:
-        problems.append("at least one [[sessions]] is required")
+        problems.append("il faut au moins une [[sessions]]")
     elif cutoffs != sorted(cutoffs) or len(set(cutoffs)) != len(cutoffs):
-        problems.append("sessions must have increasing cut-offs")
+        problems.append("les relevés (cutoff) des sessions doivent être croissants")
     elif cfg.sessions[-1].cutoff < cfg.window.closes:
-        problems.append("the last session's cut-off must be at or after window.closes")
+        problems.append("le relevé de la dernière session doit être à la clôture des dépôts (window.closes) ou après")
     if [s.number for s in cfg.sessions] != list(range(1, len(cfg.sessions) + 1)):
-        problems.append("sessions must be numbered 1, 2, … in order")
+        problems.append("les sessions se numérotent 1, 2, … dans l'ordre")
     if cfg.budget.envelope_cents <= 0:
-        problems.append("budget.envelope_cents must be positive")
+        problems.append("budget.envelope_cents doit être positif")
     e = cfg.eligibility
     if e.cost_min_exclusive_cents >= e.cost_max_exclusive_cents:
-        problems.append("eligibility cost bounds are inverted")
+        problems.append("les bornes de coût de [eligibility] sont inversées")
     if not 0 <= e.rate_min_percent <= e.rate_max_percent:
-        problems.append("eligibility rate bounds are inverted")
+        problems.append("les bornes de taux de [eligibility] sont inversées")
     for track, themes in cfg.tracks.items():
         for theme in themes:
             if theme not in cfg.themes:
-                problems.append(f"tracks.{track} names unknown theme {theme!r}")
+                problems.append(f"tracks.{track} nomme une thématique inconnue : {theme!r}")
     ids = [m.id for m in cfg.committee.members]
     if len(set(ids)) != len(ids):
-        problems.append("committee member ids must be unique")
+        problems.append("les identifiants des membres du comité doivent être uniques")
     for m in cfg.committee.members:
         if m.departement is not None and m.departement not in cfg.departements:
-            problems.append(f"committee member {m.id} has unknown département {m.departement}")
+            problems.append(f"le membre du comité {m.id} a un département inconnu : {m.departement}")
     if problems:
         raise ConfigError("; ".join(problems))
 
@@ -229,22 +251,22 @@ def parse_call(text: str, source: str = "<call>") -> CallConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{source} : TOML invalide : {exc}") from None
     try:
         tz = ZoneInfo(raw.get("call", {}).get("timezone", ""))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{source}: call.timezone is missing or unknown") from None
+        raise ConfigError(f"{source} : call.timezone manque ou est inconnu") from None
     bad_ids = _check_identifiers(raw)
     if bad_ids:
-        raise ConfigError(f"{source}: " + "; ".join(bad_ids))
+        raise ConfigError(f"{source} : " + "; ".join(bad_ids))
     try:
         cfg = msgspec.convert(_localize(raw, tz), CallConfig)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source} : {_french(str(exc))}") from None
     try:
         _check(cfg)
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source} : {exc}") from None
     return cfg
 
 
@@ -261,5 +283,5 @@ def load_call(call: str = DEFAULT_CALL) -> CallConfig:
     if not path.suffix:
         path = calls_dir() / f"{call}.toml"
     if not path.is_file():
-        raise ConfigError(f"no call configuration at {path}")
+        raise ConfigError(f"aucune configuration d'appel à {path}")
     return parse_call(path.read_text(encoding="utf-8"), str(path))
