@@ -221,8 +221,8 @@ def summary(call, scenario, outcome: dict, views: dict, args: argparse.Namespace
         total = sum(e["granted_cents"] or 0 for e in entries)
         out.append(f"  Session {session} : {plural(len(entries), 'lauréat')}, {format_euros(total)}")
         out += [
-            f"    - {e['title']} — {', '.join(a['name'] for a in e['applicants'])} "
-            f"({departement_label(e['departement'], call.departements)}) : {format_euros(e['granted_cents'] or 0)}"
+            f"    - {e['title']} — {', '.join(a['name'] for a in e['applicants'])}, "
+            f"{departement_label(e['departement'], call.departements)} : {format_euros(e['granted_cents'] or 0)}"
             for e in entries
         ]
     lapsed = [d for d in views["dossiers"] if d["status"] == "lapsed"]

@@ -21,8 +21,8 @@ CATEGORY_LABELS: dict[str, str] = {
     "training": "formation",
     "software": "licences et abonnements",
     "other": "autres dépenses",
-    "staff": "dépenses de personnel (fonctionnement)",
-    "it_equipment": "achat d'équipements informatiques (investissement)",
+    "staff": "dépenses de personnel, une dépense de fonctionnement",
+    "it_equipment": "achat d'équipements informatiques, une dépense d'investissement",
 }
 SECTION_LABELS: dict[str, str] = {
     "situation": "situation existante, besoins et objectifs",
