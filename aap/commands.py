@@ -184,6 +184,11 @@ def scenario_run(args: argparse.Namespace) -> int:
     try:
         outcome = asyncio.run(run(scenario, target, timeout=args.timeout))
     except RunError as exc:
+        from aap.reach import report
+
+        code = report("scenario run", exc.__cause__) if exc.__cause__ is not None else None
+        if code is not None:
+            return code
         _err(f"aap scenario run: {scenario.name}: {exc}")
         return 2
     print(json.dumps(outcome, ensure_ascii=False, indent=2))

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from faststream.nats import NatsBroker
 from litestar import Litestar, Request, get
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -25,7 +25,7 @@ from aap_platform import asyncapi, privacy
 from aap_platform.audit import compare
 from aap_platform.auth import Verifier, principal, require
 from aap_platform.clock import Clock
-from aap_platform.errors import refusal_handler
+from aap_platform.errors import http_error_handler, refusal_handler
 from aap_platform.projection import Projection
 from aap_platform.reactor import Subscription, attach_reactor, ensure_parked_stream, reactor_lag
 from aap_platform.settings import Settings
@@ -167,7 +167,7 @@ def build_app(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
-        exception_handlers={Refusal: refusal_handler},
+        exception_handlers={Refusal: refusal_handler, HTTPException: http_error_handler},
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
         **kwargs,
     )

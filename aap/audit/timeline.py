@@ -26,7 +26,7 @@ from aap_contract.events import (
     ReviewRecorded,
     SessionClosed,
 )
-from aap_contract.lifecycle import DossierIndex, dossier_ids, evolve_index
+from aap_contract.lifecycle import DossierIndex, dossier_ids, evolve_index, status_label
 from aap_contract.money import format_euros
 from aap_platform.codec import decode
 
@@ -108,7 +108,7 @@ def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo, call: Cal
         evolve_index(index, event)
         entry = index.entries.get(dossier_id)
         when = event.occurred_at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
-        status = f"[{entry.status}]" if entry else ""
+        status = f"[{status_label(entry.status, 1)}]" if entry else ""
         lines.append(
             f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} "
             f"{effect(event, dossier_id, call)} {status}".rstrip()

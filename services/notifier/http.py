@@ -21,7 +21,8 @@ def _sender(request: Request) -> Sender:
     summary="Les lauréats de chaque session close (public)",
 )
 def public_laureates(request: Request) -> dict:
-    return laureates(_sender(request).view.state)
+    sender = _sender(request)
+    return laureates(sender.view.state, sender.runtime.call)
 
 
 @get(

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from aap_contract.config import CallConfig
 from aap_contract.entry import ApplicantSummary, DossierEntry
+from aap_contract.labels import departement_label
 from aap_contract.money import format_decimal
 from services.notifier.view import NotifierView, identified_key
 
@@ -62,7 +63,9 @@ def standing_laureates(view: NotifierView) -> list[tuple[int, DossierEntry]]:
     return out
 
 
-def laureates(view: NotifierView) -> dict:
+def laureates(view: NotifierView, call: CallConfig | None = None) -> dict:
+    """The public list; with the call, each code has its French label beside it."""
+    themes, places = (call.themes, call.departements) if call is not None else ({}, {})
     sessions: dict[str, list[dict]] = {str(s): [] for s in sorted(view.sessions)}
     for session, entry in standing_laureates(view):
         sessions[str(session)].append(
@@ -71,7 +74,9 @@ def laureates(view: NotifierView) -> dict:
                 "title": entry.title,
                 "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
                 "departement": entry.departement,
+                "departement_label": departement_label(entry.departement, places),
                 "theme": entry.theme,
+                "theme_label": themes.get(entry.theme, ""),
                 "granted_cents": entry.granted_cents,
             }
         )
