@@ -99,9 +99,9 @@ async def test_a_dossier_timeline_reads_in_order_with_its_status(store):
     await _history(store)
     lines = timeline([r async for r in read_stream(store)], "d1", ZoneInfo("Europe/Paris"))
     assert len(lines) == 3
-    assert "dépôt du dossier" in lines[0] and "[submitted]" in lines[0]
-    assert "éligible" in lines[1] and "[eligible]" in lines[1]
-    assert "retrait du dossier" in lines[2] and "abandon" in lines[2] and "[withdrawn]" in lines[2]
+    assert "dépôt du dossier" in lines[0] and "[déposé, en cours d'instruction]" in lines[0]
+    assert "éligible" in lines[1] and "[éligible, en attente du comité]" in lines[1]
+    assert "retrait du dossier" in lines[2] and "abandon" in lines[2] and "[retiré par son porteur]" in lines[2]
     assert "07/04/2021 09:30:00" in lines[2]
 
 
