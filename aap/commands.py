@@ -43,7 +43,7 @@ async def _up(args: argparse.Namespace) -> int:
     try:
         starting.result()
     except (StartError, RuntimeError) as exc:
-        _err(f"aap up: {exc}")
+        _err(f"aap up : {exc}")
         return 1
     print(f"{'NATS':<12} {system.nats_url}" + ("   (lancé par aap up)" if system.nats else "   (donné)"))
     for name, url in system.urls.items():

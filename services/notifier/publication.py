@@ -169,6 +169,7 @@ def scdl_rows(view: NotifierView, call: CallConfig) -> list[dict[str, str]]:
             }
             for name in TEXT_FIELDS:
                 row[name] = neutralised(row[name])
+            row["objet"] = row["objet"][:OBJET_MAX]  # the schema's limit, apostrophe included
             rows.append(row)
     return rows
 
