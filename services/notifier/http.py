@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, get
 
 from aap_platform import privacy
-from aap_platform.auth import READERS, require
+from aap_platform.auth import READERS, principal, require
 from services.notifier.domain import is_overdue
 from services.notifier.publication import incomplete, laureates, scdl_rows, to_csv
 from services.notifier.sender import Sender
@@ -84,7 +84,10 @@ async def notifications(request: Request) -> dict:
                 "last_error": None if sent else sender.last_error.get(n.notification_id),
             }
         )
-    return await privacy.reveal(sender.runtime.store, {"items": items, **sender.counts()})
+    answer = {"items": items, **sender.counts()}
+    if principal(request).role == "auditor":  # docs/personal-data.json: recipients masked for the auditor
+        return privacy.mask(answer)
+    return await privacy.reveal(sender.runtime.store, answer)
 
 
 ROUTES = [public_laureates, public_laureates_csv, incomplete_publication, notifications]
