@@ -30,3 +30,12 @@ async def test_contacts_are_sealed_in_the_log_and_erased_by_their_key(client, au
     assert gone["dossier"]["applicants"][0]["contact"]["name"] == ERASED
     assert gone["dossier"]["applicants"][0]["contact"]["email"] == ERASED
     assert verify([r async for r in read_stream(store)]).ok  # the log did not change
+
+
+async def test_two_processes_sealing_a_new_person_agree_on_one_key(nc):
+    one, two = await Vault(nc.jetstream(), CALL).open(watch=False), await Vault(nc.jetstream(), CALL).open(watch=False)
+    import asyncio
+
+    a, b = await asyncio.gather(one.seal_email("nouvelle@commune.example"), two.seal_email("nouvelle@commune.example"))
+    assert a == b  # the same key: what either sealed, both read
+    assert await one.reveal(a) == "nouvelle@commune.example"
