@@ -251,6 +251,27 @@ class NotificationSent(EventData, frozen=True):
     subject: str
 
 
+# --- notifier: aggregate "official" (the official documents of each decision) ------------
+
+OfficialKind = Literal["arrete", "notification", "non_selection"]
+
+
+class OfficialDocumentIssued(EventData, frozen=True):
+    """An official document of a decision, generated once from the log: its content's hash is
+    what an auditor's regeneration is compared with."""
+
+    aggregate = "official"
+    publisher = "notifier"
+    document_id: str
+    dossier_id: str
+    session: int
+    kind: OfficialKind
+    reference: str  # the decision's reference, printed on the document
+    sha256: str
+    size: int
+    object_name: str
+
+
 EVENT_TYPES: tuple[type[EventData], ...] = (
     DossierSubmitted,
     DossierAmended,
@@ -272,6 +293,7 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     ReservationsLapsed,
     BeneficiaryIdentified,
     NotificationSent,
+    OfficialDocumentIssued,
 )
 BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}
 
