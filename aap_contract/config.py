@@ -89,6 +89,19 @@ class Privacy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     retention_years_after_end: int = 5
 
 
+class Documents(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the official documents of a decision state beyond the log (all optional)."""
+
+    signatory: str = "Le préfet de région"
+    visas: list[str] = []  # the texts the arrêté is taken on, one "Vu …" each
+    start_months: int = 12  # délai de commencement de l'opération, from the notification
+    completion_months: int = 36  # the operation must be completed within, else the grant lapses
+    payment: str = (
+        "La subvention est versée sur production des justificatifs des dépenses réalisées : "
+        "une avance de 30 % peut être versée au commencement de l'opération, le solde à son achèvement."
+    )
+
+
 class CallInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str
     title: str
@@ -112,6 +125,7 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     notifications: Notifications
     publication: Publication = msgspec.field(default_factory=Publication)
     privacy: Privacy = msgspec.field(default_factory=Privacy)
+    documents: Documents = msgspec.field(default_factory=Documents)
 
     @property
     def id(self) -> str:

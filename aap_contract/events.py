@@ -187,6 +187,55 @@ class ReservationsLapsed(EventData, frozen=True):
     lapses: list[Lapse]
 
 
+# --- committee: aggregate "draft" (programmation drafts; they never touch the envelope) ---
+
+
+class DraftLine(msgspec.Struct, frozen=True):
+    dossier_id: str
+    granted_cents: int
+
+
+class DraftCreated(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    session: int
+    name: str
+    author: str
+    lines: list[DraftLine]
+    proposed: bool = False  # built from the ranking rather than by hand
+
+
+class DraftLineChanged(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    dossier_id: str
+    granted_cents: int
+
+
+class DraftLineRemoved(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    dossier_id: str
+
+
+class LineOutcome(msgspec.Struct, frozen=True):
+    dossier_id: str
+    granted_cents: int
+    code: str | None = None  # None: the selection was recorded; else the refusal's code
+    message: str | None = None
+
+
+class DraftAdopted(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    session: int
+    outcomes: list[LineOutcome]
+
+
 # --- notifier: aggregate "notification" ------------------------------------------------
 
 
@@ -202,6 +251,27 @@ class NotificationSent(EventData, frozen=True):
     subject: str
 
 
+# --- notifier: aggregate "official" (the official documents of each decision) ------------
+
+OfficialKind = Literal["arrete", "notification", "non_selection"]
+
+
+class OfficialDocumentIssued(EventData, frozen=True):
+    """An official document of a decision, generated once from the log: its content's hash is
+    what an auditor's regeneration is compared with."""
+
+    aggregate = "official"
+    publisher = "notifier"
+    document_id: str
+    dossier_id: str
+    session: int
+    kind: OfficialKind
+    reference: str  # the decision's reference, printed on the document
+    sha256: str
+    size: int
+    object_name: str
+
+
 EVENT_TYPES: tuple[type[EventData], ...] = (
     DossierSubmitted,
     DossierAmended,
@@ -213,12 +283,17 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     ProjectRejected,
     ProjectDeferred,
     SessionClosed,
+    DraftCreated,
+    DraftLineChanged,
+    DraftLineRemoved,
+    DraftAdopted,
     CreditsReserved,
     ReservationRefused,
     CreditsCommitted,
     ReservationsLapsed,
     BeneficiaryIdentified,
     NotificationSent,
+    OfficialDocumentIssued,
 )
 BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}
 

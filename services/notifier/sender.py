@@ -21,6 +21,7 @@ from prometheus_client import Counter, Gauge
 
 from aap_platform import privacy
 from aap_platform.projection import Projection
+from services.notifier import official
 from services.notifier.domain import Notification, is_overdue, message_id, retry_delay
 from services.notifier.handlers import NotifierHandlers
 from services.notifier.mailer import Mailer, MailSettings, Outgoing
@@ -131,8 +132,10 @@ class Sender:
             return
         # the view keeps the addresses as the log does (sealed): revealed for the mail server only;
         # an erased person's address is no longer known, and nobody is left to write to then
+        attachments = await self.official_documents(n)
         plain = await privacy.reveal(self.runtime.store, list(n.recipients))
         out = self.compose(msgspec.structs.replace(n, recipients=tuple(r for r in plain if r != privacy.ERASED)))
+        out = msgspec.structs.replace(out, attachments=attachments)
         if out.recipients:
             await self.mailer.send(out)
         SENT.labels(n.kind).inc()
@@ -140,6 +143,17 @@ class Sender:
         self._done.add(n.notification_id)
         self._retry_at.pop(n.notification_id, None)
         log.info("notifier: sent %s to %d recipient(s)", n.notification_id, len(n.recipients))
+
+    async def official_documents(self, n: Notification) -> tuple[tuple[str, bytes], ...]:
+        """A lauréat's arrêté and lettre de notification, attached to its e-mail; the lettres de
+        non-sélection of a collective notification, issued with it (each is downloadable)."""
+        if n.kind == "individual":
+            documents = await self.handlers.official_documents(n.session, n.dossier_ids[0], "laureate")
+            return tuple((official.file_name(d.kind, d.reference), body) for d, body in documents)
+        if n.kind == "collective":
+            for dossier_id in n.dossier_ids:
+                await self.handlers.official_documents(n.session, dossier_id, "not_retained")
+        return ()
 
     def compose(self, n: Notification) -> Outgoing:
         call = self.runtime.call

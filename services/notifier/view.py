@@ -19,6 +19,7 @@ from aap_contract.events import (
     BeneficiaryIdentified,
     CreditsCommitted,
     NotificationSent,
+    OfficialDocumentIssued,
     ReservationsLapsed,
     SessionClosed,
 )
@@ -30,7 +31,15 @@ from services.notifier.domain import Notification, collective_id, contacts, indi
 
 # the event types the view acts on (the others are not decoded)
 TYPES = INDEX_TYPES | {
-    t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted, ReservationsLapsed, BeneficiaryIdentified)
+    t.__name__
+    for t in (
+        SessionClosed,
+        NotificationSent,
+        CreditsCommitted,
+        ReservationsLapsed,
+        BeneficiaryIdentified,
+        OfficialDocumentIssued,
+    )
 }
 DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
 
@@ -62,6 +71,7 @@ class NotifierView:
     lapsed_at: dict[str, datetime] = field(default_factory=dict)  # the grants that lapsed, when
     # "dossier/SIREN" -> (SIRET, RNA) completed by an operator after the commitment
     identified: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    official: dict[str, OfficialDocumentIssued] = field(default_factory=dict)  # by document id
 
 
 def identified_key(dossier_id: str, siren: str) -> str:
@@ -96,6 +106,8 @@ def evolve_view(view: NotifierView, event: Event) -> NotifierView:
     elif isinstance(d, ReservationsLapsed):
         for lapse in d.lapses:
             view.lapsed_at.setdefault(lapse.dossier_id, event.occurred_at)
+    elif isinstance(d, OfficialDocumentIssued):
+        view.official.setdefault(d.document_id, d)
     elif isinstance(d, BeneficiaryIdentified):
         key = identified_key(d.dossier_id, d.siren)
         old_siret, old_rna = view.identified.get(key, (None, None))
