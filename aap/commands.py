@@ -74,9 +74,15 @@ async def _up(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from aap import preflight
+    from aap.reach import NATS_HINT, UNREACHABLE_EXIT
     from aap.system import APP_FACTORY, DEFAULT_PORTS
     from aap_platform.auth import ensure_dev_keys
 
+    nats_url = os.environ.get("NATS_URL", DEFAULT_NATS_URL)
+    if preflight.nats_info(*preflight.host_port(nats_url), timeout=3.0) is None:
+        _err(f"aap serve : NATS injoignable à {nats_url} : {NATS_HINT} (variable NATS_URL)")
+        return UNREACHABLE_EXIT
     if not os.environ.get("AAP_JWKS_URL") and not os.environ.get("AAP_JWKS_FILE"):
         ensure_dev_keys(Path(os.environ.get("AAP_DATA_DIR", ".aap")) / "keys")
     uvicorn.run(

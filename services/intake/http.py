@@ -17,6 +17,7 @@ from services.intake.view import select
 
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin")
+CONTACT_READERS = ("applicant", "instructor", "admin")  # the others read a dossier without its contacts
 MAX_KEY = 200
 
 
@@ -110,7 +111,10 @@ async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     entry = _handlers(request).view.state.get(dossier_id)
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
-    return await privacy.reveal(_handlers(request).runtime.store, item(entry, full=True))
+    shown = item(entry, full=True)
+    if principal(request).role not in CONTACT_READERS:  # docs/personal-data.json: who reads contacts
+        return privacy.mask(shown)
+    return await privacy.reveal(_handlers(request).runtime.store, shown)
 
 
 @get("/dossiers", guards=[require(*ROLES)], summary="Lister les dossiers (filtres, pagination)")

@@ -252,3 +252,17 @@ def test_erasing_a_person_shows_effacé_everywhere_and_the_log_still_verifies(sy
     assert contact["email"] not in shown and "[effacé]" in shown
     verify = aap("audit", "verify", *system.nats)
     assert verify.returncode == 0 and "intégrité vérifiée" in verify.stdout, verify.stdout
+
+
+def test_past_the_retention_period_every_contact_is_erased(system):
+    """Runs last in this module: it erases every contact of the demo."""
+    kept = aap("privacy", "retention", *system.nats)
+    assert kept.returncode == 0 and "conservées jusqu'au 31 décembre 2026" in kept.stdout, kept.stdout + kept.stderr
+    early = aap("privacy", "retention", "--erase", "--now", "2026-12-31T00:00:00+01:00", *system.nats)
+    assert early.returncode == 1 and "rien n'est effacé" in early.stdout
+    done = aap("privacy", "retention", "--erase", "--now", "2027-01-01T00:00:00+01:00", *system.nats)
+    assert done.returncode == 0 and "effacées" in done.stdout, done.stdout + done.stderr
+    again = aap("privacy", "retention", *system.nats)
+    assert "0 personne dont" in again.stdout
+    verify = aap("audit", "verify", *system.nats)
+    assert verify.returncode == 0 and "intégrité vérifiée" in verify.stdout
