@@ -19,7 +19,7 @@ from pathlib import Path
 from aap import commands
 
 EXTENSIONS = ("aap.demo", "aap.audit")
-SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
+SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "console")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:

@@ -5,6 +5,7 @@ A call is data: another region or year is a new file, never new code.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +64,23 @@ class Notifications(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     templates_dir: str | None = None
 
 
+AGENT_ROLES = ("instructor", "committee_member", "budget_officer", "auditor", "admin")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConsoleUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One agent of the console: who signs in (by e-mail, as the OpenID provider gives it) and
+    with which role (and committee member id for a committee member)."""
+    email: str
+    name: str
+    role: str
+    member_id: str | None = None
+
+
+class Console(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    users: list[ConsoleUser] = msgspec.field(default_factory=list)
+
+
 class CallInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str
     title: str
@@ -84,6 +102,7 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     themes: dict[str, str]
     committee: Committee
     notifications: Notifications
+    console: Console = msgspec.field(default_factory=Console)
 
     @property
     def id(self) -> str:
@@ -154,8 +173,26 @@ def _check(cfg: CallConfig) -> None:
     for m in cfg.committee.members:
         if m.departement is not None and m.departement not in cfg.departements:
             problems.append(f"committee member {m.id} has unknown département {m.departement}")
+    problems += _console_problems(cfg)
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def _console_problems(cfg: CallConfig) -> list[str]:
+    problems = []
+    emails = [u.email.lower() for u in cfg.console.users]
+    if len(set(emails)) != len(emails):
+        problems.append("console.users e-mails must be unique")
+    for u in cfg.console.users:
+        if not EMAIL.match(u.email):
+            problems.append(f"console user {u.email!r} has no valid e-mail")
+        if u.role not in AGENT_ROLES:
+            problems.append(f"console user {u.email} has unknown role {u.role!r} (one of {', '.join(AGENT_ROLES)})")
+        if u.role == "committee_member" and (u.member_id is None or cfg.member(u.member_id) is None):
+            problems.append(f"console user {u.email} is a committee member without a known member_id")
+        if u.role != "committee_member" and u.member_id is not None:
+            problems.append(f"console user {u.email} has a member_id but is not a committee member")
+    return problems
 
 
 def parse_call(text: str, source: str = "<call>") -> CallConfig:

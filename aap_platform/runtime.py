@@ -127,8 +127,10 @@ class Runtime:
 
 
 def build_app(runtime: Runtime, handlers: list, *, title: str, version: str = "1.0.0",
-              on_start: Callable[[], Awaitable[None]] | None = None, **kwargs) -> Litestar:
-    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling."""
+              on_start: Callable[[], Awaitable[None]] | None = None, middleware: list | tuple = (),
+              exception_handlers: dict | None = None, **kwargs) -> Litestar:
+    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling (plus a
+    service's own `middleware` and `exception_handlers`)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -147,8 +149,8 @@ def build_app(runtime: Runtime, handlers: list, *, title: str, version: str = "1
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
-        middleware=[prometheus.middleware],
-        exception_handlers={Refusal: refusal_handler},
+        middleware=[prometheus.middleware, *middleware],
+        exception_handlers={Refusal: refusal_handler, **(exception_handlers or {})},
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
         **kwargs,
     )
