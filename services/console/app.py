@@ -25,7 +25,7 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from aap_contract.config import Console, ConsoleUser
 from aap_platform.projection import Projection
@@ -90,23 +90,15 @@ def security_headers(policy: str, tls: bool):
     if tls:
         headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
 
-    def middleware(app: ASGIApp) -> ASGIApp:
-        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-
-            async def sending(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    h = MutableScopeHeaders.from_message(message)
-                    for k, v in headers.items():
-                        h[k] = v
-                    if not scope["path"].startswith("/static/"):
-                        h["cache-control"] = "no-store"
-                await send(message)
-            await app(scope, receive, sending)
-        return wrapped
-    return middleware
+    async def before_send(message: Message, scope: Scope) -> None:
+        """On every answer, the 404 of an unknown path included (route middleware would miss it)."""
+        if message["type"] == "http.response.start":
+            h = MutableScopeHeaders.from_message(message)
+            for k, v in headers.items():
+                h[k] = v
+            if not scope.get("path", "").startswith("/static/"):
+                h["cache-control"] = "no-store"
+    return before_send
 
 
 def create_app(settings: Settings | None = None, env: dict[str, str] | None = None) -> Litestar:
@@ -157,7 +149,7 @@ def create_app(settings: Settings | None = None, env: dict[str, str] | None = No
                                          include_in_schema=False)]
     app = build_app(runtime, [*http.ROUTES, *static], title="AAP — console des agents",
                     template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
-                    csrf_config=csrf, middleware=[session.middleware, security_headers(csp(form_origin), tls)],
+                    csrf_config=csrf, middleware=[session.middleware], before_send=[security_headers(csp(form_origin), tls)],
                     exception_handlers={HTTPException: on_error, Exception: on_error,
                                               http.NotSignedIn: on_error, http.Forbidden: on_error},
                     on_shutdown=[close_client])

@@ -60,7 +60,7 @@ class ConsoleView:
         self.reviews: dict[str, dict[tuple[int, str], Scores]] = {}
         self.events = 0
 
-    def evolve(self, event: Event) -> "ConsoleView":
+    def evolve(self, event: Event) -> ConsoleView:
         self.events += 1
         self.index.evolve(event)
         d = event.data
@@ -112,13 +112,13 @@ def describe(event: Event) -> list[tuple[str, str]]:
     if isinstance(d, CreditsReserved):
         return [(d.dossier_id, f"Crédits réservés : {format_euros(d.amount_cents)}")]
     if isinstance(d, ReservationRefused):
-        return [(d.dossier_id, f"Réservation refusée : {format_euros(d.amount_cents)} demandés, "
-                               f"{format_euros(d.available_cents)} disponibles")]
+        return [(d.dossier_id, (f"Réservation refusée : {format_euros(d.amount_cents)} demandés, "
+                                f"{format_euros(d.available_cents)} disponibles"))]
     if isinstance(d, CreditsCommitted):
         return [(d.dossier_id, f"Crédits engagés : {format_euros(d.amount_cents)} (engagement {d.legal_reference})")]
     if isinstance(d, ReservationsLapsed):
-        return [(lapse.dossier_id, f"Réservation caduque à la date limite d'engagement : "
-                                   f"{format_euros(lapse.amount_cents)} rendus à l'enveloppe") for lapse in d.lapses]
+        return [(lapse.dossier_id, (f"Réservation caduque à la date limite d'engagement : "
+                                    f"{format_euros(lapse.amount_cents)} rendus à l'enveloppe")) for lapse in d.lapses]
     if isinstance(d, NotificationSent):
         kind = "individuelle" if d.kind == "individual" else "collective"
         return [(i, f"Notification {kind} envoyée (session {d.session}) à {len(d.recipients)} destinataire(s)")

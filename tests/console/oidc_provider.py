@@ -120,7 +120,7 @@ class Provider:
 
         return Litestar([discovery, jwks, authorize, token, userinfo, end_session])
 
-    def start(self) -> "Provider":
+    def start(self) -> Provider:
         config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

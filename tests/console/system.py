@@ -7,7 +7,7 @@ import asyncio
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -96,4 +96,3 @@ if __name__ == "__main__":       # by hand: python -m tests.console.system /tmp/
         process.wait()
     except KeyboardInterrupt:
         stop(process)
-    _ = datetime

@@ -100,7 +100,7 @@ async def test_a_replayed_code_is_refused(console, provider):
     old_code = parse_qs(urlsplit(callback).query)["code"][0]
     await console.post("/logout", data={"_csrf_token": re.search(
         r'name="_csrf_token" value="([^"]+)"', (await console.get("/login")).text).group(1)})
-    request, fresh = await authorize(console)
+    _, fresh = await authorize(console)
     replayed = fresh.replace(parse_qs(urlsplit(fresh).query)["code"][0], old_code)
     refused = await console.get(_path(replayed), follow_redirects=False)
     assert refused.status_code == 400 and "déjà utilisé" in refused.text
