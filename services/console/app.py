@@ -7,6 +7,7 @@ Settings beyond the common ones (aap_platform.settings), from the environment:
 - AAP_CONSOLE_SECRET: the session cookie's key (hex, 32 bytes; default: made once in `<data dir>/keys/`);
 - AAP_CONSOLE_PUBLIC_URL: the address the agents use (default http://127.0.0.1:8006); https makes the
   cookies Secure;
+- AAP_CONSOLE_DSFR_DIR: the DSFR's `dist` folder (default: services/console/node_modules/@gouvfr/dsfr/dist);
 - AAP_OIDC_DISCOVERY_URL, AAP_OIDC_CLIENT_ID, AAP_OIDC_CLIENT_SECRET (AAP_OIDC_SCOPES): the OpenID provider
   (ProConnect). Without a discovery URL the console offers the local sign-in page (development only).
 """
@@ -38,7 +39,7 @@ from services.console.view import DECODE, evolve_view, initial_view
 
 SERVICE = "console"
 HERE = Path(__file__).resolve().parent
-DSFR_DIST = HERE / "node_modules" / "@gouvfr" / "dsfr" / "dist"
+DSFR_DIST = HERE / "node_modules" / "@gouvfr" / "dsfr" / "dist"      # `make install` (npm ci) puts it there
 DEFAULT_URLS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}
 SESSION_HOURS = 8
 
@@ -143,7 +144,8 @@ def create_app(settings: Settings | None = None, env: dict[str, str] | None = No
     def on_error(request: Request, exc: Exception) -> Response[Any]:
         return http.error_page(request, exc)
 
-    static = [create_static_files_router(path="/static/dsfr", directories=[DSFR_DIST], name="dsfr",
+    dsfr = Path(env.get("AAP_CONSOLE_DSFR_DIR") or DSFR_DIST)
+    static = [create_static_files_router(path="/static/dsfr", directories=[dsfr], name="dsfr",
                                          include_in_schema=False, send_as_attachment=False),
               create_static_files_router(path="/static", directories=[HERE / "static"], name="static",
                                          include_in_schema=False)]
