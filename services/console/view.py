@@ -56,8 +56,8 @@ class ConsoleView:
     def __init__(self) -> None:
         self.index: DossierIndex = initial_index(summary)
         self.timeline: dict[str, list[Step]] = {}
-        # dossier id -> (session, member id) -> the member's last scores
-        self.reviews: dict[str, dict[tuple[int, str], Scores]] = {}
+        # dossier id -> session (as text) -> member id -> the member's last scores
+        self.reviews: dict[str, dict[str, dict[str, Scores]]] = {}
         self.events = 0
 
     def evolve(self, event: Event) -> ConsoleView:
@@ -65,7 +65,7 @@ class ConsoleView:
         self.index.evolve(event)
         d = event.data
         if isinstance(d, ReviewRecorded):
-            self.reviews.setdefault(d.dossier_id, {})[(d.session, d.member_id)] = d.scores
+            self.reviews.setdefault(d.dossier_id, {}).setdefault(str(d.session), {})[d.member_id] = d.scores
         for dossier_id, text in describe(event):
             self.timeline.setdefault(dossier_id, []).append(
                 Step(event.occurred_at, event.type, event.actor, text, event.sequence,
