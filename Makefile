@@ -54,8 +54,9 @@ $(VENV)/.bench-installed: $(STAMP)
 	@touch $@
 
 # The whole system measured (bench/system.py): one table, and bench/results.json. ~5 min; bench-quick ~1 min.
-bench: $(VENV)/.bench-installed
+bench: $(VENV)/.bench-installed $(ASSETS)
 	$(BIN)/python -m bench.system $(BENCH_ARGS)
+	$(BIN)/python -m bench.console
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick

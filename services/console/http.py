@@ -27,6 +27,7 @@ from services.console.view import ConsoleView
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAGE_SIZE = 50
+AGENDA_PAGE = 20        # dossiers of an agenda shown with their forms on one page
 NEAR_DEADLINE = timedelta(days=30)
 NAV = [("/", "Tableau de bord", "dashboard"), ("/dossiers", "Dossiers", "dossiers"),
        ("/sessions", "Comité", "sessions"), ("/budget", "Budget", "budget"),
@@ -395,9 +396,14 @@ async def _session_page(request: Request, agent: Agent, n: int, status: int = 20
     detail = await h.services.get(agent, "committee", f"/sessions/{n}")
     ranking = await h.services.get(agent, "committee", f"/sessions/{n}/ranking")
     members = h.runtime.call.committee.members
-    reviews_of = {r["dossier_id"]: r for r in ranking["items"]}
+    agenda = detail["agenda"]
+    pages = max(1, -(-len(agenda) // AGENDA_PAGE))
+    raw = request.query_params.get("page", "1")
+    page_n = min(int(raw), pages) if raw.isdigit() and int(raw) > 0 else 1
+    still_open = [d for d in agenda if not d["decision"] or d["funding"] == "pending"]
     return page(request, "session.html", f"Session {n} du comité", "sessions", status=status, s=detail,
-                ranking=ranking, reviews_of=reviews_of, members=members, error=error, form_error=form_error or {},
+                cards=agenda[(page_n - 1) * AGENDA_PAGE:page_n * AGENDA_PAGE], page_n=page_n, pages=pages,
+                still_open=still_open, ranking=ranking, members=members, error=error, form_error=form_error or {},
                 may_review=agent.role in ("committee_member", "instructor", "admin"),
                 may_decide=agent.role in ("instructor", "admin"),
                 breadcrumb=[("/", "Tableau de bord"), ("/sessions", "Comité"), ("", f"Session {n}")])
