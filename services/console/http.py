@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from services.console.handlers import Handlers, ServiceError
 from services.console.oidc import OidcError
 from services.console.view import ConsoleView
 
+log = logging.getLogger(__name__)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAGE_SIZE = 50
 AGENDA_PAGE = 20        # dossiers of an agenda shown with their forms on one page
@@ -442,6 +444,8 @@ async def post_review(request: Request, n: FromPath[int]) -> Response[Any]:
     form = await request.form()
     dossier_id = str(form.get("dossier_id", ""))
     member_id = agent.member_id if agent.role == "committee_member" else str(form.get("member_id", ""))
+    if not UUID.match(dossier_id) or _h(request).runtime.call.member(member_id or "") is None:
+        return await _session_page(request, agent, n, status=422, error="Dossier ou membre du comité inconnu.")
     try:
         scores = {c: _score(form.get(c), c == "free_software") for c in labels.CRITERIA}
     except ValueError:
@@ -467,6 +471,8 @@ async def post_decision(request: Request, n: FromPath[int]) -> Response[Any]:
     n = _session_n(request, n)
     form = await request.form()
     dossier_id, decision = str(form.get("dossier_id", "")), str(form.get("decision", ""))
+    if not UUID.match(dossier_id):
+        return await _session_page(request, agent, n, status=422, error="Dossier inconnu.")
     anchor = f"decision-{dossier_id}"
     body: dict[str, Any] = {"dossier_id": dossier_id, "decision": decision}
     if decision == "select":
@@ -514,6 +520,8 @@ async def post_commitment(request: Request) -> Response[Any]:
     agent = need(request, "budget")
     form = await request.form()
     body = {"dossier_id": str(form.get("dossier_id", "")), "legal_reference": str(form.get("legal_reference", ""))}
+    if not UUID.match(body["dossier_id"]):
+        return await _budget_page(request, agent, status=422, error="Dossier inconnu.")
     try:
         await _h(request).services.post(agent, "budget", "/commitments", body)
     except ServiceError as exc:
@@ -609,6 +617,6 @@ def error_page(request: Request, exc: Exception) -> Response[Any]:
                    403: "La demande a été refusée (jeton de sécurité du formulaire absent ou périmé : rechargez la page)."
                    }.get(status, "La demande n'a pas pu être traitée.")
         return page(request, "error.html", title, status=status, message=message)
-    request.app.logger.exception("console: unexpected error") if request.app.logger else None
+    log.exception("console: unexpected error on %s %s", request.method, request.url.path)
     return page(request, "error.html", "Erreur inattendue", status=500,
                 message="Une erreur inattendue est survenue ; elle a été consignée. Réessayez dans un instant.")

@@ -85,3 +85,15 @@ async def test_ids_are_checked_and_failures_are_french_pages(console):
     assert listing.status_code == 200 and "Filtre ignoré (valeur inconnue) : status, session" in listing.text
     exported = await console.get("/dossiers.csv?departement=59")
     assert exported.status_code == 200 and exported.text.startswith("\ufeffidentifiant;titre;statut")
+
+
+async def test_a_malformed_id_posted_by_a_form_gets_a_french_page(console):
+    await _sign_in(console)
+    token = _csrf((await console.get("/login")).text)
+    for path, data in (("/sessions/1/decisions", {"dossier_id": "../../budget", "decision": "defer"}),
+                       ("/sessions/1/reviews", {"dossier_id": str(uuid.uuid4()), "member_id": "personne"}),
+                       ("/budget/commitments", {"dossier_id": "x" * 500, "legal_reference": "CHORUS-1"})):
+        r = await console.post(path, data={"_csrf_token": token, **data})
+        # refused (422) and the page re-rendered, which needs the service: not running here, hence 503
+        assert r.status_code in (422, 503), (path, r.status_code)
+        assert "inconnu" in r.text or "ne répond pas" in r.text, path
