@@ -34,3 +34,9 @@ RULES = {
 }
 SORTS = {"submitted_at": "Date de dépôt", "title": "Titre", "status": "Statut", "requested": "Montant demandé",
          "departement": "Département"}
+EXPENSE_CATEGORIES = {"service": "Prestation de service", "study": "Étude", "training": "Formation",
+                      "software": "Logiciel", "other": "Autre", "staff": "Frais de personnel",
+                      "it_equipment": "Matériel informatique"}
+APPLICANT_KINDS = {"commune": "Commune", "epci": "EPCI", "metropole": "Métropole", "departement": "Département",
+                   "region": "Région"}
+SECTIONS = {"situation": "situation", "method": "méthode", "roadmap": "feuille de route", "solution": "solution"}

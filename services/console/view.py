@@ -50,6 +50,7 @@ class Step(msgspec.Struct, frozen=True):
     text: str                  # in French
     sequence: int              # the event's sequence in its aggregate
     aggregate: str
+    member_id: str | None = None   # a review's member (the page shows the member's name)
 
 
 class ConsoleView:
@@ -66,10 +67,11 @@ class ConsoleView:
         d = event.data
         if isinstance(d, ReviewRecorded):
             self.reviews.setdefault(d.dossier_id, {}).setdefault(str(d.session), {})[d.member_id] = d.scores
+        member = d.member_id if isinstance(d, ReviewRecorded) else None
         for dossier_id, text in describe(event):
             self.timeline.setdefault(dossier_id, []).append(
                 Step(event.occurred_at, event.type, event.actor, text, event.sequence,
-                     f"{event.aggregate_type}/{event.aggregate_id}"))
+                     f"{event.aggregate_type}/{event.aggregate_id}", member))
         return self
 
 
@@ -99,7 +101,7 @@ def describe(event: Event) -> list[tuple[str, str]]:
             return [(d.dossier_id, "Éligibilité examinée : éligible")]
         return [(d.dossier_id, "Éligibilité examinée : inéligible — " + " ; ".join(f.message for f in d.failures))]
     if isinstance(d, ReviewRecorded):
-        return [(d.dossier_id, f"Avis de {d.member_id} (session {d.session})")]
+        return [(d.dossier_id, f"Avis d'un membre du comité (session {d.session})")]
     if isinstance(d, ProjectSelected):
         return [(d.dossier_id, f"Retenu en session {d.session} : {format_euros(d.granted_cents)} accordés")]
     if isinstance(d, ProjectRejected):
