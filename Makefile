@@ -13,7 +13,7 @@ DSFR_INTEGRITY := sha512-R9AALZc1LfZjtytWZMOaUIOHWTkllBZ/sZlsL8TpKZVgF3qUKXt/uNY
 AXE_VERSION    := 4.14.1
 AXE_INTEGRITY  := sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
 
-.PHONY: assets install run test test-unit test-integration test-e2e scenarios bench bench-quick profile clean
+.PHONY: assets install run lint test test-unit test-integration test-e2e scenarios bench bench-quick profile clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,14 @@ install: $(STAMP) $(ASSETS)
 run: $(STAMP) $(ASSETS)
 	$(BIN)/aap up
 
-test: $(STAMP) $(ASSETS)
-	$(BIN)/pytest -q
+# ruff (lint and format) and mypy (strict on aap_contract/ and every services/*/domain.py).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint $(ASSETS)
+	$(BIN)/pytest -q -rs
 
 test-unit: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q tests/unit

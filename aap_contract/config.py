@@ -2,6 +2,7 @@
 
 A call is data: another region or year is a new file, never new code.
 """
+
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -130,9 +132,10 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return next((m for m in self.committee.members if m.id == member_id), None)
 
 
-def _localize(raw: dict, tz: ZoneInfo) -> dict:
+def _localize(raw: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     """TOML local datetimes are read in the call's timezone; explicit offsets are kept."""
-    def fix(value):
+
+    def fix(value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=tz)
         if isinstance(value, dict):
@@ -140,7 +143,9 @@ def _localize(raw: dict, tz: ZoneInfo) -> dict:
         if isinstance(value, list):
             return [fix(v) for v in value]
         return value
-    return fix(raw)
+
+    fixed: dict[str, Any] = fix(raw)
+    return fixed
 
 
 def _check(cfg: CallConfig) -> None:
