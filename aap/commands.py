@@ -49,8 +49,10 @@ async def _up(args: argparse.Namespace) -> int:
     for name, url in system.urls.items():
         print(f"{name:<12} {url}   log: {system.processes[name].log_path}")
     if "console" in system.processes and not os.environ.get("AAP_OIDC_DISCOVERY_URL"):
-        print(f"console: no OpenID provider configured (AAP_OIDC_DISCOVERY_URL): LOCAL SIGN-IN, for development only, "
-              f"at {system.processes['console'].url}/login")
+        print(
+            f"console: no OpenID provider configured (AAP_OIDC_DISCOVERY_URL): LOCAL SIGN-IN, for development only, "
+            f"at {system.processes['console'].url}/login"
+        )
     print(f"admin token: aap token issue --role admin --subject admin --data-dir {system.data_dir}")
     print("Ctrl-C stops everything.", flush=True)
     code = 0

@@ -20,8 +20,14 @@ from aap_platform.auth import ensure_dev_keys
 from aap_platform.natsserver import EmbeddedNats, free_port
 
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "console")
-DEFAULT_PORTS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005,
-                 "console": 8006}
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "eligibility": 8002,
+    "committee": 8003,
+    "budget": 8004,
+    "notifier": 8005,
+    "console": 8006,
+}
 DEFAULT_NATS_PORT = 4222
 APP_FACTORY = "services.{name}.app:create_app"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -73,6 +73,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class ConsoleUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One agent of the console: who signs in (by e-mail, as the OpenID provider gives it) and
     with which role (and committee member id for a committee member)."""
+
     email: str
     name: str
     role: str

@@ -3,6 +3,7 @@
 dossiers of the demonstration call submitted in the window, the clock moved past the first relevé
 (the eligible ones on session 1's agenda), a few reviews and decisions; then each page fetched by a
 signed-in administrator, one request at a time. Prints one table row per page and the verdict."""
+
 from __future__ import annotations
 
 import argparse
@@ -49,18 +50,32 @@ async def load(system: System, n: int) -> list[str]:
                     r = await http.post(system.urls["intake"] + "/dossiers", json=dossier, headers=headers)
                     r.raise_for_status()
                     ids.append(r.json()["dossier_id"])
+
             await asyncio.gather(*(worker() for _ in range(8)))
             await quiesce(system, store)
             await wait_clock(system, await set_clock(store.js, call.id, call.sessions[0].cutoff + timedelta(days=1)))
             await quiesce(system, store)
             agenda = (await http.get(system.urls["committee"] + "/sessions/1", headers=headers)).json()["agenda"]
             for row in agenda[:20]:
-                await http.post(system.urls["committee"] + "/sessions/1/reviews", headers=headers, json={
-                    "dossier_id": row["dossier_id"], "member_id": call.committee.members[0].id,
-                    "scores": {"diagnosis": 2, "co_construction": 2, "roadmap": 3, "free_software": None}})
+                await http.post(
+                    system.urls["committee"] + "/sessions/1/reviews",
+                    headers=headers,
+                    json={
+                        "dossier_id": row["dossier_id"],
+                        "member_id": call.committee.members[0].id,
+                        "scores": {"diagnosis": 2, "co_construction": 2, "roadmap": 3, "free_software": None},
+                    },
+                )
             for row in agenda[:5]:
-                await http.post(system.urls["committee"] + "/sessions/1/decisions", headers=headers, json={
-                    "dossier_id": row["dossier_id"], "decision": "select", "granted_cents": row["requested_cents"]})
+                await http.post(
+                    system.urls["committee"] + "/sessions/1/decisions",
+                    headers=headers,
+                    json={
+                        "dossier_id": row["dossier_id"],
+                        "decision": "select",
+                        "granted_cents": row["requested_cents"],
+                    },
+                )
             await quiesce(system, store)
         return ids
     finally:
@@ -68,13 +83,20 @@ async def load(system: System, n: int) -> list[str]:
 
 
 async def measure(base: str, ids: list[str], rounds: int) -> dict[str, dict]:
-    pages = {"/": "tableau de bord", "/dossiers": "dossiers (page 1)",
-             "/dossiers?sort=title&order=desc&page=12": "dossiers triés, page 12",
-             "/dossiers?departement=59&track=standard": "dossiers filtrés",
-             "/dossiers.csv": "export CSV (1 000 lignes)", f"/dossiers/{ids[0]}": "un dossier",
-             "/sessions": "sessions", "/sessions/1": "session 1 (ordre du jour)", "/budget": "budget",
-             "/notifications": "notifications", "/laureates": "lauréats",
-             f"/audit?dossier={ids[0]}": "audit : historique d'un dossier"}
+    pages = {
+        "/": "tableau de bord",
+        "/dossiers": "dossiers (page 1)",
+        "/dossiers?sort=title&order=desc&page=12": "dossiers triés, page 12",
+        "/dossiers?departement=59&track=standard": "dossiers filtrés",
+        "/dossiers.csv": "export CSV (1 000 lignes)",
+        f"/dossiers/{ids[0]}": "un dossier",
+        "/sessions": "sessions",
+        "/sessions/1": "session 1 (ordre du jour)",
+        "/budget": "budget",
+        "/notifications": "notifications",
+        "/laureates": "lauréats",
+        f"/audit?dossier={ids[0]}": "audit : historique d'un dossier",
+    }
     out = {}
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         login = await http.get("/login")
@@ -88,12 +110,16 @@ async def measure(base: str, ids: list[str], rounds: int) -> dict[str, dict]:
                 r = await http.get(path)
                 elapsed = (time.perf_counter() - started) * 1000
                 assert r.status_code == 200, (path, r.status_code)
-                if i >= 2:                      # two warm-up requests
+                if i >= 2:  # two warm-up requests
                     times.append(elapsed)
             times.sort()
-            out[path] = {"page": label, "p50_ms": round(statistics.median(times), 1),
-                         "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1), "max_ms": round(times[-1], 1),
-                         "bytes": len(r.content)}
+            out[path] = {
+                "page": label,
+                "p50_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+                "max_ms": round(times[-1], 1),
+                "bytes": len(r.content),
+            }
     return out
 
 
@@ -105,10 +131,15 @@ async def run(n: int, rounds: int) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"console: every page with {result['dossiers']:,} dossiers".replace(",", "\u202f"),
-             "| page | p50 | p95 | max | size |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"console: every page with {result['dossiers']:,} dossiers".replace(",", "\u202f"),
+        "| page | p50 | p95 | max | size |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for r in result["pages"].values():
-        lines.append(f"| {r['page']} | {r['p50_ms']} ms | {r['p95_ms']} ms | {r['max_ms']} ms | {r['bytes'] // 1024} KiB |")
+        lines.append(
+            f"| {r['page']} | {r['p50_ms']} ms | {r['p95_ms']} ms | {r['max_ms']} ms | {r['bytes'] // 1024} KiB |"
+        )
     worst = max(r["p95_ms"] for r in result["pages"].values())
     lines.append(f"worst p95 {worst} ms: {'✓' if worst < TARGET_MS else '✗'} (target < {TARGET_MS:.0f} ms)")
     return "\n".join(lines)

@@ -4,6 +4,7 @@ sessions or money (every action goes to the owning service) and appends no event
 
 Pure: stdlib, msgspec and aap_contract only.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,6 +36,7 @@ PAGES: dict[str, tuple[str, ...]] = {
 
 class Agent(msgspec.Struct, frozen=True):
     """The signed-in agent, as the session cookie keeps it."""
+
     email: str
     name: str
     role: str
@@ -50,6 +52,7 @@ class Agent(msgspec.Struct, frozen=True):
 
 class SignIn(msgspec.Struct, frozen=True):
     """Someone the provider (or the local sign-in page) vouches for, by e-mail."""
+
     email: str
 
 
@@ -70,7 +73,9 @@ def decide(command: SignIn, state: ConsoleState, context: Console) -> Agent:
     wanted = command.email.strip().lower()
     found: ConsoleUser | None = next((u for u in context.users if u.email.lower() == wanted), None)
     if found is None or not wanted:
-        raise Refusal("UNKNOWN_AGENT",
-                      "Votre adresse n'est pas dans la liste des agents de cet appel : "
-                      "demandez à l'administration de l'appel de vous y ajouter.")
+        raise Refusal(
+            "UNKNOWN_AGENT",
+            "Votre adresse n'est pas dans la liste des agents de cet appel : "
+            "demandez à l'administration de l'appel de vous y ajouter.",
+        )
     return Agent(email=found.email, name=found.name, role=found.role, member_id=found.member_id)

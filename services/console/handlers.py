@@ -5,6 +5,7 @@ the service that owns it, with a short-lived token (ES256, like `aap token issue
 agent's role, e-mail and committee member id, signed with the console's key whose public half is
 in the JWKS the services trust. A refusal comes back as the service's own French message.
 """
+
 from __future__ import annotations
 
 import time
@@ -17,18 +18,23 @@ import httpx
 from aap_platform.auth import issue_token
 from services.console.domain import Agent
 
-TOKEN_TTL = 300            # seconds a minted token lives
-TOKEN_REUSE = 240          # a token is reused this long, then a fresh one is minted
-SERVICE_NAMES = {"intake": "le service de dépôt", "eligibility": "le service d'éligibilité",
-                 "committee": "le service du comité", "budget": "le service budgétaire",
-                 "notifier": "le service des notifications"}
+TOKEN_TTL = 300  # seconds a minted token lives
+TOKEN_REUSE = 240  # a token is reused this long, then a fresh one is minted
+SERVICE_NAMES = {
+    "intake": "le service de dépôt",
+    "eligibility": "le service d'éligibilité",
+    "committee": "le service du comité",
+    "budget": "le service budgétaire",
+    "notifier": "le service des notifications",
+}
 
 
 class ServiceError(Exception):
     """A service refused the call or could not be reached: `message` is in French, for the page."""
 
-    def __init__(self, message: str, status: int = 502, code: str | None = None,
-                 fields: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self, message: str, status: int = 502, code: str | None = None, fields: list[dict[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -62,22 +68,37 @@ class Services:
         known = self._tokens.get(key)
         if known is not None and now < known[1]:
             return known[0]
-        minted = issue_token(self.private_key, role=agent.role, subject=agent.email, member_id=agent.member_id,
-                             ttl=TOKEN_TTL, audience=self.audience)
+        minted = issue_token(
+            self.private_key,
+            role=agent.role,
+            subject=agent.email,
+            member_id=agent.member_id,
+            ttl=TOKEN_TTL,
+            audience=self.audience,
+        )
         self._tokens[key] = (minted, now + TOKEN_REUSE)
         return minted
 
-    async def call(self, agent: Agent | None, method: str, service: str, path: str,
-                   params: dict[str, Any] | None = None, body: Any = None) -> Any:
+    async def call(
+        self,
+        agent: Agent | None,
+        method: str,
+        service: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
         """The service's JSON answer; a ServiceError with its French message otherwise."""
         headers = {"authorization": f"Bearer {self.token(agent)}"} if agent is not None else {}
         name = SERVICE_NAMES.get(service, service)
         try:
-            response = await self.client.request(method, self.urls[service] + path, params=params, json=body,
-                                                 headers=headers)
+            response = await self.client.request(
+                method, self.urls[service] + path, params=params, json=body, headers=headers
+            )
         except httpx.HTTPError:
-            raise ServiceError(f"{name.capitalize()} ne répond pas pour le moment ; réessayez dans un instant.",
-                               503) from None
+            raise ServiceError(
+                f"{name.capitalize()} ne répond pas pour le moment ; réessayez dans un instant.", 503
+            ) from None
         if response.status_code < 400:
             if response.headers.get("content-type", "").startswith("application/json"):
                 return response.json()
@@ -85,8 +106,9 @@ class Services:
         raise _refusal(response, name)
 
     async def get(self, agent: Agent | None, service: str, path: str, **params: Any) -> Any:
-        return await self.call(agent, "GET", service, path,
-                               params={k: v for k, v in params.items() if v is not None} or None)
+        return await self.call(
+            agent, "GET", service, path, params={k: v for k, v in params.items() if v is not None} or None
+        )
 
     async def post(self, agent: Agent, service: str, path: str, body: Any) -> Any:
         return await self.call(agent, "POST", service, path, body=body)
@@ -105,7 +127,9 @@ def _refusal(response: httpx.Response, name: str) -> ServiceError:
     if status in (401, 403):
         return ServiceError(f"{name.capitalize()} refuse cette action à votre rôle.", status)
     if status == 422:
-        fields = [f for f in body.get("extra", []) if isinstance(f, dict)] if isinstance(body.get("extra"), list) else []
+        fields = (
+            [f for f in body.get("extra", []) if isinstance(f, dict)] if isinstance(body.get("extra"), list) else []
+        )
         detail = " ; ".join(f"{f.get('field', '?')} : {f.get('message', '')}" for f in fields)
         return ServiceError("Saisie incorrecte" + (f" — {detail}." if detail else "."), 422, fields=fields)
     message = body.get("message") if isinstance(body.get("message"), str) else None
@@ -120,11 +144,12 @@ def _refusal(response: httpx.Response, name: str) -> ServiceError:
 class Handlers:
     """What the console's routes use: the services' APIs, the console's own view, the runtime (clock,
     call, store for the audit page), the OpenID client (None: local sign-in) and the agent table."""
+
     services: Services
-    view: Any                     # Projection[ConsoleView]
-    runtime: Any                  # aap_platform.runtime.Runtime
-    agents: Any                   # aap_contract.config.Console
-    oidc: Any = None              # services.console.oidc.OidcClient | None
+    view: Any  # Projection[ConsoleView]
+    runtime: Any  # aap_platform.runtime.Runtime
+    agents: Any  # aap_contract.config.Console
+    oidc: Any = None  # services.console.oidc.OidcClient | None
     public_url: str = "http://127.0.0.1:8006"
 
     @property

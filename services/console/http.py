@@ -1,6 +1,7 @@
 """The console's pages: each route translates a request into reads (the console's own view, or the
 owning service's API under the agent's identity) or into one call to the owning service, and renders a
 French page. No rule is decided here; a refusal shows the service's own message beside the form."""
+
 from __future__ import annotations
 
 import csv
@@ -29,12 +30,17 @@ from services.console.view import ConsoleView
 log = logging.getLogger(__name__)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAGE_SIZE = 50
-AGENDA_PAGE = 20        # dossiers of an agenda shown with their forms on one page
+AGENDA_PAGE = 20  # dossiers of an agenda shown with their forms on one page
 NEAR_DEADLINE = timedelta(days=30)
-NAV = [("/", "Tableau de bord", "dashboard"), ("/dossiers", "Dossiers", "dossiers"),
-       ("/sessions", "Comité", "sessions"), ("/budget", "Budget", "budget"),
-       ("/notifications", "Notifications", "notifications"), ("/audit", "Audit", "audit"),
-       ("/laureates", "Lauréats", "laureates")]
+NAV = [
+    ("/", "Tableau de bord", "dashboard"),
+    ("/dossiers", "Dossiers", "dossiers"),
+    ("/sessions", "Comité", "sessions"),
+    ("/budget", "Budget", "budget"),
+    ("/notifications", "Notifications", "notifications"),
+    ("/audit", "Audit", "audit"),
+    ("/laureates", "Lauréats", "laureates"),
+]
 
 
 class NotSignedIn(Exception):
@@ -46,11 +52,11 @@ class Forbidden(Exception):
 
 
 def _h(request: Request) -> Handlers:
-    return request.app.state.handlers  # type: ignore[no-any-return]
+    return request.app.state.handlers
 
 
 def _view(request: Request) -> ConsoleView:
-    return _h(request).view.state  # type: ignore[no-any-return]
+    return _h(request).view.state
 
 
 def _session(request: Request) -> dict[str, Any]:
@@ -82,22 +88,43 @@ def _flash(request: Request, message: str) -> None:
     request.set_session({**_session(request), "flash": message})
 
 
-def page(request: Request, template: str, heading: str, current: str = "", status: int = 200, **context: Any) -> Template:
+def page(
+    request: Request, template: str, heading: str, current: str = "", status: int = 200, **context: Any
+) -> Template:
     h = _h(request)
     agent = current_agent(request)
     call = h.runtime.call
-    nav = [(href, label, key) for href, label, key in NAV
-           if key == "laureates" or (agent is not None and agent.may_see(key))]
+    nav = [
+        (href, label, key)
+        for href, label, key in NAV
+        if key == "laureates" or (agent is not None and agent.may_see(key))
+    ]
     flash = _session(request).pop("flash", None)
-    return Template(template_name=template, status_code=status, context={
-        "heading": heading, "current": current, "agent": agent, "nav": nav, "local_mode": h.local_mode,
-        "call_title": call.call.title, "region": call.call.region, "flash": flash, "call": call,
-        "euros": format_euros, "status_label": lambda s: labels.STATUS_LABELS.get(s, s),
-        "status_class": lambda s: labels.STATUS_CLASSES.get(s, ""), "labels": labels,
-        "theme_label": lambda t: f"{t} — {call.themes[t]}" if t in call.themes else t,
-        "dept_label": lambda d: f"{call.departements[d]} ({d})" if d in call.departements else d,
-        "when": lambda at: _when(at, call.tz), "role_labels": ROLE_LABELS,
-        "member_name": lambda m: (found.name if (found := call.member(m)) else m), **context})
+    return Template(
+        template_name=template,
+        status_code=status,
+        context={
+            "heading": heading,
+            "current": current,
+            "agent": agent,
+            "nav": nav,
+            "local_mode": h.local_mode,
+            "call_title": call.call.title,
+            "region": call.call.region,
+            "flash": flash,
+            "call": call,
+            "euros": format_euros,
+            "status_label": lambda s: labels.STATUS_LABELS.get(s, s),
+            "status_class": lambda s: labels.STATUS_CLASSES.get(s, ""),
+            "labels": labels,
+            "theme_label": lambda t: f"{t} — {call.themes[t]}" if t in call.themes else t,
+            "dept_label": lambda d: f"{call.departements[d]} ({d})" if d in call.departements else d,
+            "when": lambda at: _when(at, call.tz),
+            "role_labels": ROLE_LABELS,
+            "member_name": lambda m: found.name if (found := call.member(m)) else m,
+            **context,
+        },
+    )
 
 
 def _when(at: Any, tz: Any) -> str:
@@ -113,12 +140,18 @@ def _when(at: Any, tz: Any) -> str:
 
 # ---------------------------------------------------------------- sign-in
 
+
 def _sign_in(request: Request, email: str, id_token: str | None = None) -> Agent:
     h = _h(request)
     agent = decide(SignIn(email=email), initial_state(), h.agents)
     request.clear_session()
-    request.set_session({"agent": msgspec.to_builtins(agent), **({"id_token": id_token} if id_token else {}),
-                         "flash": f"Bienvenue, {agent.name}."})
+    request.set_session(
+        {
+            "agent": msgspec.to_builtins(agent),
+            **({"id_token": id_token} if id_token else {}),
+            "flash": f"Bienvenue, {agent.name}.",
+        }
+    )
     return agent
 
 
@@ -138,8 +171,9 @@ async def local_login(request: Request) -> Response[Any]:
     try:
         _sign_in(request, email)
     except Refusal as refusal:
-        return page(request, "login.html", "Se connecter", status=403, agents=h.agents.users, oidc=False,
-                    error=refusal.message)
+        return page(
+            request, "login.html", "Se connecter", status=403, agents=h.agents.users, oidc=False, error=refusal.message
+        )
     return Redirect("/", status_code=303)
 
 
@@ -194,6 +228,7 @@ async def logout(request: Request) -> Response[Any]:
 
 # ---------------------------------------------------------------- dashboard
 
+
 @get("/")
 async def dashboard(request: Request) -> Template:
     agent = need(request, "dashboard")
@@ -214,8 +249,7 @@ async def dashboard(request: Request) -> Template:
         budget, reservations = None, []
         errors.append(exc.message)
     try:
-        sessions = (await h.services.get(agent, "committee", "/sessions"))["items"] \
-            if agent.may_see("sessions") else []
+        sessions = (await h.services.get(agent, "committee", "/sessions"))["items"] if agent.may_see("sessions") else []
     except ServiceError as exc:
         sessions = []
         errors.append(exc.message)
@@ -228,12 +262,24 @@ async def dashboard(request: Request) -> Template:
         "undecided": [s for s in sessions if s["open"] and not s["closed"] and s["decided"] < s["agenda_size"]],
         "reserved_near_deadline": [r for r in reservations if r["status"] == "reserved"] if near else [],
     }
-    return page(request, "dashboard.html", "Tableau de bord", "dashboard", by_status=by_status,
-                by_session=by_session, budget=budget, todo=todo, deadline=deadline, total=len(view.index.entries),
-                error=" ".join(errors) or None, sessions=sessions)
+    return page(
+        request,
+        "dashboard.html",
+        "Tableau de bord",
+        "dashboard",
+        by_status=by_status,
+        by_session=by_session,
+        budget=budget,
+        todo=todo,
+        deadline=deadline,
+        total=len(view.index.entries),
+        error=" ".join(errors) or None,
+        sessions=sessions,
+    )
 
 
 # ---------------------------------------------------------------- dossiers
+
 
 def _track_of(theme: str, tracks: dict[str, list[str]]) -> str | None:
     top = theme.split(".")[0]
@@ -247,8 +293,12 @@ def _filters(request: Request) -> tuple[dict[str, Any], list[str]]:
     got: dict[str, Any] = {}
     dropped = []
     checks: dict[str, Any] = {
-        "status": labels.STATUS_LABELS, "departement": call.departements, "theme": call.themes,
-        "track": call.tracks, "sort": labels.SORTS, "order": {"asc": 1, "desc": 1},
+        "status": labels.STATUS_LABELS,
+        "departement": call.departements,
+        "theme": call.themes,
+        "track": call.tracks,
+        "sort": labels.SORTS,
+        "order": {"asc": 1, "desc": 1},
         "session": {str(s.number): 1 for s in call.sessions},
     }
     for name, allowed in checks.items():
@@ -279,9 +329,13 @@ def _select(request: Request, f: dict[str, Any]) -> list[DossierEntry]:
         if "track" in f and _track_of(e.theme, call.tracks) != f["track"]:
             continue
         found.append(e)
-    keys = {"submitted_at": lambda e: (e.submitted_at, e.dossier_id), "title": lambda e: (e.title.lower(), e.dossier_id),
-            "status": lambda e: (e.status, e.dossier_id), "requested": lambda e: (e.requested_cents, e.dossier_id),
-            "departement": lambda e: (e.departement, e.dossier_id)}
+    keys = {
+        "submitted_at": lambda e: (e.submitted_at, e.dossier_id),
+        "title": lambda e: (e.title.lower(), e.dossier_id),
+        "status": lambda e: (e.status, e.dossier_id),
+        "requested": lambda e: (e.requested_cents, e.dossier_id),
+        "departement": lambda e: (e.departement, e.dossier_id),
+    }
     found.sort(key=keys[f.get("sort", "submitted_at")], reverse=f.get("order") == "desc")
     return found
 
@@ -294,11 +348,21 @@ async def dossiers(request: Request) -> Template:
     pages = max(1, -(-len(found) // PAGE_SIZE))
     n = min(f["page"], pages)
     query = {k: v for k, v in f.items() if k != "page"}
-    return page(request, "dossiers.html", "Dossiers", "dossiers", items=found[(n - 1) * PAGE_SIZE:n * PAGE_SIZE],
-                total=len(found), page_n=n, pages=pages, f=f, query=urlencode(query),
-                csv_url="/dossiers.csv" + (f"?{urlencode(query)}" if query else ""),
-                error=("Filtre ignoré (valeur inconnue) : " + ", ".join(dropped)) if dropped else None,
-                track_of=lambda t: labels.TRACKS.get(_track_of(t, _h(request).runtime.call.tracks) or "", ""))
+    return page(
+        request,
+        "dossiers.html",
+        "Dossiers",
+        "dossiers",
+        items=found[(n - 1) * PAGE_SIZE : n * PAGE_SIZE],
+        total=len(found),
+        page_n=n,
+        pages=pages,
+        f=f,
+        query=urlencode(query),
+        csv_url="/dossiers.csv" + (f"?{urlencode(query)}" if query else ""),
+        error=("Filtre ignoré (valeur inconnue) : " + ", ".join(dropped)) if dropped else None,
+        track_of=lambda t: labels.TRACKS.get(_track_of(t, _h(request).runtime.call.tracks) or "", ""),
+    )
 
 
 @get("/dossiers.csv")
@@ -308,16 +372,46 @@ async def dossiers_csv(request: Request) -> Response[str]:
     f, _ = _filters(request)
     out = io.StringIO()
     w = csv.writer(out, delimiter=";")
-    w.writerow(["identifiant", "titre", "statut", "relevé", "session", "département", "thématique", "parcours",
-                "coût global (€)", "montant demandé (€)", "montant accordé (€)", "montant engagé (€)", "déposé le"])
+    w.writerow(
+        [
+            "identifiant",
+            "titre",
+            "statut",
+            "relevé",
+            "session",
+            "département",
+            "thématique",
+            "parcours",
+            "coût global (€)",
+            "montant demandé (€)",
+            "montant accordé (€)",
+            "montant engagé (€)",
+            "déposé le",
+        ]
+    )
     for e in _select(request, f):
-        w.writerow([e.dossier_id, e.title, labels.STATUS_LABELS.get(e.status, e.status), e.session, e.agenda_session,
-                    call.departements.get(e.departement, e.departement), e.theme,
-                    labels.TRACKS.get(_track_of(e.theme, call.tracks) or "", ""),
-                    _plain_euros(e.global_cost_cents), _plain_euros(e.requested_cents),
-                    _plain_euros(e.granted_cents), _plain_euros(e.committed_cents), e.submitted_at.isoformat()])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="dossiers.csv"'})
+        w.writerow(
+            [
+                e.dossier_id,
+                e.title,
+                labels.STATUS_LABELS.get(e.status, e.status),
+                e.session,
+                e.agenda_session,
+                call.departements.get(e.departement, e.departement),
+                e.theme,
+                labels.TRACKS.get(_track_of(e.theme, call.tracks) or "", ""),
+                _plain_euros(e.global_cost_cents),
+                _plain_euros(e.requested_cents),
+                _plain_euros(e.granted_cents),
+                _plain_euros(e.committed_cents),
+                e.submitted_at.isoformat(),
+            ]
+        )
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="dossiers.csv"'},
+    )
 
 
 def _plain_euros(cents: int | None) -> str:
@@ -352,28 +446,47 @@ async def dossier(request: Request, dossier_id: FromPath[str]) -> Template:
         except ServiceError:
             ranking_row = None
     try:
-        reservations = [r for r in (await h.services.get(agent, "budget", "/reservations"))["items"]
-                        if r["dossier_id"] == dossier_id]
+        reservations = [
+            r
+            for r in (await h.services.get(agent, "budget", "/reservations"))["items"]
+            if r["dossier_id"] == dossier_id
+        ]
     except ServiceError as exc:
         reservations = []
         errors.append(exc.message)
     notifications = []
     if agent.may_see("notifications"):
         try:
-            notifications = [n for n in (await h.services.get(agent, "notifier", "/notifications"))["items"]
-                             if dossier_id in n.get("dossier_ids", [])]
+            notifications = [
+                n
+                for n in (await h.services.get(agent, "notifier", "/notifications"))["items"]
+                if dossier_id in n.get("dossier_ids", [])
+            ]
         except ServiceError as exc:
             errors.append(exc.message)
     failing = {f.code: f.message for f in entry.failures}
     rules = [(code, label, failing.get(code)) for code, label in labels.RULES.items()]
     timeline = _view(request).timeline.get(dossier_id, [])
-    return page(request, "dossier.html", entry.title, "dossiers", entry=entry, full=full and full.get("dossier"),
-                rules=rules, ranking=ranking_row, reservations=reservations, notifications=notifications,
-                timeline=timeline, error=" ".join(errors) or None, reviews=_view(request).reviews.get(dossier_id, {}),
-                breadcrumb=[("/", "Tableau de bord"), ("/dossiers", "Dossiers"), ("", entry.title)])
+    return page(
+        request,
+        "dossier.html",
+        entry.title,
+        "dossiers",
+        entry=entry,
+        full=full and full.get("dossier"),
+        rules=rules,
+        ranking=ranking_row,
+        reservations=reservations,
+        notifications=notifications,
+        timeline=timeline,
+        error=" ".join(errors) or None,
+        reviews=_view(request).reviews.get(dossier_id, {}),
+        breadcrumb=[("/", "Tableau de bord"), ("/dossiers", "Dossiers"), ("", entry.title)],
+    )
 
 
 # ---------------------------------------------------------------- committee
+
 
 def _session_n(request: Request, n: int) -> int:
     if _h(request).runtime.call.session(n) is None:
@@ -392,8 +505,14 @@ async def sessions(request: Request) -> Template:
     return page(request, "sessions.html", "Comité de sélection", "sessions", items=items, error=error)
 
 
-async def _session_page(request: Request, agent: Agent, n: int, status: int = 200, error: str | None = None,
-                        form_error: dict[str, str] | None = None) -> Template:
+async def _session_page(
+    request: Request,
+    agent: Agent,
+    n: int,
+    status: int = 200,
+    error: str | None = None,
+    form_error: dict[str, str] | None = None,
+) -> Template:
     h = _h(request)
     detail = await h.services.get(agent, "committee", f"/sessions/{n}")
     ranking = await h.services.get(agent, "committee", f"/sessions/{n}/ranking")
@@ -403,12 +522,25 @@ async def _session_page(request: Request, agent: Agent, n: int, status: int = 20
     raw = request.query_params.get("page", "1")
     page_n = min(int(raw), pages) if raw.isdigit() and int(raw) > 0 else 1
     still_open = [d for d in agenda if not d["decision"] or d["funding"] == "pending"]
-    return page(request, "session.html", f"Session {n} du comité", "sessions", status=status, s=detail,
-                cards=agenda[(page_n - 1) * AGENDA_PAGE:page_n * AGENDA_PAGE], page_n=page_n, pages=pages,
-                still_open=still_open, ranking=ranking, members=members, error=error, form_error=form_error or {},
-                may_review=agent.role in ("committee_member", "instructor", "admin"),
-                may_decide=agent.role in ("instructor", "admin"),
-                breadcrumb=[("/", "Tableau de bord"), ("/sessions", "Comité"), ("", f"Session {n}")])
+    return page(
+        request,
+        "session.html",
+        f"Session {n} du comité",
+        "sessions",
+        status=status,
+        s=detail,
+        cards=agenda[(page_n - 1) * AGENDA_PAGE : page_n * AGENDA_PAGE],
+        page_n=page_n,
+        pages=pages,
+        still_open=still_open,
+        ranking=ranking,
+        members=members,
+        error=error,
+        form_error=form_error or {},
+        may_review=agent.role in ("committee_member", "instructor", "admin"),
+        may_decide=agent.role in ("instructor", "admin"),
+        breadcrumb=[("/", "Tableau de bord"), ("/sessions", "Comité"), ("", f"Session {n}")],
+    )
 
 
 @get("/sessions/{n:int}")
@@ -431,8 +563,14 @@ async def _act(request: Request, agent: Agent, n: int, path: str, body: Any, don
     try:
         await h.services.post(agent, "committee", path, body)
     except ServiceError as exc:
-        return await _session_page(request, agent, n, status=exc.status if exc.status in (409, 422, 403) else 502,
-                                   form_error={anchor: exc.message}, error=exc.message)
+        return await _session_page(
+            request,
+            agent,
+            n,
+            status=exc.status if exc.status in (409, 422, 403) else 502,
+            form_error={anchor: exc.message},
+            error=exc.message,
+        )
     _flash(request, done)
     return Redirect(f"/sessions/{n}", status_code=303)
 
@@ -449,11 +587,23 @@ async def post_review(request: Request, n: FromPath[int]) -> Response[Any]:
     try:
         scores = {c: _score(form.get(c), c == "free_software") for c in labels.CRITERIA}
     except ValueError:
-        return await _session_page(request, agent, n, status=422, error="Chaque critère se note de 0 à 3.",
-                                   form_error={f"review-{dossier_id}": "Chaque critère se note de 0 à 3."})
-    return await _act(request, agent, n, f"/sessions/{n}/reviews",
-                      {"dossier_id": dossier_id, "member_id": member_id, "scores": scores},
-                      "Avis enregistré.", f"review-{dossier_id}")
+        return await _session_page(
+            request,
+            agent,
+            n,
+            status=422,
+            error="Chaque critère se note de 0 à 3.",
+            form_error={f"review-{dossier_id}": "Chaque critère se note de 0 à 3."},
+        )
+    return await _act(
+        request,
+        agent,
+        n,
+        f"/sessions/{n}/reviews",
+        {"dossier_id": dossier_id, "member_id": member_id, "scores": scores},
+        "Avis enregistré.",
+        f"review-{dossier_id}",
+    )
 
 
 def parse_euros(raw: str) -> int | None:
@@ -498,15 +648,25 @@ async def post_close(request: Request, n: FromPath[int]) -> Response[Any]:
 
 # ---------------------------------------------------------------- budget
 
+
 async def _budget_page(request: Request, agent: Agent, status: int = 200, error: str | None = None) -> Template:
     h = _h(request)
     figures = await h.services.get(agent, "budget", "/budget")
     reservations = (await h.services.get(agent, "budget", "/reservations"))["items"]
     titles = {i: e.title for i, e in _view(request).index.entries.items()}
-    return page(request, "budget.html", "Budget de l'appel", "budget", status=status, b=figures,
-                reservations=reservations, titles=titles, error=error,
-                may_commit=agent.role in ("budget_officer", "admin"),
-                deadline=h.runtime.call.budget.commitment_deadline)
+    return page(
+        request,
+        "budget.html",
+        "Budget de l'appel",
+        "budget",
+        status=status,
+        b=figures,
+        reservations=reservations,
+        titles=titles,
+        error=error,
+        may_commit=agent.role in ("budget_officer", "admin"),
+        deadline=h.runtime.call.budget.commitment_deadline,
+    )
 
 
 @get("/budget")
@@ -525,13 +685,15 @@ async def post_commitment(request: Request) -> Response[Any]:
     try:
         await _h(request).services.post(agent, "budget", "/commitments", body)
     except ServiceError as exc:
-        return await _budget_page(request, agent, status=exc.status if exc.status in (409, 422, 403) else 502,
-                                  error=exc.message)
+        return await _budget_page(
+            request, agent, status=exc.status if exc.status in (409, 422, 403) else 502, error=exc.message
+        )
     _flash(request, "Engagement juridique enregistré.")
     return Redirect("/budget", status_code=303)
 
 
 # ---------------------------------------------------------------- notifications, lauréats
+
 
 @get("/notifications")
 async def notifications(request: Request) -> Template:
@@ -550,11 +712,15 @@ async def laureates(request: Request) -> Template:
 @get("/laureates.csv")
 async def laureates_csv(request: Request) -> Response[str]:
     text = await _h(request).services.get_text("notifier", "/laureates.csv")
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="laureats-scdl.csv"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="laureats-scdl.csv"'},
+    )
 
 
 # ---------------------------------------------------------------- audit
+
 
 @get("/audit")
 async def audit(request: Request) -> Template:
@@ -565,6 +731,7 @@ async def audit(request: Request) -> Template:
     if q.get("verify") == "1":
         from aap.audit.log import read_stream
         from aap.audit.verify import verify
+
         records = [r async for r in read_stream(h.runtime.store)]
         verdict = verify(records)
     dossier_id, as_of_raw, timeline, as_of, error = q.get("dossier", ""), q.get("as_of", ""), None, None, None
@@ -581,23 +748,57 @@ async def audit(request: Request) -> Template:
             steps = _view(request).timeline.get(dossier_id, [])
             timeline = [s for s in steps if as_of is None or s.at <= as_of]
     dossiers_list = sorted(_view(request).index.entries.values(), key=lambda e: e.title.lower())
-    return page(request, "audit.html", "Audit du journal", "audit", verdict=verdict, timeline=timeline,
-                dossier_id=dossier_id, as_of=as_of_raw, dossiers=dossiers_list, error=error,
-                events=_view(request).events)
+    return page(
+        request,
+        "audit.html",
+        "Audit du journal",
+        "audit",
+        verdict=verdict,
+        timeline=timeline,
+        dossier_id=dossier_id,
+        as_of=as_of_raw,
+        dossiers=dossiers_list,
+        error=error,
+        events=_view(request).events,
+    )
 
 
 @get("/audit/export.jsonl")
 async def audit_export(request: Request) -> Response[bytes]:
     need(request, "audit")
     from aap.audit.log import read_stream
+
     lines = [msgspec.json.encode(r) async for r in read_stream(_h(request).runtime.store)]
-    return Response(b"\n".join(lines) + b"\n", media_type="application/x-ndjson",
-                    headers={"content-disposition": 'attachment; filename="journal.jsonl"'})
+    return Response(
+        b"\n".join(lines) + b"\n",
+        media_type="application/x-ndjson",
+        headers={"content-disposition": 'attachment; filename="journal.jsonl"'},
+    )
 
 
-ROUTES = [login_page, local_login, oidc_begin, oidc_callback, logout, dashboard, dossiers, dossiers_csv, dossier,
-          sessions, session, post_review, post_decision, post_close, budget, post_commitment, notifications,
-          laureates, laureates_csv, audit, audit_export]
+ROUTES = [
+    login_page,
+    local_login,
+    oidc_begin,
+    oidc_callback,
+    logout,
+    dashboard,
+    dossiers,
+    dossiers_csv,
+    dossier,
+    sessions,
+    session,
+    post_review,
+    post_decision,
+    post_close,
+    budget,
+    post_commitment,
+    notifications,
+    laureates,
+    laureates_csv,
+    audit,
+    audit_export,
+]
 
 
 def error_page(request: Request, exc: Exception) -> Response[Any]:
@@ -605,18 +806,30 @@ def error_page(request: Request, exc: Exception) -> Response[Any]:
     if isinstance(exc, NotSignedIn):
         return Redirect("/login", status_code=303)
     if isinstance(exc, Forbidden):
-        return page(request, "error.html", "Accès refusé", status=403,
-                    message="Votre rôle ne donne pas accès à cette page.")
+        return page(
+            request, "error.html", "Accès refusé", status=403, message="Votre rôle ne donne pas accès à cette page."
+        )
     if isinstance(exc, ServiceError):
-        return page(request, "error.html", "Service indisponible", status=exc.status if exc.status >= 400 else 502,
-                    message=exc.message)
+        return page(
+            request,
+            "error.html",
+            "Service indisponible",
+            status=exc.status if exc.status >= 400 else 502,
+            message=exc.message,
+        )
     if isinstance(exc, HTTPException):
         status = exc.status_code
         title = {404: "Page introuvable", 403: "Accès refusé", 405: "Action non permise"}.get(status, "Requête refusée")
-        message = {404: "La page ou l'élément demandé n'existe pas.",
-                   403: "La demande a été refusée (jeton de sécurité du formulaire absent ou périmé : rechargez la page)."
-                   }.get(status, "La demande n'a pas pu être traitée.")
+        message = {
+            404: "La page ou l'élément demandé n'existe pas.",
+            403: "La demande a été refusée (jeton de sécurité du formulaire absent ou périmé : rechargez la page).",
+        }.get(status, "La demande n'a pas pu être traitée.")
         return page(request, "error.html", title, status=status, message=message)
     log.exception("console: unexpected error on %s %s", request.method, request.url.path)
-    return page(request, "error.html", "Erreur inattendue", status=500,
-                message="Une erreur inattendue est survenue ; elle a été consignée. Réessayez dans un instant.")
+    return page(
+        request,
+        "error.html",
+        "Erreur inattendue",
+        status=500,
+        message="Une erreur inattendue est survenue ; elle a été consignée. Réessayez dans un instant.",
+    )

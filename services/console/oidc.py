@@ -4,6 +4,7 @@ The provider is found from its discovery document; the ID token is checked again
 JWKS (signature, issuer, audience = our client id, expiry, nonce). The e-mail comes from the ID token
 or, when it is not there (ProConnect), from the userinfo endpoint (JSON or a signed JWT).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,21 +69,34 @@ class OidcClient:
         meta = await self.metadata()
         verifier, challenge = pkce_pair()
         pending = {"state": secrets.token_urlsafe(32), "nonce": secrets.token_urlsafe(32), "verifier": verifier}
-        query = urlencode({"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                           "scope": self.scopes, "state": pending["state"], "nonce": pending["nonce"],
-                           "code_challenge": challenge, "code_challenge_method": "S256"})
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect_uri,
+                "scope": self.scopes,
+                "state": pending["state"],
+                "nonce": pending["nonce"],
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
         return f"{meta['authorization_endpoint']}?{query}", pending
 
     async def finish(self, code: str, pending: dict[str, str]) -> tuple[dict[str, Any], str]:
         """Exchange the code (once) for tokens; the verified claims (with `email`) and the ID token."""
         meta = await self.metadata()
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
-                "client_id": self.client_id, "client_secret": self.client_secret,
-                "code_verifier": pending["verifier"]}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "code_verifier": pending["verifier"],
+        }
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
-                response = await client.post(meta["token_endpoint"], data=form,
-                                             headers={"accept": "application/json"})
+                response = await client.post(meta["token_endpoint"], data=form, headers={"accept": "application/json"})
         except httpx.HTTPError:
             raise OidcError("Le fournisseur d'identité ne répond pas ; réessayez dans un instant.") from None
         if response.status_code != 200:
@@ -110,7 +124,7 @@ class OidcClient:
                     keys = jwt.PyJWKSet.from_dict(response.json()).keys
                 except (httpx.HTTPError, ValueError, jwt.PyJWKError):
                     raise OidcError("Clés du fournisseur d'identité illisibles.") from None
-                self._keys = {k.key_id: k for k in keys}
+                self._keys = {k.key_id: k for k in keys if k.key_id}
             if kid not in self._keys:
                 raise OidcError("Jeton d'identité signé par une clé inconnue.")
             return self._keys[kid].key
@@ -119,16 +133,26 @@ class OidcClient:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = await self._key(kid, meta)
-            return dict(jwt.decode(token, key, algorithms=ALGORITHMS, audience=audience or self.client_id,
-                                   issuer=meta["issuer"], options={"require": ["exp", "iat", "sub"]}, leeway=30))
+            return dict(
+                jwt.decode(
+                    token,
+                    key,
+                    algorithms=ALGORITHMS,
+                    audience=audience or self.client_id,
+                    issuer=meta["issuer"],
+                    options={"require": ["exp", "iat", "sub"]},
+                    leeway=30,
+                )
+            )
         except jwt.PyJWTError:
             raise OidcError("Jeton d'identité invalide (signature, émetteur, audience ou date).") from None
 
     async def _userinfo(self, meta: dict[str, Any], access_token: str, subject: str) -> dict[str, Any]:
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
-                response = await client.get(meta["userinfo_endpoint"],
-                                            headers={"authorization": f"Bearer {access_token}"})
+                response = await client.get(
+                    meta["userinfo_endpoint"], headers={"authorization": f"Bearer {access_token}"}
+                )
             response.raise_for_status()
         except httpx.HTTPError:
             raise OidcError("Le fournisseur d'identité n'a pas donné vos informations.") from None

@@ -8,12 +8,14 @@
 
 Pure: an initial value and an evolve; the runner (`aap_platform.projection`) feeds it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import msgspec
 
+from aap_contract.config import CallConfig
 from aap_contract.entry import summary
 from aap_contract.envelope import Event
 from aap_contract.events import (
@@ -34,23 +36,25 @@ from aap_contract.events import (
     Scores,
     SessionClosed,
 )
-from aap_contract.lifecycle import DossierIndex, initial_index
+from aap_contract.lifecycle import DossierIndex, evolve_index, initial_index
 from aap_contract.money import format_euros
 from aap_contract.reading import SUMMARY_READING
 from aap_platform.codec import decoder_with
+from aap_platform.projection import Projection
 
-DECODE = decoder_with(SUMMARY_READING)      # a dossier is read as far as its summary needs
+DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
 
 
 class Step(msgspec.Struct, frozen=True):
     """One line of a dossier's timeline."""
+
     at: datetime
     type: str
     actor: str
-    text: str                  # in French
-    sequence: int              # the event's sequence in its aggregate
+    text: str  # in French
+    sequence: int  # the event's sequence in its aggregate
     aggregate: str
-    member_id: str | None = None   # a review's member (the page shows the member's name)
+    member_id: str | None = None  # a review's member (the page shows the member's name)
 
 
 class ConsoleView:
@@ -61,26 +65,38 @@ class ConsoleView:
         self.reviews: dict[str, dict[str, dict[str, Scores]]] = {}
         self.events = 0
 
-    def evolve(self, event: Event) -> ConsoleView:
-        self.events += 1
-        self.index.evolve(event)
-        d = event.data
-        if isinstance(d, ReviewRecorded):
-            self.reviews.setdefault(d.dossier_id, {}).setdefault(str(d.session), {})[d.member_id] = d.scores
-        member = d.member_id if isinstance(d, ReviewRecorded) else None
-        for dossier_id, text in describe(event):
-            self.timeline.setdefault(dossier_id, []).append(
-                Step(event.occurred_at, event.type, event.actor, text, event.sequence,
-                     f"{event.aggregate_type}/{event.aggregate_id}", member))
-        return self
-
 
 def initial_view() -> ConsoleView:
     return ConsoleView()
 
 
 def evolve_view(view: ConsoleView, event: Event) -> ConsoleView:
-    return view.evolve(event)
+    """In place (the projection runner holds the only reference), like every view."""
+    view.events += 1
+    evolve_index(view.index, event)
+    d = event.data
+    member = None
+    if isinstance(d, ReviewRecorded):
+        view.reviews.setdefault(d.dossier_id, {}).setdefault(str(d.session), {})[d.member_id] = d.scores
+        member = d.member_id
+    for dossier_id, text in describe(event):
+        view.timeline.setdefault(dossier_id, []).append(
+            Step(
+                event.occurred_at,
+                event.type,
+                event.actor,
+                text,
+                event.sequence,
+                f"{event.aggregate_type}/{event.aggregate_id}",
+                member,
+            )
+        )
+    return view
+
+
+def projection(call: CallConfig) -> Projection[ConsoleView]:
+    """The view as the console runs it: every event type (the timeline shows them all)."""
+    return Projection("console", initial_view, evolve_view, decode=DECODE)
 
 
 def describe(event: Event) -> list[tuple[str, str]]:
@@ -109,20 +125,38 @@ def describe(event: Event) -> list[tuple[str, str]]:
     if isinstance(d, ProjectDeferred):
         return [(d.dossier_id, f"Ajourné en session {d.session}, reporté à la session {d.to_session}")]
     if isinstance(d, SessionClosed):
-        return ([(i, f"Session {d.session} close : lauréat") for i in d.laureates]
-                + [(i, f"Session {d.session} close : non retenu") for i in d.not_retained])
+        return [(i, f"Session {d.session} close : lauréat") for i in d.laureates] + [
+            (i, f"Session {d.session} close : non retenu") for i in d.not_retained
+        ]
     if isinstance(d, CreditsReserved):
         return [(d.dossier_id, f"Crédits réservés : {format_euros(d.amount_cents)}")]
     if isinstance(d, ReservationRefused):
-        return [(d.dossier_id, (f"Réservation refusée : {format_euros(d.amount_cents)} demandés, "
-                                f"{format_euros(d.available_cents)} disponibles"))]
+        return [
+            (
+                d.dossier_id,
+                (
+                    f"Réservation refusée : {format_euros(d.amount_cents)} demandés, "
+                    f"{format_euros(d.available_cents)} disponibles"
+                ),
+            )
+        ]
     if isinstance(d, CreditsCommitted):
         return [(d.dossier_id, f"Crédits engagés : {format_euros(d.amount_cents)} (engagement {d.legal_reference})")]
     if isinstance(d, ReservationsLapsed):
-        return [(lapse.dossier_id, (f"Réservation caduque à la date limite d'engagement : "
-                                    f"{format_euros(lapse.amount_cents)} rendus à l'enveloppe")) for lapse in d.lapses]
+        return [
+            (
+                lapse.dossier_id,
+                (
+                    f"Réservation caduque à la date limite d'engagement : "
+                    f"{format_euros(lapse.amount_cents)} rendus à l'enveloppe"
+                ),
+            )
+            for lapse in d.lapses
+        ]
     if isinstance(d, NotificationSent):
         kind = "individuelle" if d.kind == "individual" else "collective"
-        return [(i, f"Notification {kind} envoyée (session {d.session}) à {len(d.recipients)} destinataire(s)")
-                for i in d.dossier_ids]
+        return [
+            (i, f"Notification {kind} envoyée (session {d.session}) à {len(d.recipients)} destinataire(s)")
+            for i in d.dossier_ids
+        ]
     return []

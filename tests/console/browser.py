@@ -1,4 +1,5 @@
 """Playwright (Python) driving Debian's chromium, and axe-core injected into each page."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,8 +9,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "services" / "console" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 IMPACTS = ("minor", "moderate", "serious", "critical")
 
 
@@ -35,7 +44,8 @@ def axe(page) -> dict:
     the serious and critical ones listed."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
                                         targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
     }""")

@@ -3,6 +3,7 @@ loopback, with a discovery document, a JWKS, the authorization endpoint (which s
 `login_hint` names, at once), a token endpoint checking the client secret, the redirect URI and
 PKCE and accepting each code once, a userinfo endpoint answering a signed JWT (as ProConnect
 does), and an end-session endpoint."""
+
 from __future__ import annotations
 
 import base64
@@ -34,7 +35,7 @@ class Provider:
     codes: dict[str, dict] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     tokens: dict[str, dict] = field(default_factory=dict)
-    refused: list[str] = field(default_factory=list)      # why each token request was refused
+    refused: list[str] = field(default_factory=list)  # why each token request was refused
     key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
@@ -49,8 +50,12 @@ class Provider:
 
     def sign(self, claims: dict) -> str:
         now = int(time.time())
-        return jwt.encode({"iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300, **claims},
-                          self.key, algorithm="ES256", headers={"kid": KID})
+        return jwt.encode(
+            {"iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300, **claims},
+            self.key,
+            algorithm="ES256",
+            headers={"kid": KID},
+        )
 
     def app(self) -> Litestar:
         provider = self
@@ -58,10 +63,17 @@ class Provider:
         @get("/.well-known/openid-configuration")
         async def discovery() -> dict:
             i = provider.issuer
-            return {"issuer": i, "authorization_endpoint": i + "/authorize", "token_endpoint": i + "/token",
-                    "jwks_uri": i + "/jwks", "userinfo_endpoint": i + "/userinfo",
-                    "end_session_endpoint": i + "/session/end", "response_types_supported": ["code"],
-                    "code_challenge_methods_supported": ["S256"], "id_token_signing_alg_values_supported": ["ES256"]}
+            return {
+                "issuer": i,
+                "authorization_endpoint": i + "/authorize",
+                "token_endpoint": i + "/token",
+                "jwks_uri": i + "/jwks",
+                "userinfo_endpoint": i + "/userinfo",
+                "end_session_endpoint": i + "/session/end",
+                "response_types_supported": ["code"],
+                "code_challenge_methods_supported": ["S256"],
+                "id_token_signing_alg_values_supported": ["ES256"],
+            }
 
         @get("/jwks")
         async def jwks() -> dict:
@@ -71,14 +83,23 @@ class Provider:
         @get("/authorize")
         async def authorize(request: Request) -> Response:
             q = request.query_params
-            if q.get("client_id") != provider.client_id or q.get("redirect_uri") not in provider.redirect_uris \
-                    or q.get("response_type") != "code" or q.get("code_challenge_method") != "S256":
+            if (
+                q.get("client_id") != provider.client_id
+                or q.get("redirect_uri") not in provider.redirect_uris
+                or q.get("response_type") != "code"
+                or q.get("code_challenge_method") != "S256"
+            ):
                 return Response("bad authorization request", status_code=400)
             code = secrets.token_urlsafe(24)
-            provider.codes[code] = {"redirect_uri": q["redirect_uri"], "nonce": q.get("nonce"),
-                                    "challenge": q["code_challenge"], "email": q.get("login_hint", "")}
-            return Redirect(f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q.get('state', '')})}",
-                            status_code=302)
+            provider.codes[code] = {
+                "redirect_uri": q["redirect_uri"],
+                "nonce": q.get("nonce"),
+                "challenge": q["code_challenge"],
+                "email": q.get("login_hint", ""),
+            }
+            return Redirect(
+                f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q.get('state', '')})}", status_code=302
+            )
 
         @post("/token")
         async def token(request: Request) -> Response:
@@ -103,8 +124,10 @@ class Provider:
             provider.tokens[access] = {"sub": sub, "email": found["email"]}
             # like ProConnect: no e-mail in the ID token, it comes from userinfo
             id_token = provider.sign({"sub": sub, "nonce": found["nonce"]})
-            return Response({"access_token": access, "token_type": "Bearer", "expires_in": 60, "id_token": id_token},
-                            status_code=200)
+            return Response(
+                {"access_token": access, "token_type": "Bearer", "expires_in": 60, "id_token": id_token},
+                status_code=200,
+            )
 
         @get("/userinfo")
         async def userinfo(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """A whole system for the console's browser tests: `aap up --free-ports` as a process (the six
 services, an embedded nats-server), loaded with the first dossiers of the demonstration call and
 its clock moved past the first relevé, so that session 1 is open with an undecided agenda."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ import httpx
 
 from aap.system import SERVICES
 
-DOSSIERS = 3        # eligible dossiers of session 1 put on its agenda
+DOSSIERS = 3  # eligible dossiers of session 1 put on its agenda
 
 
 def read_banner(proc: subprocess.Popen) -> dict[str, str]:
@@ -30,8 +31,12 @@ def read_banner(proc: subprocess.Popen) -> dict[str, str]:
 
 
 def start(data: Path) -> tuple[subprocess.Popen, dict[str, str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "aap.cli", "up", "--free-ports", "--data-dir", str(data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aap.cli", "up", "--free-ports", "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         return proc, read_banner(proc)
     except BaseException:
@@ -61,8 +66,7 @@ async def load(urls: dict[str, str], data: Path) -> list[dict]:
     call = load_call()
     raw, dossiers = build(call)
     wanted = [p.ref for p in PROJECTS if p.session == 1 and p.fate in ("select", "reject", "lapse")][:DOSSIERS]
-    raw = {**raw, "steps": [s for s in raw["steps"] if s["action"] == "submit" and s["ref"] in wanted],
-           "expect": {}}
+    raw = {**raw, "steps": [s for s in raw["steps"] if s["action"] == "submit" and s["ref"] in wanted], "expect": {}}
     services = {n: u for n, u in urls.items() if n not in ("NATS", "console")}
     target = Target(urls["NATS"], {**services, "console": urls["console"]}, data / "keys" / "jwt-private.pem")
     await play(parse(raw, "console tests"), target, timeout=60)
@@ -74,9 +78,15 @@ async def load(urls: dict[str, str], data: Path) -> list[dict]:
             await sync.settle()
     finally:
         await nc.close()
-    return [{"ref": ref, "title": dossiers[ref]["title"],
-             "requested_cents": dossiers[ref]["financing"]["requested_cents"],
-             "global_cost_cents": dossiers[ref]["financing"]["global_cost_cents"]} for ref in wanted]
+    return [
+        {
+            "ref": ref,
+            "title": dossiers[ref]["title"],
+            "requested_cents": dossiers[ref]["financing"]["requested_cents"],
+            "global_cost_cents": dossiers[ref]["financing"]["global_cost_cents"],
+        }
+        for ref in wanted
+    ]
 
 
 def start_loaded(data: Path) -> tuple[subprocess.Popen, dict[str, str], list[dict]]:
@@ -88,7 +98,7 @@ def start_loaded(data: Path) -> tuple[subprocess.Popen, dict[str, str], list[dic
         raise
 
 
-if __name__ == "__main__":       # by hand: python -m tests.console.system /tmp/folder
+if __name__ == "__main__":  # by hand: python -m tests.console.system /tmp/folder
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/aap-console")
     process, found, filed = start_loaded(folder)
     print(found["console"], [d["title"] for d in filed], flush=True)

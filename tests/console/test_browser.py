@@ -1,6 +1,7 @@
 """The console in a real browser (Playwright driving Debian's chromium) against a whole system
 started as processes: one session played through the pages by each role, then every page checked
 with axe-core, signed in and out. Screenshots and the axe report go to tests/artifacts/."""
+
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ ADMIN = "admin@hauts-de-france.gouv.example"
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     from tests.console.system import start_loaded, stop
+
     proc, urls, filed = start_loaded(tmp_path_factory.mktemp("console") / "data")
     yield urls["console"], filed
     stop(proc)
@@ -29,6 +31,7 @@ def system(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = launch(p)
         yield b
@@ -43,8 +46,9 @@ def _ids(page, base: str) -> dict[str, str]:
     """Dossier title -> id, read from the list page's links."""
     page.goto(base + "/dossiers")
     links = page.locator("#liste-dossiers tbody a")
-    return {links.nth(i).inner_text(): links.nth(i).get_attribute("href").rsplit("/", 1)[1]
-            for i in range(links.count())}
+    return {
+        links.nth(i).inner_text(): links.nth(i).get_attribute("href").rsplit("/", 1)[1] for i in range(links.count())
+    }
 
 
 def _flash(page, text: str) -> None:
@@ -54,7 +58,7 @@ def _flash(page, text: str) -> None:
 PUBLIC = {"connexion": "/login", "laureats-public": "/laureates", "introuvable": "/page-inexistante"}
 
 
-REPORT: dict[str, dict] = {}        # page -> axe counts by impact, written to tests/artifacts/axe-report.json
+REPORT: dict[str, dict] = {}  # page -> axe counts by impact, written to tests/artifacts/axe-report.json
 
 
 def axe_context(browser):
@@ -66,8 +70,11 @@ def check(page, base: str, name: str, path: str) -> None:
     page.goto(base + path)
     shot(page, f"axe-{name}")
     found = axe(page)
-    REPORT[name] = {"path": path, **found["counts"],
-                    "serious_or_critical": [v for v in found["violations"] if v["impact"] in ("serious", "critical")]}
+    REPORT[name] = {
+        "path": path,
+        **found["counts"],
+        "serious_or_critical": [v for v in found["violations"] if v["impact"] in ("serious", "critical")],
+    }
 
 
 def write_report() -> None:
@@ -86,10 +93,18 @@ def test_every_page_passes_axe_signed_in_and_out(system, browser):
         check(page, base, name, path)
     sign_in(page, base, ADMIN)
     dossier_id = _ids(page, base)[next(iter(_ids(page, base)))]
-    signed_in = {"tableau-de-bord": "/", "dossiers": "/dossiers", "dossier": f"/dossiers/{dossier_id}",
-                 "sessions": "/sessions", "session-1": "/sessions/1", "session-2": "/sessions/2",
-                 "budget": "/budget", "notifications": "/notifications", "laureats": "/laureates",
-                 "audit": f"/audit?verify=1&dossier={dossier_id}"}
+    signed_in = {
+        "tableau-de-bord": "/",
+        "dossiers": "/dossiers",
+        "dossier": f"/dossiers/{dossier_id}",
+        "sessions": "/sessions",
+        "session-1": "/sessions/1",
+        "session-2": "/sessions/2",
+        "budget": "/budget",
+        "notifications": "/notifications",
+        "laureats": "/laureates",
+        "audit": f"/audit?verify=1&dossier={dossier_id}",
+    }
     for name, path in signed_in.items():
         check(page, base, f"{name}-admin", path)
     sign_out(page)
@@ -138,7 +153,7 @@ def test_a_whole_session_through_the_pages(system, browser):
         sign_in(page, base, email)
         page.goto(base + "/sessions/1")
         form = page.locator(f"#review-{ids[a['title']]}")
-        assert form.locator("select[name=member_id]").count() == 0      # a member reviews as itself
+        assert form.locator("select[name=member_id]").count() == 0  # a member reviews as itself
         form.locator("select[name=diagnosis]").select_option("3")
         form.locator("select[name=roadmap]").select_option(str(2 + i % 2))
         form.locator("button").click()
@@ -179,7 +194,7 @@ def test_a_whole_session_through_the_pages(system, browser):
     choose(form, "input[value=defer]")
     form.locator("button").click()
     _flash(page, "Décision enregistrée.")
-    for _ in range(50):                      # the budget answers the selection (a reaction on the bus)
+    for _ in range(50):  # the budget answers the selection (a reaction on the bus)
         if "réservation des crédits en cours" not in page.locator("main").inner_text():
             break
         page.wait_for_timeout(200)
@@ -220,12 +235,14 @@ def test_a_whole_session_through_the_pages(system, browser):
     page = context.new_page()
     check(page, base, "laureats-apres-session", "/laureates")
     sign_in(page, base, ADMIN)
-    for name, path in {"session-1-close": "/sessions/1", "budget-apres-engagement": "/budget",
-                       "notifications-apres-session": "/notifications", "dossier-laureat": f"/dossiers/{ids[a['title']]}",
-                       "tableau-de-bord-apres-session": "/",
-                       "audit-a-une-date": f"/audit?dossier={ids[a['title']]}&as_of=2021-05-15T12:00"}.items():
+    for name, path in {
+        "session-1-close": "/sessions/1",
+        "budget-apres-engagement": "/budget",
+        "notifications-apres-session": "/notifications",
+        "dossier-laureat": f"/dossiers/{ids[a['title']]}",
+        "tableau-de-bord-apres-session": "/",
+        "audit-a-une-date": f"/audit?dossier={ids[a['title']]}&as_of=2021-05-15T12:00",
+    }.items():
         check(page, base, name, path)
     context.close()
     write_report()
-
-

@@ -1,6 +1,7 @@
 """The console's OpenID Connect sign-in against a real provider started by the test (authorization
 code + PKCE + state + nonce, e-mail from userinfo as ProConnect gives it), with a forged `state`
 and a replayed code both refused, and logout through the provider's end-session endpoint."""
+
 from __future__ import annotations
 
 import re
@@ -26,10 +27,18 @@ def provider():
 @pytest.fixture
 async def console(provider, settings, keys):
     from services.console.app import create_app
-    app = create_app(settings, env={
-        "AAP_OIDC_DISCOVERY_URL": provider.discovery_url, "AAP_OIDC_CLIENT_ID": provider.client_id,
-        "AAP_OIDC_CLIENT_SECRET": provider.client_secret, "AAP_CONSOLE_PUBLIC_URL": PUBLIC,
-        "AAP_CONSOLE_SIGNING_KEY": str(keys[0]), "AAP_DATA_DIR": str(settings.data_dir)})
+
+    app = create_app(
+        settings,
+        env={
+            "AAP_OIDC_DISCOVERY_URL": provider.discovery_url,
+            "AAP_OIDC_CLIENT_ID": provider.client_id,
+            "AAP_OIDC_CLIENT_SECRET": provider.client_secret,
+            "AAP_CONSOLE_PUBLIC_URL": PUBLIC,
+            "AAP_CONSOLE_SIGNING_KEY": str(keys[0]),
+            "AAP_DATA_DIR": str(settings.data_dir),
+        },
+    )
     async with AsyncTestClient(app=app, base_url=PUBLIC) as client:
         yield client
 
@@ -53,7 +62,7 @@ def _path(url: str) -> str:
 
 async def test_sign_in_with_pkce_state_and_nonce_then_logout_at_the_provider(console, provider):
     login = await console.get("/login")
-    assert "ProConnect" in login.text and "bandeau-local" not in login.text   # no local sign-in, no banner
+    assert "ProConnect" in login.text and "bandeau-local" not in login.text  # no local sign-in, no banner
     assert (await console.post("/login", data={"email": MEMBER})).status_code in (403, 404)
 
     request, callback = await authorize(console)
@@ -65,12 +74,12 @@ async def test_sign_in_with_pkce_state_and_nonce_then_logout_at_the_provider(con
     assert any(c.startswith("aap_console=") and "HttpOnly" in c and "SameSite=lax" in c for c in cookie), cookie
 
     dashboard = await console.get("/sessions", follow_redirects=False)
-    assert dashboard.status_code in (200, 502, 503)      # signed in (the committee is not running here)
+    assert dashboard.status_code in (200, 502, 503)  # signed in (the committee is not running here)
     home = await console.get("/login")
     assert "Marc Lefebvre (référent régional 1)" in home.text
 
     token = re.search(r'name="_csrf_token" value="([^"]+)"', home.text).group(1)
-    assert (await console.post("/logout", follow_redirects=False)).status_code == 403     # no CSRF token
+    assert (await console.post("/logout", follow_redirects=False)).status_code == 403  # no CSRF token
     out = await console.post("/logout", data={"_csrf_token": token}, follow_redirects=False)
     assert out.status_code == 303
     end = urlsplit(out.headers["location"])
@@ -86,7 +95,7 @@ async def test_a_forged_state_is_refused(console, provider):
     refused = await console.get(_path(forged), follow_redirects=False)
     assert refused.status_code == 400
     assert "ne correspond à aucune demande de connexion en cours" in refused.text
-    assert not provider.used                                  # the code was never even exchanged
+    assert not provider.used  # the code was never even exchanged
     assert (await console.get("/", follow_redirects=False)).headers["location"] == "/login"
 
 
@@ -98,8 +107,12 @@ async def test_a_replayed_code_is_refused(console, provider):
     assert again.status_code == 400 and "aucune demande de connexion en cours" in again.text
     # the same code inside a fresh, genuine sign-in: the provider refuses it, and so does the console
     old_code = parse_qs(urlsplit(callback).query)["code"][0]
-    await console.post("/logout", data={"_csrf_token": re.search(
-        r'name="_csrf_token" value="([^"]+)"', (await console.get("/login")).text).group(1)})
+    await console.post(
+        "/logout",
+        data={
+            "_csrf_token": re.search(r'name="_csrf_token" value="([^"]+)"', (await console.get("/login")).text).group(1)
+        },
+    )
     _, fresh = await authorize(console)
     replayed = fresh.replace(parse_qs(urlsplit(fresh).query)["code"][0], old_code)
     refused = await console.get(_path(replayed), follow_redirects=False)

@@ -1,6 +1,7 @@
 """The console's pages without a browser, in local sign-in mode, with the other services absent:
 security headers on every answer, CSRF on every form, ids checked, and a French page (never a bare
 500) for whatever goes wrong."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,18 @@ INSTRUCTOR = "claire.dumont@hauts-de-france.gouv.example"
 @pytest.fixture
 async def console(settings, keys):
     from services.console.app import create_app
-    app = create_app(settings, env={"AAP_CONSOLE_SIGNING_KEY": str(keys[0]), "AAP_DATA_DIR": str(settings.data_dir),
-                                    "AAP_BUDGET_URL": "http://127.0.0.1:9", "AAP_NOTIFIER_URL": "http://127.0.0.1:9",
-                                    "AAP_COMMITTEE_URL": "http://127.0.0.1:9", "AAP_INTAKE_URL": "http://127.0.0.1:9"})
+
+    app = create_app(
+        settings,
+        env={
+            "AAP_CONSOLE_SIGNING_KEY": str(keys[0]),
+            "AAP_DATA_DIR": str(settings.data_dir),
+            "AAP_BUDGET_URL": "http://127.0.0.1:9",
+            "AAP_NOTIFIER_URL": "http://127.0.0.1:9",
+            "AAP_COMMITTEE_URL": "http://127.0.0.1:9",
+            "AAP_INTAKE_URL": "http://127.0.0.1:9",
+        },
+    )
     async with AsyncTestClient(app=app) as client:
         yield client
 
@@ -36,7 +46,8 @@ async def test_every_page_carries_the_security_headers(console):
         r = await console.get(path, follow_redirects=False)
         assert r.headers["content-security-policy"] == (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        )
         assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
         assert r.headers["referrer-policy"] == "same-origin"
     page = await console.get("/login")
@@ -58,7 +69,7 @@ async def test_a_form_without_its_csrf_token_is_refused(console):
     signed = await _sign_in(console)
     assert signed.status_code == 303
     cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith("aap_console="))
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie   # plain http here
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie  # plain http here
     assert (await console.post("/sessions/1/close", follow_redirects=False)).status_code == 403
 
 
@@ -70,15 +81,21 @@ async def test_signed_out_pages_send_to_the_sign_in_page(console):
 
 async def test_ids_are_checked_and_failures_are_french_pages(console):
     await _sign_in(console)
-    for path in ("/dossiers/pas-un-identifiant", f"/dossiers/{uuid.uuid4()}", "/sessions/99", "/sessions/abc",
-                 "/dossiers/..%2F..%2Fetc", "/page-inexistante"):
+    for path in (
+        "/dossiers/pas-un-identifiant",
+        f"/dossiers/{uuid.uuid4()}",
+        "/sessions/99",
+        "/sessions/abc",
+        "/dossiers/..%2F..%2Fetc",
+        "/page-inexistante",
+    ):
         r = await console.get(path)
         assert r.status_code in (400, 404), (path, r.status_code)
         assert "introuvable" in r.text.lower() or "refusée" in r.text, path
-    down = await console.get("/budget")                  # the budget service is not running
+    down = await console.get("/budget")  # the budget service is not running
     assert down.status_code == 503 and "ne répond pas" in down.text
     assert (await console.get("/laureates")).status_code == 503
-    assert (await console.get("/audit")).status_code == 403             # an instructor is no auditor
+    assert (await console.get("/audit")).status_code == 403  # an instructor is no auditor
     dashboard = await console.get("/")
     assert dashboard.status_code == 200 and "ne répond pas" in dashboard.text
     listing = await console.get("/dossiers?status=nimporte&session=7&sort=title&order=desc&page=-3")
@@ -90,9 +107,11 @@ async def test_ids_are_checked_and_failures_are_french_pages(console):
 async def test_a_malformed_id_posted_by_a_form_gets_a_french_page(console):
     await _sign_in(console)
     token = _csrf((await console.get("/login")).text)
-    for path, data in (("/sessions/1/decisions", {"dossier_id": "../../budget", "decision": "defer"}),
-                       ("/sessions/1/reviews", {"dossier_id": str(uuid.uuid4()), "member_id": "personne"}),
-                       ("/budget/commitments", {"dossier_id": "x" * 500, "legal_reference": "CHORUS-1"})):
+    for path, data in (
+        ("/sessions/1/decisions", {"dossier_id": "../../budget", "decision": "defer"}),
+        ("/sessions/1/reviews", {"dossier_id": str(uuid.uuid4()), "member_id": "personne"}),
+        ("/budget/commitments", {"dossier_id": "x" * 500, "legal_reference": "CHORUS-1"}),
+    ):
         r = await console.post(path, data={"_csrf_token": token, **data})
         # refused (422) and the page re-rendered, which needs the service: not running here, hence 503
         assert r.status_code in (422, 503), (path, r.status_code)

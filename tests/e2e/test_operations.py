@@ -184,7 +184,7 @@ def test_metrics_pass_promtool_and_carry_what_operations_need(system):
         for family in OPS_METRICS:
             assert f"# TYPE {family}" in text, f"{name} lacks {family}"
         assert any(s.name == "aap_http_requests_total" for s in samples["aap_http_requests"]), name
-        if published_by(name):          # the console publishes nothing
+        if published_by(name):  # the console publishes nothing
             assert any(s.labels.get("service") == name and s.value > 0 for s in samples["aap_events_published"]), name
         assert samples["aap_view_position"] and all(s.value > 100 for s in samples["aap_view_position"]), name
         if name in REACTORS:

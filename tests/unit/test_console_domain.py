@@ -1,5 +1,6 @@
 """The console's own rules: who may sign in (the call's agent table), what each role may open, the
 agent table's validation in the call file, and the amount a person types."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,17 +40,32 @@ def _with_users(block: str) -> str:
     return open(CALL_FILE, encoding="utf-8").read().split("[[console.users]]")[0] + block
 
 
-@pytest.mark.parametrize("block, problem", [
-    ('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "wizard"\n', "unknown role"),
-    ('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "committee_member"\n', "without a known member_id"),
-    ('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "committee_member"\nmember_id = "nobody"\n',
-     "without a known member_id"),
-    ('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "auditor"\nmember_id = "referent-59"\n',
-     "not a committee member"),
-    ('[[console.users]]\nemail = "not-an-address"\nname = "X"\nrole = "auditor"\n', "no valid e-mail"),
-    (('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "auditor"\n'
-      '[[console.users]]\nemail = "X@example.org"\nname = "Y"\nrole = "admin"\n'), "must be unique"),
-])
+@pytest.mark.parametrize(
+    "block, problem",
+    [
+        ('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "wizard"\n', "unknown role"),
+        (
+            '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "committee_member"\n',
+            "without a known member_id",
+        ),
+        (
+            '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "committee_member"\nmember_id = "nobody"\n',
+            "without a known member_id",
+        ),
+        (
+            '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "auditor"\nmember_id = "referent-59"\n',
+            "not a committee member",
+        ),
+        ('[[console.users]]\nemail = "not-an-address"\nname = "X"\nrole = "auditor"\n', "no valid e-mail"),
+        (
+            (
+                '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "auditor"\n'
+                '[[console.users]]\nemail = "X@example.org"\nname = "Y"\nrole = "admin"\n'
+            ),
+            "must be unique",
+        ),
+    ],
+)
 def test_the_agent_table_is_checked_when_the_call_loads(block, problem):
     with pytest.raises(ConfigError) as exc:
         parse_call(_with_users(block), "test.toml")
@@ -60,8 +76,20 @@ def test_a_call_without_console_table_still_loads():
     assert parse_call(_with_users(""), "test.toml").console.users == []
 
 
-@pytest.mark.parametrize("raw, cents", [("30000", 3_000_000), ("30 000", 3_000_000), ("30\u202f000,50", 3_000_050),
-                                        ("30000.5", 3_000_050), ("1 000 €", 100_000), ("", None), ("-5", None),
-                                        ("12,345", None), ("abc", None), ("1e5", None)])
+@pytest.mark.parametrize(
+    "raw, cents",
+    [
+        ("30000", 3_000_000),
+        ("30 000", 3_000_000),
+        ("30\u202f000,50", 3_000_050),
+        ("30000.5", 3_000_050),
+        ("1 000 €", 100_000),
+        ("", None),
+        ("-5", None),
+        ("12,345", None),
+        ("abc", None),
+        ("1e5", None),
+    ],
+)
 def test_an_amount_typed_in_euros(raw, cents):
     assert parse_euros(raw) == cents
