@@ -93,3 +93,12 @@ def test_a_call_without_console_table_still_loads():
 )
 def test_an_amount_typed_in_euros(raw, cents):
     assert parse_euros(raw) == cents
+
+
+def test_every_status_and_rule_has_a_french_label():
+    from aap_contract.lifecycle import STATUSES
+    from services.console import labels
+
+    assert set(labels.STATUS_LABELS) == set(STATUSES)
+    assert set(labels.CRITERIA) == set(load_call().committee.criteria)
+    assert set(labels.TRACKS) == set(load_call().tracks)
