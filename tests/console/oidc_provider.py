@@ -36,6 +36,7 @@ class Provider:
     used: set[str] = field(default_factory=set)
     tokens: dict[str, dict] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)  # why each token request was refused
+    forged_nonce: str | None = None  # set: the ID token carries this nonce instead of the request's
     key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
@@ -123,7 +124,7 @@ class Provider:
             access = secrets.token_urlsafe(24)
             provider.tokens[access] = {"sub": sub, "email": found["email"]}
             # like ProConnect: no e-mail in the ID token, it comes from userinfo
-            id_token = provider.sign({"sub": sub, "nonce": found["nonce"]})
+            id_token = provider.sign({"sub": sub, "nonce": provider.forged_nonce or found["nonce"]})
             return Response(
                 {"access_token": access, "token_type": "Bearer", "expires_in": 60, "id_token": id_token},
                 status_code=200,

@@ -125,3 +125,11 @@ async def test_an_e_mail_outside_the_agent_table_is_refused(console):
     _, callback = await authorize(console, email="inconnu@example.org")
     refused = await console.get(_path(callback), follow_redirects=False)
     assert refused.status_code == 400 and "pas dans la liste des agents" in refused.text
+
+
+async def test_an_id_token_for_another_request_is_refused(console, provider):
+    provider.forged_nonce = "an-earlier-request"
+    _, callback = await authorize(console)
+    refused = await console.get(_path(callback), follow_redirects=False)
+    assert refused.status_code == 400 and "(nonce)" in refused.text
+    assert (await console.get("/", follow_redirects=False)).headers["location"] == "/login"

@@ -1,0 +1,136 @@
+"""`aap audit …`: verify, timeline, export, replay, as-of."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import nats
+
+from aap.audit.log import read_lines, read_stream, write_lines
+from aap.audit.timeline import timeline
+from aap.audit.verify import verify
+from aap.system import DEFAULT_PORTS
+from aap_contract.config import DEFAULT_CALL, load_call
+from aap_platform.auth import ensure_dev_keys, issue_token
+from aap_platform.store import EventStore
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    audit = sub.add_parser("audit", help="audit the call's log and views").add_subparsers(
+        dest="audit_cmd", required=True
+    )
+
+    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
+        p.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
+        return p
+
+    v = common(audit.add_parser("verify", help="check the integrity of the whole log (hash chain, no gap)"))
+    v.add_argument("--file", type=Path, help="verify an exported copy instead of the live stream")
+    v.set_defaults(func=_verify)
+    t = common(audit.add_parser("timeline", help="a dossier's whole history"))
+    t.add_argument("dossier")
+    t.add_argument("--file", type=Path)
+    t.set_defaults(func=_timeline)
+    e = common(audit.add_parser("export", help="write the whole log to a JSON-lines file"))
+    e.add_argument("file", type=Path)
+    e.set_defaults(func=_export)
+    for name, func, help_ in (
+        ("replay", _replay, "rebuild every service's views and compare with the live ones"),
+        ("as-of", _as_of, "every view as it stood at an instant"),
+    ):
+        p = common(audit.add_parser(name, help=help_))
+        if name == "as-of":
+            p.add_argument("instant", help="ISO-8601 instant with its offset")
+        p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
+        for service, port in DEFAULT_PORTS.items():
+            p.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{port}")
+        p.set_defaults(func=func)
+
+
+async def _records(args):
+    if getattr(args, "file", None):
+        return list(read_lines(args.file))
+    conn = await nats.connect(args.nats_url)
+    try:
+        store = EventStore(conn.jetstream(), load_call(args.call).id)
+        return [r async for r in read_stream(store)]
+    finally:
+        await conn.close()
+
+
+async def _verify(args) -> int:
+    verdict = verify(await _records(args))
+    for f in verdict.findings:
+        print(f"ALTERED at event #{f.seq}: {f.problem}")
+    print(
+        f"{verdict.events} events checked; log digest {verdict.digest}; "
+        + ("integrity OK" if verdict.ok else f"{len(verdict.findings)} problem(s)")
+    )
+    return 0 if verdict.ok else 1
+
+
+async def _timeline(args) -> int:
+    lines = timeline(await _records(args), args.dossier, load_call(args.call).tz)
+    if not lines:
+        print(f"no event concerns dossier {args.dossier}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+async def _export(args) -> int:
+    records = await _records(argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None))
+    write_lines(records, args.file)
+    print(f"{len(records)} events written to {args.file}")
+    return 0
+
+
+async def _views(args, params: dict) -> dict[str, list[dict]]:
+    private, _ = ensure_dev_keys(args.data_dir / "keys")
+    headers = {"Authorization": "Bearer " + issue_token(private, role="auditor", subject="aap-audit")}
+    out = {}
+    async with httpx.AsyncClient(timeout=600) as client:
+        for service in DEFAULT_PORTS:
+            res = await client.get(f"{getattr(args, service + '_url')}/audit/views", params=params, headers=headers)
+            res.raise_for_status()
+            out[service] = res.json()
+    return out
+
+
+async def _replay(args) -> int:
+    differences = 0
+    for service, rows in (await _views(args, {})).items():
+        for row in rows:
+            same = row["live_digest"] == row["rebuilt_digest"]
+            differences += not same
+            print(
+                f"{service:<12} {row['view']:<20} at #{row['position']:<7} "
+                + (
+                    "identical"
+                    if same
+                    else f"DIFFERS: live {row['live_digest'][:16]} rebuilt {row['rebuilt_digest'][:16]}"
+                )
+            )
+    print("replay matches every live view" if not differences else f"{differences} view(s) differ")
+    return 0 if not differences else 1
+
+
+async def _as_of(args) -> int:
+    instant = datetime.fromisoformat(args.instant)
+    if instant.tzinfo is None:
+        print("the instant needs its offset, e.g. 2021-05-20T12:00:00+02:00", file=sys.stderr)
+        return 2
+    views = await _views(args, {"as_of": instant.isoformat(), "with_state": "true"})
+    print(
+        json.dumps(
+            {s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()}, ensure_ascii=False, indent=2
+        )
+    )
+    return 0

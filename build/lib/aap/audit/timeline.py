@@ -1,0 +1,98 @@
+"""A dossier's whole history, readable by an auditor: every event, when, by whom, its effect."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from aap.audit.log import Record
+from aap_contract.envelope import Event
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    DocumentUploaded,
+    DossierAmended,
+    DossierSubmitted,
+    DossierWithdrawn,
+    EligibilityAssessed,
+    NotificationSent,
+    ProjectDeferred,
+    ProjectRejected,
+    ProjectSelected,
+    ReservationRefused,
+    ReservationsLapsed,
+    ReviewRecorded,
+    SessionClosed,
+)
+from aap_contract.lifecycle import DossierIndex, dossier_ids, evolve_index
+from aap_contract.money import format_euros
+from aap_platform.codec import decode
+
+
+def concerns(event: Event, dossier_id: str) -> bool:
+    d = event.data
+    if isinstance(d, SessionClosed):
+        return dossier_id in d.laureates or dossier_id in d.not_retained
+    if isinstance(d, NotificationSent):
+        return dossier_id in d.dossier_ids
+    return dossier_id in dossier_ids(event)
+
+
+def effect(event: Event, dossier_id: str) -> str:
+    d = event.data
+    match d:
+        case DossierSubmitted():
+            return f"dépôt du dossier « {d.dossier.title} », rattaché à la session {d.session}"
+        case DossierAmended():
+            return f"modification du dossier, rattaché à la session {d.session}"
+        case DossierWithdrawn():
+            return "retrait du dossier par le porteur" + (f" : {d.reason}" if d.reason else "")
+        case DocumentUploaded():
+            return f"dépôt du document {d.filename} ({d.size} octets, sha256 {d.sha256[:12]}…)"
+        case EligibilityAssessed():
+            if d.eligible:
+                return "instruction : dossier éligible"
+            return "instruction : dossier inéligible — " + " ; ".join(f"{f.code} : {f.message}" for f in d.failures)
+        case ReviewRecorded():
+            s = d.scores
+            return (
+                f"avis de {d.member_id} (session {d.session}) : diagnostic {s.diagnosis}, co-construction "
+                f"{s.co_construction}, feuille de route {s.roadmap}, logiciel libre {s.free_software}"
+            )
+        case ProjectSelected():
+            return f"comité (session {d.session}) : retenu, subvention de {format_euros(d.granted_cents)}"
+        case ProjectRejected():
+            return f"comité (session {d.session}) : non retenu — {d.motivation}"
+        case ProjectDeferred():
+            return f"comité (session {d.session}) : ajourné à la session {d.to_session}"
+        case CreditsReserved():
+            return f"budget : {format_euros(d.amount_cents)} réservés sur l'enveloppe"
+        case ReservationRefused():
+            return f"budget : réservation refusée ({d.code}), disponible {format_euros(d.available_cents)}"
+        case CreditsCommitted():
+            return f"budget : engagement juridique {d.legal_reference}, {format_euros(d.amount_cents)}"
+        case ReservationsLapsed():
+            return "budget : réservation caduque à la date limite d'engagement"
+        case SessionClosed():
+            verdict = "lauréat" if dossier_id in d.laureates else "non retenu"
+            return f"clôture de la session {d.session} : {verdict}"
+        case NotificationSent():
+            return f"notification {d.kind} envoyée à {', '.join(d.recipients)} (Message-ID {d.message_id})"
+    return event.type
+
+
+def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo) -> list[str]:
+    lines: list[str] = []
+    index = DossierIndex()
+    for r in records:
+        event = decode(r.data)
+        if not concerns(event, dossier_id):
+            continue
+        evolve_index(index, event)
+        entry = index.entries.get(dossier_id)
+        when = event.occurred_at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
+        status = f"[{entry.status}]" if entry else ""
+        lines.append(
+            f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} {effect(event, dossier_id)} {status}".rstrip()
+        )
+    return lines

@@ -1,0 +1,189 @@
+"""What each `aap` command does; heavy imports happen when a command runs, not at import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def up(args: argparse.Namespace) -> int:
+    return asyncio.run(_up(args))
+
+
+async def _up(args: argparse.Namespace) -> int:
+    from aap.system import StartError, System
+
+    system = System(
+        args.data_dir, call=args.call, nats_url=args.nats_url or os.environ.get("NATS_URL"), free_ports=args.free_ports
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    starting = asyncio.create_task(system.start())
+    waiting = asyncio.create_task(stopping.wait())
+    await asyncio.wait({starting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        _err("stopped before the system was ready")
+        return 130
+    try:
+        starting.result()
+    except (StartError, RuntimeError) as exc:
+        _err(f"aap up: {exc}")
+        return 1
+    print(f"{'NATS':<12} {system.nats_url}" + ("   (embedded)" if system.nats else ""))
+    for name, url in system.urls.items():
+        print(f"{name:<12} {url}   log: {system.processes[name].log_path}")
+    if "console" in system.processes and not os.environ.get("AAP_OIDC_DISCOVERY_URL"):
+        print(
+            f"console: no OpenID provider configured (AAP_OIDC_DISCOVERY_URL): LOCAL SIGN-IN, for development only, "
+            f"at {system.processes['console'].url}/login"
+        )
+    print(f"admin token: aap token issue --role admin --subject admin --data-dir {system.data_dir}")
+    print("Ctrl-C stops everything.", flush=True)
+    code = 0
+    try:
+        while not stopping.is_set():
+            await asyncio.wait({waiting}, timeout=1.0)
+            if dead := system.dead():
+                for p in dead:
+                    _err(f"service {p.name} has exited (code {p.proc and p.proc.returncode}); see {p.log_path}")
+                code = 1
+                break
+    finally:
+        waiting.cancel()
+        print("stopping…", flush=True)
+        await system.stop()
+    return code
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from aap.system import APP_FACTORY, DEFAULT_PORTS
+    from aap_platform.auth import ensure_dev_keys
+
+    if not os.environ.get("AAP_JWKS_URL") and not os.environ.get("AAP_JWKS_FILE"):
+        ensure_dev_keys(Path(os.environ.get("AAP_DATA_DIR", ".aap")) / "keys")
+    uvicorn.run(
+        APP_FACTORY.format(name=args.service),
+        factory=True,
+        host=args.host,
+        port=args.port or DEFAULT_PORTS[args.service],
+    )
+    return 0
+
+
+def token_issue(args: argparse.Namespace) -> int:
+    from aap_platform.auth import ensure_dev_keys, issue_token
+
+    private, _ = ensure_dev_keys(args.data_dir / "keys")
+    print(
+        issue_token(
+            private, role=args.role, subject=args.subject, sirens=args.siren, member_id=args.member, ttl=args.ttl
+        )
+    )
+    return 0
+
+
+def clock(args: argparse.Namespace) -> int:
+    from aap_contract.config import ConfigError, load_call
+
+    try:
+        call = load_call(args.call)
+    except ConfigError as exc:
+        _err(f"aap clock: {exc}")
+        return 2
+    instant = None
+    if args.clock_command == "set":
+        try:
+            instant = datetime.fromisoformat(args.instant.replace("Z", "+00:00"))
+        except ValueError:
+            _err(f"aap clock set: {args.instant!r} is not an ISO-8601 instant")
+            return 2
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=call.tz)
+    url = args.nats_url or os.environ.get("NATS_URL", DEFAULT_NATS_URL)
+    return asyncio.run(_clock(url, call.id, args.clock_command, instant))
+
+
+async def _clock(url: str, call_id: str, command: str, instant: datetime | None) -> int:
+    from nats.js.errors import KeyNotFoundError
+
+    from aap.scenario.sync import connect
+    from aap_platform.clock import REAL, clock_bucket, set_clock
+
+    try:
+        nc = await connect(url)
+    except Exception as exc:  # noqa: BLE001 — any connection failure is reported the same way
+        _err(f"aap clock: cannot reach NATS at {url}: {exc}")
+        return 1
+    try:
+        js = nc.jetstream()
+        if command == "show":
+            try:
+                entry = await (await clock_bucket(js, call_id)).get("now")
+                value, revision = entry.value, entry.revision
+            except KeyNotFoundError:
+                value, revision = REAL, 0
+            shown = "real" if not value or value == REAL else value.decode()
+            print(json.dumps({"call": call_id, "clock": shown, "revision": revision}))
+        else:
+            revision = await set_clock(js, call_id, instant)
+            print(
+                json.dumps({"call": call_id, "clock": instant.isoformat() if instant else "real", "revision": revision})
+            )
+        return 0
+    finally:
+        await nc.close()
+
+
+def scenario_run(args: argparse.Namespace) -> int:
+    from aap.scenario import diff
+    from aap.scenario.loader import ScenarioError, load
+    from aap.scenario.runner import RunError, Target, run
+    from aap.system import DEFAULT_PORTS
+
+    try:
+        scenario = load(args.file)
+    except ScenarioError as exc:
+        _err(f"aap scenario run: {exc}")
+        return 2
+    target = None
+    if args.nats_url:
+        urls = {
+            name: getattr(args, f"{name}_url") or f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()
+        }
+        target = Target(
+            args.nats_url, {n: u.rstrip("/") for n, u in urls.items()}, args.data_dir / "keys" / "jwt-private.pem"
+        )
+        if not target.private_key.is_file():
+            _err(f"aap scenario run: no signing key at {target.private_key} (use the system's --data-dir)")
+            return 2
+    try:
+        outcome = asyncio.run(run(scenario, target, timeout=args.timeout))
+    except RunError as exc:
+        _err(f"aap scenario run: {scenario.name}: {exc}")
+        return 2
+    print(json.dumps(outcome, ensure_ascii=False, indent=2))
+    if scenario.expect is None:
+        return 0
+    differences = diff.compare(scenario.expect, outcome)
+    if differences:
+        _err(diff.report(differences, scenario.name))
+        return 1
+    return 0

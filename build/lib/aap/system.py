@@ -1,0 +1,208 @@
+"""The whole system on one machine: a nats-server (embedded unless a URL is given), the dev
+signing keys, and the five services, each its own uvicorn process, logging to
+`<data_dir>/logs/<name>.log`. `start()` returns when every service says it is ready."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from aap_contract.config import DEFAULT_CALL
+from aap_platform.auth import ensure_dev_keys
+from aap_platform.natsserver import EmbeddedNats, free_port
+
+SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "console")
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "eligibility": 8002,
+    "committee": 8003,
+    "budget": 8004,
+    "notifier": 8005,
+    "console": 8006,
+}
+DEFAULT_NATS_PORT = 4222
+APP_FACTORY = "services.{name}.app:create_app"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class StartError(RuntimeError):
+    """The system could not start (names the service and its log file)."""
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    host: str
+    port: int
+    log_path: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class System:
+    data_dir: Path
+    call: str = DEFAULT_CALL
+    nats_url: str | None = None  # None: start an embedded nats-server
+    free_ports: bool = False
+    host: str = "127.0.0.1"
+    services: tuple[str, ...] = SERVICES
+    env: dict[str, str] = field(default_factory=dict)  # passed to every service
+    start_timeout: float = 60.0
+    stop_timeout: float = 10.0
+    app_factory: str = APP_FACTORY
+    processes: dict[str, ServiceProcess] = field(default_factory=dict, init=False)
+    nats: EmbeddedNats | None = field(default=None, init=False)
+    private_key: Path | None = field(default=None, init=False)
+    jwks_file: Path | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).resolve()
+        if Path(self.call).suffix:  # a path to a TOML: the services run from the project root
+            self.call = str(Path(self.call).resolve())
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: p.url for name, p in self.processes.items()}
+
+    async def __aenter__(self) -> System:
+        return await self.start()
+
+    async def __aexit__(self, *_exc) -> None:
+        await self.stop()
+
+    async def start(self) -> System:
+        try:
+            self._start_nats()
+            self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
+            (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+            ports = {name: free_port() if self.free_ports else DEFAULT_PORTS[name] for name in self.services}
+            for name in self.services:
+                self.processes[name] = self._spawn(name, ports)
+            await self._wait_ready()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    def _start_nats(self) -> None:
+        if self.nats_url:
+            return
+        port = free_port() if self.free_ports else DEFAULT_NATS_PORT
+        self.nats = EmbeddedNats(self.data_dir / "nats", port=port).start()
+        self.nats_url = self.nats.url
+
+    def _spawn(self, name: str, ports: dict[str, int]) -> ServiceProcess:
+        port = ports[name]
+        service = ServiceProcess(name, self.host, port, self.data_dir / "logs" / f"{name}.log")
+        env = {k: v for k, v in os.environ.items() if k != "AAP_JWKS_URL"}
+        env.update(
+            {
+                "NATS_URL": self.nats_url or "",
+                "AAP_CALL": self.call,
+                "AAP_DATA_DIR": str(self.data_dir),
+                "AAP_JWKS_FILE": str(self.jwks_file),
+                "AAP_SERVICE": name,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+            }
+        )
+        if name == "console":  # the console calls the other services of this system
+            env.update({f"AAP_{other.upper()}_URL": f"http://{self.host}:{p}" for other, p in ports.items()})
+            env.setdefault("AAP_CONSOLE_PUBLIC_URL", f"http://{self.host}:{port}")
+        env.update(self.env)
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.app_factory.format(name=name),
+            "--host",
+            self.host,
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+        with open(service.log_path, "ab") as log:
+            service.proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(PROJECT_ROOT), start_new_session=True
+            )
+        return service
+
+    async def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        waiting = set(self.processes)
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while waiting:
+                for name in sorted(waiting):
+                    service = self.processes[name]
+                    if not service.alive():
+                        raise StartError(
+                            f"service {name} exited during start (code {service.proc and service.proc.returncode}); "
+                            f"see {service.log_path}\n{service.tail()}"
+                        )
+                    if await _is_ready(client, service.url):
+                        waiting.discard(name)
+                if waiting and time.monotonic() > deadline:
+                    raise StartError(
+                        f"service(s) {', '.join(sorted(waiting))} not ready after "
+                        f"{self.start_timeout:.0f} s; see {self.data_dir / 'logs'}"
+                    )
+                if waiting:
+                    await asyncio.sleep(0.05)
+
+    def dead(self) -> list[ServiceProcess]:
+        """Services whose process has ended since start."""
+        return [p for p in self.processes.values() if p.proc is not None and not p.alive()]
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self._stop_processes)
+        if self.nats is not None:
+            await self.nats.astop()
+            self.nats = None
+
+    def _stop_processes(self) -> None:
+        running = [p.proc for p in self.processes.values() if p.proc is not None and p.proc.poll() is None]
+        for proc in running:
+            _signal(proc, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for proc in running:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal(proc, signal.SIGKILL)
+                proc.wait()
+
+
+def _signal(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        proc.send_signal(sig)
+    except ProcessLookupError:
+        pass
+
+
+async def _is_ready(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        response = await client.get(url + "/health/ready")
+        return response.status_code == 200 and bool(response.json().get("ready"))
+    except (httpx.HTTPError, ValueError):
+        return False

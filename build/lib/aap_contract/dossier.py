@@ -1,0 +1,98 @@
+"""The dossier as the applicants describe it (SPEC §3): the shape shared by intake's API,
+the events that carry it and the eligibility rules that judge it.
+
+Validate at the edge, trust the log: a field's constraints (patterns, lengths, bounds) are
+written beside it as a `aap_contract.checks.Check`, which msgspec ignores when it decodes these
+types; input validation (`aap_platform.validation.parse`) judges a request body against their
+checked mirror, so a dossier read back from the log is not judged again."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from aap_contract.checks import Check
+
+ExpenseCategory = Literal["service", "study", "training", "software", "other", "staff", "it_equipment"]
+Section = Literal["situation", "method", "roadmap", "solution"]
+EXPENSE_CATEGORIES: tuple[str, ...] = ExpenseCategory.__args__  # type: ignore[attr-defined]
+SECTIONS: tuple[str, ...] = Section.__args__  # type: ignore[attr-defined]
+
+Cents = Annotated[int, Check(ge=0, le=10**13, description="euro cents")]
+Text = Annotated[str, Check(min_length=1, max_length=5000)]
+Email = Annotated[str, Check(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+Siren = Annotated[str, Check(pattern=r"^[0-9]{9}$", description="9 digits, Luhn checksum")]
+Siret = Annotated[str, Check(pattern=r"^[0-9]{14}$", description="14 digits: SIREN + NIC")]
+
+
+class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    name: Text
+    email: Email
+    phone: str | None = None
+
+
+class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, gc=False):
+    name: Text
+    siren: Siren
+    kind: Text
+    departement: Text
+    operational_contact: bool
+    validated: bool
+    resources_committed: bool
+    contact: Contact
+    siret: Siret | None = None  # the establishment, for the open-data list of subsidies
+
+
+class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    global_cost_cents: Cents
+    requested_cents: Cents
+    own_funding_cents: Cents
+    other_funding_cents: Cents
+
+
+class Expense(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    label: Text
+    category: ExpenseCategory
+    amount_cents: Cents
+
+
+class Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    filename: Text
+    sections: list[Section]
+
+
+class Software(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    involved: bool
+    free_software: bool
+
+
+class Dossier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    track: Text
+    title: Annotated[str, Check(min_length=1, max_length=300)]
+    summary: Text
+    theme: Text
+    applicants: Annotated[list[Applicant], Check(min_length=1, max_length=50)]
+    financing: Financing
+    expenses: list[Expense]
+    software: Software
+    document: Document | None = None
+
+    @property
+    def sirens(self) -> list[str]:
+        return [a.siren for a in self.applicants]
+
+
+def siren_is_valid(siren: str) -> bool:
+    """Nine digits with a valid Luhn checksum."""
+    if len(siren) != 9 or not siren.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(siren)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0

@@ -1,0 +1,220 @@
+"""The event contract: every event type, its version and the one service that publishes it.
+
+Events are immutable facts (frozen msgspec Structs). A change of schema is a new version;
+old versions stay readable through an upcaster (see `aap_platform.codec`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+from aap_contract.dossier import Dossier
+
+
+class EventData(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    """Base of every event payload. `aggregate` names the stream of facts it belongs to."""
+
+    aggregate: ClassVar[str]
+    publisher: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+# --- intake: aggregate "dossier" -------------------------------------------------------
+
+
+class DossierSubmitted(EventData, frozen=True):
+    aggregate = "dossier"
+    publisher = "intake"
+    dossier_id: str
+    dossier: Dossier
+    session: int
+
+
+class DossierAmended(EventData, frozen=True):
+    aggregate = "dossier"
+    publisher = "intake"
+    dossier_id: str
+    dossier: Dossier
+    session: int
+
+
+class DossierWithdrawn(EventData, frozen=True):
+    """v2 added `reason`; v1 events are upcast with an empty reason."""
+
+    aggregate = "dossier"
+    publisher = "intake"
+    version = 2
+    dossier_id: str
+    reason: str = ""
+
+
+class DocumentUploaded(EventData, frozen=True):
+    aggregate = "dossier"
+    publisher = "intake"
+    dossier_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    object_name: str
+
+
+# --- eligibility: aggregate "assessment" (one per dossier) -----------------------------
+
+
+class RuleFailure(msgspec.Struct, frozen=True):
+    code: str
+    message: str
+
+
+class EligibilityAssessed(EventData, frozen=True):
+    aggregate = "assessment"
+    publisher = "eligibility"
+    dossier_id: str
+    dossier_event_id: str
+    eligible: bool
+    failures: list[RuleFailure]
+
+
+# --- committee: aggregate "session" ----------------------------------------------------
+
+
+class Scores(msgspec.Struct, frozen=True):
+    diagnosis: int
+    co_construction: int
+    roadmap: int
+    free_software: int | None
+
+
+class ReviewRecorded(EventData, frozen=True):
+    aggregate = "session"
+    publisher = "committee"
+    session: int
+    dossier_id: str
+    member_id: str
+    scores: Scores
+
+
+class ProjectSelected(EventData, frozen=True):
+    aggregate = "session"
+    publisher = "committee"
+    session: int
+    dossier_id: str
+    granted_cents: int
+
+
+class ProjectRejected(EventData, frozen=True):
+    aggregate = "session"
+    publisher = "committee"
+    session: int
+    dossier_id: str
+    motivation: str
+
+
+class ProjectDeferred(EventData, frozen=True):
+    aggregate = "session"
+    publisher = "committee"
+    session: int
+    dossier_id: str
+    to_session: int
+
+
+class SessionClosed(EventData, frozen=True):
+    aggregate = "session"
+    publisher = "committee"
+    session: int
+    laureates: list[str]
+    not_retained: list[str]
+
+
+# --- budget: aggregate "envelope" (one per call) ---------------------------------------
+
+
+class CreditsReserved(EventData, frozen=True):
+    aggregate = "envelope"
+    publisher = "budget"
+    dossier_id: str
+    session: int
+    selection_event_id: str
+    amount_cents: int
+
+
+class ReservationRefused(EventData, frozen=True):
+    aggregate = "envelope"
+    publisher = "budget"
+    dossier_id: str
+    session: int
+    selection_event_id: str
+    amount_cents: int
+    available_cents: int
+    code: str = "ENVELOPE_EXHAUSTED"
+
+
+class CreditsCommitted(EventData, frozen=True):
+    aggregate = "envelope"
+    publisher = "budget"
+    dossier_id: str
+    amount_cents: int
+    legal_reference: str
+
+
+class Lapse(msgspec.Struct, frozen=True):
+    dossier_id: str
+    amount_cents: int
+
+
+class ReservationsLapsed(EventData, frozen=True):
+    aggregate = "envelope"
+    publisher = "budget"
+    deadline: datetime
+    lapses: list[Lapse]
+
+
+# --- notifier: aggregate "notification" ------------------------------------------------
+
+
+class NotificationSent(EventData, frozen=True):
+    aggregate = "notification"
+    publisher = "notifier"
+    notification_id: str
+    kind: Literal["individual", "collective"]
+    session: int
+    dossier_ids: list[str]
+    recipients: list[str]
+    message_id: str
+    subject: str
+
+
+EVENT_TYPES: tuple[type[EventData], ...] = (
+    DossierSubmitted,
+    DossierAmended,
+    DossierWithdrawn,
+    DocumentUploaded,
+    EligibilityAssessed,
+    ReviewRecorded,
+    ProjectSelected,
+    ProjectRejected,
+    ProjectDeferred,
+    SessionClosed,
+    CreditsReserved,
+    ReservationRefused,
+    CreditsCommitted,
+    ReservationsLapsed,
+    NotificationSent,
+)
+BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}
+
+
+def published_by(service: str) -> list[type[EventData]]:
+    return [t for t in EVENT_TYPES if t.publisher == service]
+
+
+# Old versions stay readable: (type, version) -> the payload of that version turned into the next.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("DossierWithdrawn", 1): lambda d: {**d, "reason": ""},
+}

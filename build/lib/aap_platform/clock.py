@@ -1,0 +1,102 @@
+"""The clock shared by every service: the real one, or a simulated instant.
+
+The simulated instant lives in a JetStream key-value bucket; `aap clock set` writes it and
+every service process watches it. Time-driven work registers a callback that runs whenever
+the clock moves (and every second on the real clock), so cut-offs and deadlines happen when
+the clock passes them, whichever clock it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+
+log = logging.getLogger(__name__)
+KEY = "now"
+REAL = b"real"
+Tick = Callable[[datetime], Awaitable[None]]
+
+
+def bucket_name(call_id: str) -> str:
+    return "aap_clock_" + "".join(c if c.isalnum() else "_" for c in call_id)
+
+
+async def clock_bucket(js: JetStreamContext, call_id: str):
+    try:
+        return await js.key_value(bucket_name(call_id))
+    except (BucketNotFoundError, NotFoundError):
+        return await js.create_key_value(bucket=bucket_name(call_id), history=1)
+
+
+async def set_clock(js: JetStreamContext, call_id: str, instant: datetime | None) -> int:
+    """Set the simulated instant (None: back to the real clock). Returns the revision."""
+    if instant is not None and instant.tzinfo is None:
+        raise ValueError("a simulated instant must be timezone-aware")
+    kv = await clock_bucket(js, call_id)
+    return await kv.put(KEY, instant.isoformat().encode() if instant else REAL)
+
+
+class Clock:
+    def __init__(self, fixed: datetime | None = None) -> None:
+        self.simulated: datetime | None = fixed
+        self.revision = 0
+        self._ticks: list[Tick] = []
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+
+    def now(self) -> datetime:
+        return self.simulated or datetime.now(UTC)
+
+    def on_tick(self, tick: Tick) -> None:
+        self._ticks.append(tick)
+
+    async def _run_ticks(self) -> None:
+        async with self._lock:
+            for tick in self._ticks:
+                try:
+                    await tick(self.now())
+                except Exception:
+                    log.exception("time-driven work failed; it will run again on the next tick")
+
+    async def _apply(self, value: bytes | None, revision: int) -> None:
+        self.simulated = None if not value or value == REAL else datetime.fromisoformat(value.decode())
+        await self._run_ticks()
+        self.revision = revision
+
+    async def start(self, js: JetStreamContext, call_id: str) -> None:
+        kv = await clock_bucket(js, call_id)
+        try:
+            entry = await kv.get(KEY)
+            await self._apply(entry.value, entry.revision)
+        except KeyNotFoundError:
+            await self._apply(None, 0)
+        watcher = await kv.watch(KEY, include_history=False)
+        self._task = asyncio.create_task(self._loop(watcher))
+
+    async def _loop(self, watcher) -> None:
+        async def real_ticks() -> None:
+            while True:
+                await asyncio.sleep(1.0)
+                if self.simulated is None:
+                    await self._run_ticks()
+
+        ticker = asyncio.create_task(real_ticks())
+        try:
+            async for entry in watcher:
+                if entry is None or entry.revision <= self.revision:
+                    continue
+                await self._apply(entry.value, entry.revision)
+        finally:
+            ticker.cancel()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task

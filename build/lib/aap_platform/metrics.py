@@ -1,0 +1,14 @@
+"""Prometheus metrics shared by every service; each service process serves its own /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_PUBLISHED = Counter("aap_events_published", "Events appended to the store", ["service", "type"])
+EVENTS_CONSUMED = Counter("aap_events_consumed", "Events handled by a reactor", ["service", "type"])
+HANDLER_SECONDS = Histogram("aap_handler_seconds", "Reactor handler duration", ["service", "type"])
+REDELIVERIES = Counter("aap_redeliveries", "Messages redelivered after a failed handler", ["service"])
+PARKED = Counter("aap_parked_messages", "Messages parked after repeated failures", ["service"])
+VIEW_POSITION = Gauge("aap_view_position", "Stream sequence of the last event applied to a view", ["view"])
+CONSUMER_PENDING = Gauge("aap_consumer_pending", "Events not yet handled by a reactor (lag)", ["service"])
+CONFLICTS = Counter("aap_append_conflicts", "Appends refused by optimistic concurrency", ["service"])

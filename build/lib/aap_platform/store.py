@@ -1,0 +1,189 @@
+"""The event store: one append-only JetStream stream per call.
+
+Subjects are `aap.<call>.<aggregate_type>.<aggregate_id>`; the per-subject last sequence is
+the aggregate's version, checked by JetStream on every append (optimistic concurrency).
+One command appends one event, so an append is atomic by construction. The event id is the
+`Nats-Msg-Id`: a retried append after a lost ack is stored once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import msgspec
+from nats.js import JetStreamContext, api
+from nats.js.errors import APIError, NotFoundError
+
+from aap_contract.envelope import Event
+from aap_contract.events import EventData
+from aap_platform import metrics
+from aap_platform.codec import content_hash, decode, encode
+from aap_platform.ids import new_id
+
+WRONG_LAST_SEQUENCE = 10071
+GENESIS = "0" * 64
+
+
+class ConcurrencyError(Exception):
+    """The aggregate moved since it was loaded: reload, decide again, retry."""
+
+
+def stream_name(call_id: str) -> str:
+    return "AAP_" + re.sub(r"[^A-Za-z0-9]", "_", call_id).upper()
+
+
+def subject_for(call_id: str, aggregate_type: str, aggregate_id: str) -> str:
+    return f"aap.{call_id}.{aggregate_type}.{aggregate_id}"
+
+
+class Loaded(msgspec.Struct):
+    """An aggregate's events as loaded, with what the next append must name."""
+
+    aggregate_type: str
+    aggregate_id: str
+    events: list[Event]
+    version: int = 0  # stream sequence of the last event on the subject, 0 if none
+    last_hash: str = GENESIS
+
+    def next(
+        self, data: EventData, *, actor: str, at: datetime, causation: Event | None = None, event_id: str | None = None
+    ) -> Event:
+        return Event(
+            event_id=event_id or new_id(),
+            type=type(data).__name__,
+            version=type(data).version,
+            aggregate_type=self.aggregate_type,
+            aggregate_id=self.aggregate_id,
+            sequence=len(self.events) + 1,
+            occurred_at=at,
+            actor=actor,
+            correlation_id=causation.correlation_id if causation else (event_id or new_id()),
+            causation_id=causation.event_id if causation else None,
+            prev_hash=self.last_hash,
+            data=data,
+        )
+
+
+# Aggregates few and long (one envelope per call, a few sessions): their loads are incremental.
+CACHED_AGGREGATES = ("envelope", "session")
+
+
+class EventStore:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        call_id: str,
+        replicas: int = 1,
+        service: str | None = None,
+        cached: tuple[str, ...] = CACHED_AGGREGATES,
+    ) -> None:
+        self.js = js
+        self.call_id = call_id
+        self.stream = stream_name(call_id)
+        self.replicas = replicas
+        self.service = service  # the publishing service, for the published-events metric
+        self.cached = cached
+        self._loaded: dict[tuple[str, str], Loaded] = {}
+
+    @property
+    def all_subjects(self) -> str:
+        return f"aap.{self.call_id}.>"
+
+    async def ensure_stream(self) -> None:
+        config = api.StreamConfig(
+            name=self.stream,
+            subjects=[self.all_subjects],
+            storage=api.StorageType.FILE,
+            retention=api.RetentionPolicy.LIMITS,
+            deny_delete=True,
+            deny_purge=True,
+            duplicate_window=120.0,
+            allow_direct=True,
+            num_replicas=self.replicas,
+        )
+        try:
+            await self.js.stream_info(self.stream)
+        except NotFoundError:
+            await self.js.add_stream(config)
+
+    async def append(self, event: Event, expected_version: int | None) -> int:
+        """Append one event; `expected_version` is the version the decision was made on
+        (None: no check). Returns the event's stream sequence."""
+        subject = subject_for(self.call_id, event.aggregate_type, event.aggregate_id)
+        payload = encode(event)
+        headers = {
+            "Nats-Msg-Id": event.event_id,
+            "Aap-Type": event.type,
+            "Aap-Hash": content_hash(payload, event.prev_hash),
+        }
+        if expected_version is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_version)
+        try:
+            ack = await self.js.publish(subject, payload, stream=self.stream, headers=headers)
+            if self.service:
+                metrics.EVENTS_PUBLISHED.labels(self.service, event.type).inc()
+        except APIError as exc:
+            if exc.err_code != WRONG_LAST_SEQUENCE:
+                raise
+            # JetStream checks the expected sequence before its duplicate window: a retry of
+            # an append whose ack was lost lands here, and finds its own event stored.
+            stored = await self._find(event, after=expected_version or 0)
+            if stored is None:
+                metrics.CONFLICTS.labels(self.service or "unknown").inc()
+                raise ConcurrencyError(f"{subject} moved past version {expected_version}") from None
+            return stored
+        return ack.seq
+
+    async def _find(self, event: Event, after: int) -> int | None:
+        subject = subject_for(self.call_id, event.aggregate_type, event.aggregate_id)
+        seq = after + 1
+        while True:
+            try:
+                msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
+            except NotFoundError:
+                return None
+            assert msg.seq is not None
+            if msg.headers and msg.headers.get("Nats-Msg-Id") == event.event_id:
+                return msg.seq
+            seq = msg.seq + 1
+
+    async def load(self, aggregate_type: str, aggregate_id: str, after: int = 0) -> Loaded:
+        if after == 0 and aggregate_type in self.cached:
+            return await self._load_cached(aggregate_type, aggregate_id)
+        loaded = Loaded(aggregate_type, aggregate_id, [])
+        await self.load_more(loaded, after)
+        return loaded
+
+    async def _load_cached(self, aggregate_type: str, aggregate_id: str) -> Loaded:
+        """The aggregate as loaded last time, plus the events stored since: one read per new
+        event instead of one per event (the log is append-only: a loaded prefix stays true)."""
+        key = (aggregate_type, aggregate_id)
+        known = self._loaded.get(key) or Loaded(aggregate_type, aggregate_id, [])
+        loaded = Loaded(aggregate_type, aggregate_id, list(known.events), known.version, known.last_hash)
+        await self.load_more(loaded)
+        latest = self._loaded.get(key)
+        if latest is None or loaded.version > latest.version:
+            self._loaded[key] = Loaded(
+                aggregate_type, aggregate_id, list(loaded.events), loaded.version, loaded.last_hash
+            )
+        return loaded
+
+    async def load_more(self, loaded: Loaded, after: int | None = None) -> Loaded:
+        """Read the aggregate's events past `after` (default: its current version)."""
+        subject = subject_for(self.call_id, loaded.aggregate_type, loaded.aggregate_id)
+        seq = (loaded.version if after is None else after) + 1
+        while True:
+            try:
+                msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
+            except NotFoundError:
+                return loaded
+            assert msg.seq is not None and msg.data is not None
+            loaded.events.append(decode(msg.data))
+            loaded.version = msg.seq
+            loaded.last_hash = content_hash(msg.data, loaded.events[-1].prev_hash)
+            seq = msg.seq + 1
+
+    async def last_sequence(self) -> int:
+        info = await self.js.stream_info(self.stream)
+        return info.state.last_seq

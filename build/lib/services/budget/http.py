@@ -1,0 +1,69 @@
+"""The budget's HTTP API: read the envelope and reservations, record legal commitments.
+Routes translate a request to a handler call and its result to a response, nothing more."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Request, get, post
+
+from aap_platform.auth import principal, require
+from aap_platform.validation import FieldErrors, parse
+from services.budget.handlers import BudgetHandlers
+from services.budget.view import figures
+
+READ = require("budget_officer", "instructor", "auditor", "admin", "committee_member")
+COMMIT = require("budget_officer", "admin")
+
+
+class CommitmentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    dossier_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    legal_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CommitmentOut(msgspec.Struct, frozen=True):
+    dossier_id: str
+    committed_cents: int
+    legal_reference: str
+
+
+def _blank_fields(body: CommitmentIn) -> FieldErrors:
+    return [
+        {"field": f, "message": "ne doit pas être vide"}
+        for f in ("dossier_id", "legal_reference")
+        if not getattr(body, f).strip()
+    ]
+
+
+def _handlers(request: Request) -> BudgetHandlers:
+    return request.app.state.handlers
+
+
+@get("/budget", guards=[READ], summary="L'enveloppe : réservé, engagé, disponible, par session, département et thème")
+async def budget(request: Request) -> dict:
+    h = _handlers(request)
+    call = h.runtime.call
+    return figures(
+        h.view.state,
+        sessions=[str(s.number) for s in call.sessions],
+        departements=list(call.departements),
+        themes=[code for code in call.themes if "." in code],
+    )
+
+
+@get("/reservations", guards=[READ], summary="Les réservations et engagements, dossier par dossier")
+async def reservations(request: Request) -> dict:
+    records = sorted(_handlers(request).view.state.records.values(), key=lambda r: r.dossier_id)
+    return {"items": [msgspec.to_builtins(r) for r in records]}
+
+
+@post("/commitments", guards=[COMMIT], status_code=201, summary="Enregistrer un engagement juridique")
+async def commit(request: Request) -> CommitmentOut:
+    body = parse(await request.body(), CommitmentIn, extra=_blank_fields)
+    dossier_id, reference = body.dossier_id.strip(), body.legal_reference.strip()
+    done = await _handlers(request).commit(dossier_id, reference, principal(request).subject)
+    return CommitmentOut(dossier_id=dossier_id, committed_cents=done.amount_cents, legal_reference=reference)
+
+
+ROUTES = [budget, reservations, commit]

@@ -1,0 +1,53 @@
+"""Request bodies of the committee's API and the checks msgspec cannot express; every faulty
+field is named (HTTP 422, aap_platform.validation)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from aap_contract.config import CallConfig
+from aap_contract.dossier import Cents
+from aap_platform.validation import FieldErrors
+
+Score = Annotated[int, msgspec.Meta(ge=0, le=3, description="0 to 3")]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Motivation = Annotated[str, msgspec.Meta(max_length=5000)]
+
+
+class ScoresBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    diagnosis: Score
+    co_construction: Score
+    roadmap: Score
+    free_software: Score | None = None  # null: no software involved, not applicable
+
+
+class ReviewBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    dossier_id: Id
+    member_id: Id
+    scores: ScoresBody
+
+
+class DecisionBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    dossier_id: Id
+    decision: Literal["select", "reject", "defer"]
+    granted_cents: Cents | None = None
+    motivation: Motivation | None = None
+
+
+def review_errors(call: CallConfig):
+    def check(body: ReviewBody) -> FieldErrors:
+        if call.member(body.member_id) is None:
+            return [{"field": "member_id", "message": "membre du comité inconnu pour cet appel"}]
+        return []
+
+    return check
+
+
+def decision_errors(body: DecisionBody) -> FieldErrors:
+    if body.decision == "select" and body.granted_cents is None:
+        return [{"field": "granted_cents", "message": "montant accordé obligatoire pour une sélection"}]
+    if body.decision == "reject" and not (body.motivation or "").strip():
+        return [{"field": "motivation", "message": "motivation obligatoire pour un rejet"}]
+    return []

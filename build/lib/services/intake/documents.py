@@ -1,0 +1,81 @@
+"""The descriptive document (a PDF): checked, then kept in a JetStream object store bucket.
+
+Objects are named by dossier and content hash, so storing the same bytes twice is harmless
+and an object left behind by a refused or raced upload is never mistaken for the dossier's:
+only a `DocumentUploaded` event makes a document the dossier's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+from litestar.exceptions import HTTPException, ValidationException
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, NotFoundError
+
+PDF = "application/pdf"
+PDF_MAGIC = b"%PDF-"
+MAX_BYTES_ENV = "AAP_MAX_DOCUMENT_BYTES"
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def max_document_bytes(env: dict[str, str] | None = None) -> int:
+    return int((os.environ if env is None else env).get(MAX_BYTES_ENV, DEFAULT_MAX_BYTES))
+
+
+def bucket_name(call_id: str) -> str:
+    return "aap_documents_" + re.sub(r"[^A-Za-z0-9]", "_", call_id)
+
+
+def too_large(limit: int) -> HTTPException:
+    exc = HTTPException(status_code=413, detail=f"document trop volumineux : au plus {limit} octets")
+    return exc
+
+
+def check_pdf(content_type: str | None, body: bytes, limit: int) -> None:
+    """415 for another content type, 413 beyond the limit, 422 when the bytes are no PDF."""
+    if (content_type or "").split(";")[0].strip().lower() != PDF:
+        raise HTTPException(
+            status_code=415,
+            detail="type de contenu non pris en charge : le document doit être envoyé en application/pdf",
+        )
+    if len(body) > limit:
+        raise too_large(limit)
+    if not body.startswith(PDF_MAGIC):
+        raise ValidationException(
+            "le document n'est pas un fichier PDF",
+            status_code=422,
+            extra=[{"field": "body", "message": "le contenu n'est pas un fichier PDF"}],
+        )
+
+
+def sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def object_name(dossier_id: str, digest: str) -> str:
+    return f"{dossier_id}/{digest}.pdf"
+
+
+class DocumentStore:
+    def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1) -> None:
+        self.js = js
+        self.bucket = bucket_name(call_id)
+        self.replicas = replicas
+        self._obs = None
+
+    async def _store(self):
+        if self._obs is None:
+            try:
+                self._obs = await self.js.object_store(self.bucket)
+            except (BucketNotFoundError, NotFoundError):
+                self._obs = await self.js.create_object_store(self.bucket, replicas=self.replicas)
+        return self._obs
+
+    async def put(self, name: str, body: bytes) -> None:
+        await (await self._store()).put(name, body)
+
+    async def get(self, name: str) -> bytes:
+        return (await (await self._store()).get(name)).data

@@ -1,0 +1,141 @@
+"""Intake's HTTP API: request -> handler call -> response, and reads from the view. Routes
+translate; the handlers decide and record."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post, put
+from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.params import FromPath, FromQuery
+
+from aap_contract.refusal import Refusal
+from aap_platform.auth import ROLES, Principal, principal, require
+from services.intake import documents
+from services.intake.handlers import IntakeHandlers
+from services.intake.schemas import item, parse_dossier, parse_query, parse_withdraw
+from services.intake.view import select
+
+Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
+WRITERS = ("applicant", "instructor", "admin")
+MAX_KEY = 200
+
+
+def _handlers(request: Request) -> IntakeHandlers:
+    return request.app.state.handlers
+
+
+def _must_act_for(who: Principal, sirens: list[str]) -> None:
+    if not who.acts_for(sirens):
+        raise PermissionDeniedException("vous ne pouvez agir que pour vos propres structures (SIREN)")
+
+
+@post("/dossiers", guards=[require(*WRITERS)], summary="Déposer un dossier")
+async def submit(request: Request) -> Response:
+    intake = _handlers(request)
+    dossier = parse_dossier(await request.body(), intake.runtime.call)
+    who = principal(request)
+    _must_act_for(who, dossier.sirens)
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key) <= MAX_KEY:
+        raise ValidationException(
+            "en-tête Idempotency-Key invalide",
+            status_code=422,
+            extra=[{"field": "Idempotency-Key", "message": f"1 à {MAX_KEY} caractères"}],
+        )
+    first, replayed = await intake.submit(dossier, who, key)
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return Response(
+        {"dossier_id": first.dossier_id, "session": first.session, "status": "submitted"},
+        status_code=201,
+        headers=headers,
+    )
+
+
+@put("/dossiers/{dossier_id:str}", guards=[require(*WRITERS)], summary="Modifier un dossier (remplace son contenu)")
+async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
+    intake = _handlers(request)
+    dossier = parse_dossier(await request.body(), intake.runtime.call)
+    who = principal(request)
+    _must_act_for(who, dossier.sirens)
+    event = await intake.amend(dossier_id, dossier, who)
+    return {"dossier_id": dossier_id, "session": event.data.session, "status": "submitted"}
+
+
+@post("/dossiers/{dossier_id:str}/withdraw", guards=[require(*WRITERS)], status_code=200, summary="Retirer un dossier")
+async def withdraw(request: Request, dossier_id: FromPath[str]) -> dict:
+    body = parse_withdraw(await request.body())
+    await _handlers(request).withdraw(dossier_id, body.reason, principal(request))
+    return {"dossier_id": dossier_id, "status": "withdrawn"}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    announced = request.headers.get("content-length")
+    if announced and announced.isdigit() and int(announced) > limit:
+        raise documents.too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise documents.too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@put(
+    "/dossiers/{dossier_id:str}/document",
+    guards=[require(*WRITERS)],
+    request_max_body_size=None,
+    summary="Déposer le document descriptif (corps application/pdf)",
+)
+async def upload_document(request: Request, dossier_id: FromPath[str], filename: Q = None) -> dict:
+    intake = _handlers(request)
+    content_type = request.headers.get("content-type")
+    if (content_type or "").split(";")[0].strip().lower() == documents.PDF:
+        body = await _read_limited(request, intake.max_document_bytes)
+    else:
+        body = b""
+    documents.check_pdf(content_type, body, intake.max_document_bytes)
+    command = await intake.attach_document(dossier_id, filename, body, principal(request))
+    return {
+        "dossier_id": dossier_id,
+        "filename": command.filename,
+        "size": command.size,
+        "sha256": command.sha256,
+        "object_name": command.object_name,
+    }
+
+
+@get("/dossiers/{dossier_id:str}", guards=[require(*ROLES)], summary="Lire un dossier")
+async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
+    entry = _handlers(request).view.state.get(dossier_id)
+    if entry is None or not principal(request).acts_for(entry.dossier.sirens):
+        raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
+    return item(entry, full=True)
+
+
+@get("/dossiers", guards=[require(*ROLES)], summary="Lister les dossiers (filtres, pagination)")
+async def list_dossiers(
+    request: Request,
+    status: Q = None,
+    session: Q = None,
+    departement: Q = None,
+    theme: Q = None,
+    page: Q = None,
+    page_size: Q = None,
+) -> dict:
+    query = {
+        "status": status,
+        "session": session,
+        "departement": departement,
+        "theme": theme,
+        "page": page,
+        "page_size": page_size,
+    }
+    filters, page_n, size = parse_query({k: v for k, v in query.items() if v is not None})
+    who = principal(request)
+    found, total = select(
+        _handlers(request).view.state, filters, lambda e: who.acts_for(e.dossier.sirens), page_n, size
+    )
+    return {"items": [item(e) for e in found], "total": total, "page": page_n, "page_size": size}
+
+
+ROUTES = [submit, amend, withdraw, upload_document, read_one, list_dossiers]

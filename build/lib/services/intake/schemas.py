@@ -1,0 +1,115 @@
+"""Intake's request and response bodies: validation naming every faulty field, list items."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar.exceptions import ValidationException
+
+from aap_contract.config import CallConfig
+from aap_contract.dossier import Dossier, siren_is_valid
+from aap_contract.entry import DossierEntry
+from aap_contract.lifecycle import STATUSES
+from aap_platform.validation import FieldErrors, parse
+from services.intake.view import Filters
+
+
+class WithdrawBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+
+
+def call_checks(data: Any, call: CallConfig) -> FieldErrors:
+    """What the dossier's type cannot say: SIREN checksums, and a track the call knows.
+    Works on the raw JSON so that these faults are named beside the structural ones."""
+    out: FieldErrors = []
+    if not isinstance(data, dict):
+        return out
+    track = data.get("track")
+    if isinstance(track, str) and track not in call.tracks:
+        out.append({"field": "track", "message": "démarche inconnue ; attendu : " + ", ".join(sorted(call.tracks))})
+    applicants = data.get("applicants")
+    for i, applicant in enumerate(applicants if isinstance(applicants, list) else []):
+        siren = applicant.get("siren") if isinstance(applicant, dict) else None
+        if isinstance(siren, str) and len(siren) == 9 and siren.isdigit() and not siren_is_valid(siren):
+            out.append({"field": f"applicants[{i}].siren", "message": "numéro SIREN invalide (clé de contrôle)"})
+    return out
+
+
+def parse_dossier(raw: bytes, call: CallConfig) -> Dossier:
+    """The dossier in a request body, or a 422 naming every faulty field at once."""
+    try:
+        data = msgspec.json.decode(raw) if raw else None
+    except msgspec.DecodeError:
+        data = raw  # parse() reports the unreadable JSON
+    extra = call_checks(data, call)
+    try:
+        return parse(data if data is not None else b"", Dossier, extra=lambda _: extra)
+    except ValidationException as exc:
+        errors = list(exc.extra or [])
+        seen = {e["field"] for e in errors}
+        errors += [e for e in extra if e["field"] not in seen]
+        raise ValidationException(
+            "données invalides : " + ", ".join(e["field"] for e in errors), extra=errors, status_code=422
+        ) from None
+
+
+def parse_withdraw(raw: bytes) -> WithdrawBody:
+    return parse(raw, WithdrawBody) if raw.strip() else WithdrawBody()
+
+
+def item(entry: DossierEntry, *, full: bool = False) -> dict:
+    """A dossier as the API shows it (ARCHITECTURE.md, Intake)."""
+    out = {
+        "dossier_id": entry.dossier_id,
+        "status": entry.status,
+        "session": entry.session,
+        "agenda_session": entry.agenda_session,
+        "eligible": entry.eligible,
+        "reasons": entry.reasons,
+        "failures": [{"code": f.code, "message": f.message} for f in entry.failures],
+        "granted_cents": entry.granted_cents,
+        "committed_cents": entry.committed_cents,
+        "title": entry.dossier.title,
+        "theme": entry.dossier.theme,
+        "departement": entry.departement,
+        "submitted_at": entry.submitted_at.isoformat(),
+        "updated_at": entry.updated_at.isoformat(),
+        "document_sha256": entry.document_sha256,
+    }
+    if full:
+        out["dossier"] = msgspec.to_builtins(entry.dossier)
+    return out
+
+
+MAX_PAGE_SIZE = 200
+
+
+def parse_query(params: dict[str, str]) -> tuple[Filters, int, int]:
+    """The list's filters and page, or a 422 naming every faulty parameter."""
+    errors: FieldErrors = []
+
+    def number(name: str, default: int | None, low: int, high: int) -> int | None:
+        raw = params.get(name)
+        if raw in (None, ""):
+            return default
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+            errors.append({"field": name, "message": f"entier attendu entre {low} et {high}"})
+            return default
+        return int(raw)
+
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        errors.append({"field": "status", "message": "statut inconnu ; attendu : " + ", ".join(STATUSES)})
+    session = number("session", None, 1, 10**6)
+    page = number("page", 1, 1, 10**9)
+    page_size = number("page_size", 50, 1, MAX_PAGE_SIZE)
+    if errors:
+        raise ValidationException(
+            "paramètres invalides : " + ", ".join(e["field"] for e in errors), extra=errors, status_code=422
+        )
+    filters = Filters(
+        status=status, session=session, departement=params.get("departement") or None, theme=params.get("theme") or None
+    )
+    assert page is not None and page_size is not None  # both have a default
+    return filters, page, page_size

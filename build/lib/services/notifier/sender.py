@@ -1,0 +1,177 @@
+"""The background sender: every due notification not yet recorded as sent is sent, in order.
+
+Exactly once, as far as it can be: before sending, the notification's aggregate is read (a
+NotificationSent there means done); after the SMTP server accepted the message,
+NotificationSent is appended with a stable event id. The one window left — killed after the
+server accepted, before the record — resends that message alone, with the same Message-ID.
+A failing message is retried with exponential backoff, forever; past `park_after` failures it
+is reported as parked (metric, error log, GET /notifications) and still retried at the capped pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from prometheus_client import Counter, Gauge
+
+from aap_platform.projection import Projection
+from services.notifier.domain import Notification, is_overdue, message_id, retry_delay
+from services.notifier.handlers import NotifierHandlers
+from services.notifier.mailer import Mailer, MailSettings, Outgoing
+from services.notifier.render import Templates, context
+from services.notifier.view import NotifierView, due_notifications
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 1.0
+
+SENT = Counter("aap_notifications_sent", "Notifications accepted by the mail server", ["kind"])
+FAILURES = Counter("aap_notification_failures", "Failed attempts to send a notification", ["kind"])
+PENDING = Gauge("aap_notifications_pending", "Due notifications not yet sent")
+OVERDUE = Gauge("aap_notifications_overdue", "Notifications still unsent after the notification delay")
+PARKED = Gauge("aap_notifications_parked", "Notifications that failed too often (still retried)")
+
+
+class Sender:
+    def __init__(
+        self,
+        handlers: NotifierHandlers,
+        view: Projection[NotifierView],
+        mailer: Mailer,
+        templates: Templates,
+        settings: MailSettings,
+    ) -> None:
+        self.handlers, self.runtime = handlers, handlers.runtime
+        self.view, self.mailer, self.templates = view, mailer, templates
+        self.settings = settings
+        self.delay = timedelta(days=self.runtime.call.notifications.delay_days)
+        self.attempts: dict[str, int] = {}
+        self.last_error: dict[str, str] = {}
+        self._retry_at: dict[str, float] = {}
+        self._done: set[str] = set()  # recorded by this process (the view may lag a moment)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    # --- what is due ----------------------------------------------------------------------
+    def due(self) -> list[Notification]:
+        return due_notifications(self.view.state, self.delay)
+
+    def is_sent(self, notification_id: str) -> bool:
+        return notification_id in self.view.state.sent or notification_id in self._done
+
+    def unsent(self) -> list[Notification]:
+        return [n for n in self.due() if not self.is_sent(n.notification_id)]
+
+    def busy(self) -> int:
+        return len(self.unsent())
+
+    def is_parked(self, notification_id: str) -> bool:
+        return not self.is_sent(notification_id) and self.attempts.get(notification_id, 0) > self.settings.park_after
+
+    def counts(self) -> dict[str, int]:
+        unsent, now = self.unsent(), self.runtime.now()
+        counts = {
+            "pending": len(unsent),
+            "overdue": sum(is_overdue(n, now) for n in unsent),
+            "parked": sum(self.is_parked(n.notification_id) for n in unsent),
+        }
+        PENDING.set(counts["pending"])
+        OVERDUE.set(counts["overdue"])
+        PARKED.set(counts["parked"])
+        return counts
+
+    # --- the loop ---------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notifier-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                pause = await self.send_due()
+            except Exception:  # the store unreachable, say: try again shortly, never give up
+                log.exception("notifier: sending pass failed")
+                pause = IDLE_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), pause)
+
+    async def send_due(self) -> float:
+        """One pass over the unsent notifications; returns how long to wait before the next."""
+        pause = IDLE_SECONDS
+        for n in self.unsent():
+            wait = self._retry_at.get(n.notification_id, 0.0) - time.monotonic()
+            if wait > 0:
+                pause = min(pause, wait)
+                continue
+            try:
+                await self.deliver(n)
+            except Exception as exc:  # noqa: BLE001 — every failure is retried, none is dropped
+                pause = min(pause, self._failed(n, exc))
+        self.counts()
+        return max(pause, 0.01)
+
+    async def deliver(self, n: Notification) -> None:
+        if await self.handlers.is_recorded(n.notification_id):
+            self._done.add(n.notification_id)
+            return
+        out = self.compose(n)
+        await self.mailer.send(out)
+        SENT.labels(n.kind).inc()
+        await self.handlers.record_sent(n, out.message_id, out.subject)
+        self._done.add(n.notification_id)
+        self._retry_at.pop(n.notification_id, None)
+        log.info("notifier: sent %s to %d recipient(s)", n.notification_id, len(n.recipients))
+
+    def compose(self, n: Notification) -> Outgoing:
+        call = self.runtime.call
+        subject, body = self.templates.render(n.kind, context(n, self.view.state, call))
+        individual = n.kind == "individual"
+        return Outgoing(
+            notification_id=n.notification_id,
+            message_id=message_id(n.notification_id, call.id),
+            sender=call.call.sender_email,
+            sender_name=call.call.attributor_name,
+            to=n.recipients if individual else (),
+            bcc=() if individual else n.recipients,
+            subject=subject,
+            body=body,
+            date=self.runtime.now(),
+        )
+
+    def _failed(self, n: Notification, exc: Exception) -> float:
+        nid = n.notification_id
+        attempts = self.attempts[nid] = self.attempts.get(nid, 0) + 1
+        self.last_error[nid] = f"{type(exc).__name__}: {exc}"
+        FAILURES.labels(n.kind).inc()
+        delay = retry_delay(attempts, self.settings.retry_base, self.settings.retry_cap)
+        self._retry_at[nid] = time.monotonic() + delay
+        if attempts == self.settings.park_after + 1:
+            log.error(
+                "notifier: PARKED notification %s after %d failed attempts (%s); still retried every %.0fs",
+                nid,
+                attempts,
+                self.last_error[nid],
+                self.settings.retry_cap,
+            )
+        else:
+            log.warning(
+                "notifier: sending %s failed (attempt %d: %s), retry in %.1fs",
+                nid,
+                attempts,
+                self.last_error[nid],
+                delay,
+            )
+        return delay
