@@ -261,7 +261,19 @@ async def dashboard(request: Request) -> Template:
         "closable": [s for s in sessions if s["open"] and not s["closed"] and s["decided"] == s["agenda_size"]],
         "undecided": [s for s in sessions if s["open"] and not s["closed"] and s["decided"] < s["agenda_size"]],
         "reserved_near_deadline": [r for r in reservations if r["status"] == "reserved"] if near else [],
+        "to_review": {},
     }
+    if agent.member_id:  # a committee member: the dossiers of each open session it has not reviewed yet
+        for s in todo["undecided"]:
+            try:
+                agenda = (await h.services.get(agent, "committee", f"/sessions/{s['number']}"))["agenda"]
+            except ServiceError as exc:
+                errors.append(exc.message)
+                continue
+            mine = view.reviews
+            todo["to_review"][s["number"]] = sum(
+                1 for d in agenda if agent.member_id not in mine.get(d["dossier_id"], {}).get(str(s["number"]), {})
+            )
     return page(
         request,
         "dashboard.html",

@@ -151,6 +151,7 @@ def test_a_whole_session_through_the_pages(system, browser):
     # Two committee members review the first dossier, each as itself.
     for i, email in enumerate(MEMBERS):
         sign_in(page, base, email)
+        assert "Session 1 : 3 dossier(s) que vous n'avez pas encore évalué(s)" in page.locator("main").inner_text()
         page.goto(base + "/sessions/1")
         form = page.locator(f"#review-{ids[a['title']]}")
         assert form.locator("select[name=member_id]").count() == 0  # a member reviews as itself
