@@ -256,7 +256,7 @@ async def dashboard(request: Request) -> Template:
     now = h.runtime.now()
     deadline = call.budget.commitment_deadline
     near = now <= deadline <= now + NEAR_DEADLINE
-    todo = {
+    todo: dict[str, Any] = {
         "to_assess": by_status.get("submitted", 0),
         "closable": [s for s in sessions if s["open"] and not s["closed"] and s["decided"] == s["agenda_size"]],
         "undecided": [s for s in sessions if s["open"] and not s["closed"] and s["decided"] < s["agenda_size"]],
