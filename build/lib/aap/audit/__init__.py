@@ -1,1 +1,0 @@
-"""Audit tools: verify the log's integrity, read a dossier's timeline, replay and compare views."""
