@@ -113,6 +113,21 @@ class Services:
     async def post(self, agent: Agent, service: str, path: str, body: Any) -> Any:
         return await self.call(agent, "POST", service, path, body=body)
 
+    async def get_bytes(self, agent: Agent, service: str, path: str) -> bytes:
+        """A binary answer (the dossier's PDF), under the agent's identity."""
+        name = SERVICE_NAMES.get(service, service)
+        try:
+            response = await self.client.get(
+                self.urls[service] + path, headers={"authorization": f"Bearer {self.token(agent)}"}
+            )
+        except httpx.HTTPError:
+            raise ServiceError(
+                f"{name.capitalize()} ne répond pas pour le moment ; réessayez dans un instant.", 503
+            ) from None
+        if response.status_code >= 400:
+            raise _refusal(response, name)
+        return response.content
+
     async def get_text(self, service: str, path: str) -> str:
         return str(await self.call(None, "GET", service, path))
 

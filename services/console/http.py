@@ -493,7 +493,20 @@ async def dossier(request: Request, dossier_id: FromPath[str]) -> Template:
         timeline=timeline,
         error=" ".join(errors) or None,
         reviews=_view(request).reviews.get(dossier_id, {}),
+        document=_view(request).documents.get(dossier_id),
         breadcrumb=[("/", "Tableau de bord"), ("/dossiers", "Dossiers"), ("", entry.title)],
+    )
+
+
+@get("/dossiers/{dossier_id:str}/document.pdf")
+async def dossier_document(request: Request, dossier_id: FromPath[str]) -> Response[bytes]:
+    agent = need(request, "dossiers")
+    dossier_id = _dossier_id(dossier_id)
+    body = await _h(request).services.get_bytes(agent, "intake", f"/dossiers/{dossier_id}/document")
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="dossier-{dossier_id}.pdf"'},
     )
 
 
@@ -798,6 +811,7 @@ ROUTES = [
     dossiers,
     dossiers_csv,
     dossier,
+    dossier_document,
     sessions,
     session,
     post_review,

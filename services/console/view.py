@@ -63,6 +63,7 @@ class ConsoleView:
         self.timeline: dict[str, list[Step]] = {}
         # dossier id -> session (as text) -> member id -> the member's last scores
         self.reviews: dict[str, dict[str, dict[str, Scores]]] = {}
+        self.documents: dict[str, DocumentUploaded] = {}  # dossier id -> its last PDF (a summary omits it)
         self.events = 0
 
 
@@ -76,7 +77,9 @@ def evolve_view(view: ConsoleView, event: Event) -> ConsoleView:
     evolve_index(view.index, event)
     d = event.data
     member = None
-    if isinstance(d, ReviewRecorded):
+    if isinstance(d, DocumentUploaded):
+        view.documents[d.dossier_id] = d
+    elif isinstance(d, ReviewRecorded):
         view.reviews.setdefault(d.dossier_id, {}).setdefault(str(d.session), {})[d.member_id] = d.scores
         member = d.member_id
     for dossier_id, text in describe(event):

@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 
 from aap.system import SERVICES
+from aap_platform.auth import issue_token
 
 DOSSIERS = 3  # eligible dossiers of session 1 put on its agenda
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"  # the first one's
 
 
 def read_banner(proc: subprocess.Popen) -> dict[str, str]:
@@ -70,6 +72,18 @@ async def load(urls: dict[str, str], data: Path) -> list[dict]:
     services = {n: u for n, u in urls.items() if n not in ("NATS", "console")}
     target = Target(urls["NATS"], {**services, "console": urls["console"]}, data / "keys" / "jwt-private.pem")
     await play(parse(raw, "console tests"), target, timeout=60)
+    first = dossiers[wanted[0]]["title"]
+    token = issue_token(target.private_key, role="instructor", subject="console-tests")
+    async with httpx.AsyncClient(timeout=30, headers={"authorization": f"Bearer {token}"}) as client:
+        listed = (await client.get(urls["intake"] + "/dossiers")).json()["items"]
+        dossier_id = next(d["dossier_id"] for d in listed if d["title"] == first)
+        uploaded = await client.put(
+            f"{urls['intake']}/dossiers/{dossier_id}/document",
+            params={"filename": "projet.pdf"},
+            content=PDF,
+            headers={"content-type": "application/pdf"},
+        )
+        uploaded.raise_for_status()
     nc = await connect(urls["NATS"])
     try:
         async with httpx.AsyncClient(timeout=30) as client:

@@ -145,6 +145,8 @@ def test_a_whole_session_through_the_pages(system, browser):
     page.goto(f"{base}/dossiers/{ids[a['title']]}")
     main = page.locator("main").inner_text()
     assert "Éligibilité, règle par règle" in main and "Respectée" in main and "Dossier déposé" in main
+    pdf = page.request.get(base + page.locator("#document-pdf").get_attribute("href"))
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
     shot(page, "04-dossier")
     sign_out(page)
 
