@@ -116,3 +116,14 @@ async def test_a_malformed_id_posted_by_a_form_gets_a_french_page(console):
         # refused (422) and the page re-rendered, which needs the service: not running here, hence 503
         assert r.status_code in (422, 503), (path, r.status_code)
         assert "inconnu" in r.text or "ne répond pas" in r.text, path
+
+
+async def test_a_tampered_session_cookie_signs_nobody_in(console):
+    signed = await _sign_in(console)
+    good = next(c for c in signed.headers.get_list("set-cookie") if c.startswith("aap_console="))
+    value = good.split(";")[0].split("=", 1)[1]
+    console.cookies.clear()
+    for forged in ("garbage", value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")):
+        console.cookies.set("aap_console", forged)
+        r = await console.get("/", follow_redirects=False)
+        assert (r.status_code, r.headers.get("location")) == (303, "/login"), forged
