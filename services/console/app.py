@@ -14,6 +14,7 @@ Settings beyond the common ones (aap_platform.settings), from the environment:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None, env: dict[str, str] | None = No
         secret=secret, key="aap_console", max_age=SESSION_HOURS * 3600, httponly=True, secure=tls, samesite="lax"
     )
     csrf = CSRFConfig(
-        secret=secret.hex(),
+        secret=hashlib.sha256(b"aap-console-csrf:" + secret).hexdigest(),  # not the session's own key
         cookie_name="aap_csrf",
         cookie_secure=tls,
         cookie_httponly=True,
