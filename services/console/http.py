@@ -537,6 +537,7 @@ async def _session_page(
     status: int = 200,
     error: str | None = None,
     form_error: dict[str, str] | None = None,
+    kept: dict | None = None,
 ) -> Template:
     h = _h(request)
     detail = await h.services.get(agent, "committee", f"/sessions/{n}")
@@ -546,6 +547,9 @@ async def _session_page(
     pages = max(1, -(-len(agenda) // AGENDA_PAGE))
     raw = request.query_params.get("page", "1")
     page_n = min(int(raw), pages) if raw.isdigit() and int(raw) > 0 else 1
+    focus = next((i for i, d in enumerate(agenda) if kept and d["dossier_id"] == kept.get("dossier_id")), None)
+    if focus is not None:  # a refused form: the page that holds it
+        page_n = focus // AGENDA_PAGE + 1
     still_open = [d for d in agenda if not d["decision"] or d["funding"] == "pending"]
     return page(
         request,
@@ -562,6 +566,7 @@ async def _session_page(
         members=members,
         error=error,
         form_error=form_error or {},
+        kept=kept or {},
         may_review=agent.role in ("committee_member", "instructor", "admin"),
         may_decide=agent.role in ("instructor", "admin"),
         breadcrumb=[("/", "Tableau de bord"), ("/sessions", "Comité"), ("", f"Session {n}")],
@@ -583,7 +588,11 @@ def _score(raw: Any, optional: bool) -> int | None:
     raise ValueError
 
 
-async def _act(request: Request, agent: Agent, n: int, path: str, body: Any, done: str, anchor: str) -> Response[Any]:
+async def _act(
+    request: Request, agent: Agent, n: int, path: str, body: Any, done: str, anchor: str, kept: dict | None = None
+) -> Response[Any]:
+    """One call to the committee; refused, the page again with the service's message beside the form
+    and what was typed in it (`kept`)."""
     h = _h(request)
     try:
         await h.services.post(agent, "committee", path, body)
@@ -595,6 +604,7 @@ async def _act(request: Request, agent: Agent, n: int, path: str, body: Any, don
             status=exc.status if exc.status in (409, 422, 403) else 502,
             form_error={anchor: exc.message},
             error=exc.message,
+            kept=kept,
         )
     _flash(request, done)
     return Redirect(f"/sessions/{n}", status_code=303)
@@ -661,7 +671,13 @@ async def post_decision(request: Request, n: FromPath[int]) -> Response[Any]:
     elif decision != "defer":
         message = "Choisissez une décision : retenir, ne pas retenir ou ajourner."
         return await _session_page(request, agent, n, status=422, error=message, form_error={anchor: message})
-    return await _act(request, agent, n, f"/sessions/{n}/decisions", body, "Décision enregistrée.", anchor)
+    kept = {
+        "dossier_id": dossier_id,
+        "decision": decision,
+        "granted": str(form.get("granted", ""))[:40],
+        "motivation": str(form.get("motivation", ""))[:2000],
+    }
+    return await _act(request, agent, n, f"/sessions/{n}/decisions", body, "Décision enregistrée.", anchor, kept)
 
 
 @post("/sessions/{n:int}/close")

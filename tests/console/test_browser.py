@@ -176,6 +176,8 @@ def test_a_whole_session_through_the_pages(system, browser):
     error = page.locator("#erreur").inner_text()
     assert "dépasse le montant demandé" in error, error
     assert "dépasse le montant demandé" in page.locator(f"#decision-{ids[a['title']]} .fr-error-text").inner_text()
+    kept = page.locator(f"#decision-{ids[a['title']]} input[name=granted]").input_value()
+    assert kept == _euros(a["requested_cents"] + 100_000)  # what was typed is still there
     shot(page, "06-decision-refusee")
 
     # Closing before every dossier is decided is refused, with the open items listed.
