@@ -170,3 +170,47 @@ class Handlers:
     @property
     def local_mode(self) -> bool:
         return self.oidc is None
+
+    # Reads from the owners, as the agent.
+    async def dossier(self, agent: Agent, dossier_id: str) -> dict[str, Any]:
+        return dict(await self.services.get(agent, "intake", f"/dossiers/{dossier_id}"))
+
+    async def document(self, agent: Agent, dossier_id: str) -> bytes:
+        return await self.services.get_bytes(agent, "intake", f"/dossiers/{dossier_id}/document")
+
+    async def sessions(self, agent: Agent) -> list[dict[str, Any]]:
+        return list((await self.services.get(agent, "committee", "/sessions"))["items"])
+
+    async def session(self, agent: Agent, n: int) -> dict[str, Any]:
+        return dict(await self.services.get(agent, "committee", f"/sessions/{n}"))
+
+    async def ranking(self, agent: Agent, n: int) -> dict[str, Any]:
+        return dict(await self.services.get(agent, "committee", f"/sessions/{n}/ranking"))
+
+    async def budget(self, agent: Agent) -> dict[str, Any]:
+        return dict(await self.services.get(agent, "budget", "/budget"))
+
+    async def reservations(self, agent: Agent) -> list[dict[str, Any]]:
+        return list((await self.services.get(agent, "budget", "/reservations"))["items"])
+
+    async def notifications(self, agent: Agent) -> dict[str, Any]:
+        return dict(await self.services.get(agent, "notifier", "/notifications"))
+
+    async def laureates(self) -> dict[str, Any]:
+        return dict(await self.services.get(None, "notifier", "/laureates"))
+
+    async def laureates_csv(self) -> str:
+        return await self.services.get_text("notifier", "/laureates.csv")
+
+    # Actions: one call to the owner each; a refusal comes back as a ServiceError with its message.
+    async def review(self, agent: Agent, n: int, body: dict[str, Any]) -> None:
+        await self.services.post(agent, "committee", f"/sessions/{n}/reviews", body)
+
+    async def decide(self, agent: Agent, n: int, body: dict[str, Any]) -> None:
+        await self.services.post(agent, "committee", f"/sessions/{n}/decisions", body)
+
+    async def close(self, agent: Agent, n: int) -> None:
+        await self.services.post(agent, "committee", f"/sessions/{n}/close", {})
+
+    async def commit(self, agent: Agent, body: dict[str, Any]) -> None:
+        await self.services.post(agent, "budget", "/commitments", body)

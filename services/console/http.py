@@ -8,6 +8,7 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -243,13 +244,13 @@ async def dashboard(request: Request) -> Template:
         row[e.status] = row.get(e.status, 0) + 1
     errors = []
     try:
-        budget = await h.services.get(agent, "budget", "/budget")
-        reservations = (await h.services.get(agent, "budget", "/reservations"))["items"]
+        budget = await h.budget(agent)
+        reservations = await h.reservations(agent)
     except ServiceError as exc:
         budget, reservations = None, []
         errors.append(exc.message)
     try:
-        sessions = (await h.services.get(agent, "committee", "/sessions"))["items"] if agent.may_see("sessions") else []
+        sessions = await h.sessions(agent) if agent.may_see("sessions") else []
     except ServiceError as exc:
         sessions = []
         errors.append(exc.message)
@@ -266,7 +267,7 @@ async def dashboard(request: Request) -> Template:
     if agent.member_id:  # a committee member: the dossiers of each open session it has not reviewed yet
         for s in todo["undecided"]:
             try:
-                agenda = (await h.services.get(agent, "committee", f"/sessions/{s['number']}"))["agenda"]
+                agenda = (await h.session(agent, s["number"]))["agenda"]
             except ServiceError as exc:
                 errors.append(exc.message)
                 continue
@@ -446,23 +447,19 @@ async def dossier(request: Request, dossier_id: FromPath[str]) -> Template:
         raise NotFoundException("Dossier inconnu.")
     errors = []
     try:
-        full = await h.services.get(agent, "intake", f"/dossiers/{dossier_id}")
+        full = await h.dossier(agent, dossier_id)
     except ServiceError as exc:
         full = None
         errors.append(exc.message)
     ranking_row = None
     if agent.may_see("sessions"):
         try:
-            ranking = await h.services.get(agent, "committee", f"/sessions/{entry.agenda_session}/ranking")
+            ranking = await h.ranking(agent, entry.agenda_session)
             ranking_row = next((r for r in ranking["items"] if r.get("dossier_id") == dossier_id), None)
         except ServiceError:
             ranking_row = None
     try:
-        reservations = [
-            r
-            for r in (await h.services.get(agent, "budget", "/reservations"))["items"]
-            if r["dossier_id"] == dossier_id
-        ]
+        reservations = [r for r in await h.reservations(agent) if r["dossier_id"] == dossier_id]
     except ServiceError as exc:
         reservations = []
         errors.append(exc.message)
@@ -470,9 +467,7 @@ async def dossier(request: Request, dossier_id: FromPath[str]) -> Template:
     if agent.may_see("notifications"):
         try:
             notifications = [
-                n
-                for n in (await h.services.get(agent, "notifier", "/notifications"))["items"]
-                if dossier_id in n.get("dossier_ids", [])
+                n for n in (await h.notifications(agent))["items"] if dossier_id in n.get("dossier_ids", [])
             ]
         except ServiceError as exc:
             errors.append(exc.message)
@@ -502,7 +497,7 @@ async def dossier(request: Request, dossier_id: FromPath[str]) -> Template:
 async def dossier_document(request: Request, dossier_id: FromPath[str]) -> Response[bytes]:
     agent = need(request, "dossiers")
     dossier_id = _dossier_id(dossier_id)
-    body = await _h(request).services.get_bytes(agent, "intake", f"/dossiers/{dossier_id}/document")
+    body = await _h(request).document(agent, dossier_id)
     return Response(
         body,
         media_type="application/pdf",
@@ -524,7 +519,7 @@ async def sessions(request: Request) -> Template:
     agent = need(request, "sessions")
     h = _h(request)
     try:
-        items, error = (await h.services.get(agent, "committee", "/sessions"))["items"], None
+        items, error = await h.sessions(agent), None
     except ServiceError as exc:
         items, error = [], exc.message
     return page(request, "sessions.html", "Comité de sélection", "sessions", items=items, error=error)
@@ -540,8 +535,8 @@ async def _session_page(
     kept: dict | None = None,
 ) -> Template:
     h = _h(request)
-    detail = await h.services.get(agent, "committee", f"/sessions/{n}")
-    ranking = await h.services.get(agent, "committee", f"/sessions/{n}/ranking")
+    detail = await h.session(agent, n)
+    ranking = await h.ranking(agent, n)
     members = h.runtime.call.committee.members
     agenda = detail["agenda"]
     pages = max(1, -(-len(agenda) // AGENDA_PAGE))
@@ -589,13 +584,18 @@ def _score(raw: Any, optional: bool) -> int | None:
 
 
 async def _act(
-    request: Request, agent: Agent, n: int, path: str, body: Any, done: str, anchor: str, kept: dict | None = None
+    request: Request,
+    agent: Agent,
+    n: int,
+    action: Awaitable[None],
+    done: str,
+    anchor: str,
+    kept: dict | None = None,
 ) -> Response[Any]:
-    """One call to the committee; refused, the page again with the service's message beside the form
-    and what was typed in it (`kept`)."""
-    h = _h(request)
+    """One call to the committee (`action`, a handler's); refused, the page again with the service's
+    message beside the form and what was typed in it (`kept`)."""
     try:
-        await h.services.post(agent, "committee", path, body)
+        await action
     except ServiceError as exc:
         return await _session_page(
             request,
@@ -634,8 +634,7 @@ async def post_review(request: Request, n: FromPath[int]) -> Response[Any]:
         request,
         agent,
         n,
-        f"/sessions/{n}/reviews",
-        {"dossier_id": dossier_id, "member_id": member_id, "scores": scores},
+        _h(request).review(agent, n, {"dossier_id": dossier_id, "member_id": member_id, "scores": scores}),
         "Avis enregistré.",
         f"review-{dossier_id}",
     )
@@ -677,14 +676,14 @@ async def post_decision(request: Request, n: FromPath[int]) -> Response[Any]:
         "granted": str(form.get("granted", ""))[:40],
         "motivation": str(form.get("motivation", ""))[:2000],
     }
-    return await _act(request, agent, n, f"/sessions/{n}/decisions", body, "Décision enregistrée.", anchor, kept)
+    return await _act(request, agent, n, _h(request).decide(agent, n, body), "Décision enregistrée.", anchor, kept)
 
 
 @post("/sessions/{n:int}/close")
 async def post_close(request: Request, n: FromPath[int]) -> Response[Any]:
     agent = need(request, "sessions")
     n = _session_n(request, n)
-    return await _act(request, agent, n, f"/sessions/{n}/close", {}, f"Session {n} close.", "close")
+    return await _act(request, agent, n, _h(request).close(agent, n), f"Session {n} close.", "close")
 
 
 # ---------------------------------------------------------------- budget
@@ -692,8 +691,8 @@ async def post_close(request: Request, n: FromPath[int]) -> Response[Any]:
 
 async def _budget_page(request: Request, agent: Agent, status: int = 200, error: str | None = None) -> Template:
     h = _h(request)
-    figures = await h.services.get(agent, "budget", "/budget")
-    reservations = (await h.services.get(agent, "budget", "/reservations"))["items"]
+    figures = await h.budget(agent)
+    reservations = await h.reservations(agent)
     titles = {i: e.title for i, e in _view(request).index.entries.items()}
     return page(
         request,
@@ -724,7 +723,7 @@ async def post_commitment(request: Request) -> Response[Any]:
     if not UUID.match(body["dossier_id"]):
         return await _budget_page(request, agent, status=422, error="Dossier inconnu.")
     try:
-        await _h(request).services.post(agent, "budget", "/commitments", body)
+        await _h(request).commit(agent, body)
     except ServiceError as exc:
         return await _budget_page(
             request, agent, status=exc.status if exc.status in (409, 422, 403) else 502, error=exc.message
@@ -739,20 +738,20 @@ async def post_commitment(request: Request) -> Response[Any]:
 @get("/notifications")
 async def notifications(request: Request) -> Template:
     agent = need(request, "notifications")
-    found = await _h(request).services.get(agent, "notifier", "/notifications")
+    found = await _h(request).notifications(agent)
     titles = {i: e.title for i, e in _view(request).index.entries.items()}
     return page(request, "notifications.html", "Notifications", "notifications", n=found, titles=titles)
 
 
 @get("/laureates")
 async def laureates(request: Request) -> Template:
-    found = await _h(request).services.get(None, "notifier", "/laureates")
+    found = await _h(request).laureates()
     return page(request, "laureates.html", "Lauréats de l'appel", "laureates", sessions=found.get("sessions", {}))
 
 
 @get("/laureates.csv")
 async def laureates_csv(request: Request) -> Response[str]:
-    text = await _h(request).services.get_text("notifier", "/laureates.csv")
+    text = await _h(request).laureates_csv()
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
