@@ -133,3 +133,40 @@ async def test_an_id_token_for_another_request_is_refused(console, provider):
     refused = await console.get(_path(callback), follow_redirects=False)
     assert refused.status_code == 400 and "(nonce)" in refused.text
     assert (await console.get("/", follow_redirects=False)).headers["location"] == "/login"
+
+
+async def test_the_proconnect_sign_in_page_passes_axe(console):
+    """The production sign-in page (the browser tests run the local one): its HTML with the DSFR's CSS,
+    served to Debian's chromium through Playwright's routing, checked by axe-core."""
+    from tests.console.browser import ARGS, AXE, CHROMIUM, missing
+
+    if missing():
+        pytest.skip(missing())
+    from playwright.async_api import async_playwright
+
+    html = (await console.get("/login")).text
+
+    async def serve(route) -> None:
+        path = urlsplit(route.request.url).path
+        answer = await console.get(path) if path != "/login" else None
+        if answer is None:
+            await route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8")
+        else:
+            await route.fulfill(
+                status=answer.status_code,
+                body=answer.content,
+                content_type=answer.headers.get("content-type", "application/octet-stream"),
+            )
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = await browser.new_page(bypass_csp=True)
+        await page.route("http://console.test/**", serve)
+        await page.goto("http://console.test/login")
+        await page.add_script_tag(path=str(AXE))
+        violations = await page.evaluate(
+            "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(v => [v.id, v.impact])"
+        )
+        await browser.close()
+    assert [v for v in violations if v[1] in ("serious", "critical")] == [], violations
