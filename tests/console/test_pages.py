@@ -127,3 +127,11 @@ async def test_a_tampered_session_cookie_signs_nobody_in(console):
         console.cookies.set("aap_console", forged)
         r = await console.get("/", follow_redirects=False)
         assert (r.status_code, r.headers.get("location")) == (303, "/login"), forged
+
+
+async def test_the_common_endpoints_answer(console):
+    assert (await console.get("/health/ready")).json()["ready"] is True
+    assert (await console.get("/asyncapi.json")).status_code == 200
+    schema = await console.get("/schema/openapi.json")
+    assert schema.status_code == 200 and "/dossiers/{dossier_id}" in schema.json()["paths"]
+    assert (await console.get("/logout")).status_code == 405  # signing out is a form (POST, CSRF)
