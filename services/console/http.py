@@ -554,6 +554,7 @@ async def _session_page(
         status=status,
         s=detail,
         cards=agenda[(page_n - 1) * AGENDA_PAGE : page_n * AGENDA_PAGE],
+        ranked=ranking["items"][(page_n - 1) * AGENDA_PAGE : page_n * AGENDA_PAGE],
         page_n=page_n,
         pages=pages,
         still_open=still_open,
