@@ -15,8 +15,13 @@ from typing import Any
 
 import httpx
 
+from aap_contract.config import Console
 from aap_platform.auth import issue_token
+from aap_platform.projection import Projection
+from aap_platform.runtime import Runtime
 from services.console.domain import Agent
+from services.console.oidc import OidcClient
+from services.console.view import ConsoleView
 
 TOKEN_TTL = 300  # seconds a minted token lives
 TOKEN_REUSE = 240  # a token is reused this long, then a fresh one is minted
@@ -161,10 +166,10 @@ class Handlers:
     call, store for the audit page), the OpenID client (None: local sign-in) and the agent table."""
 
     services: Services
-    view: Any  # Projection[ConsoleView]
-    runtime: Any  # aap_platform.runtime.Runtime
-    agents: Any  # aap_contract.config.Console
-    oidc: Any = None  # services.console.oidc.OidcClient | None
+    view: Projection[ConsoleView]
+    runtime: Runtime
+    agents: Console
+    oidc: OidcClient | None = None
     public_url: str = "http://127.0.0.1:8006"
 
     @property
