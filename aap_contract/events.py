@@ -174,6 +174,55 @@ class ReservationsLapsed(EventData, frozen=True):
     lapses: list[Lapse]
 
 
+# --- committee: aggregate "draft" (programmation drafts; they never touch the envelope) ---
+
+
+class DraftLine(msgspec.Struct, frozen=True):
+    dossier_id: str
+    granted_cents: int
+
+
+class DraftCreated(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    session: int
+    name: str
+    author: str
+    lines: list[DraftLine]
+    proposed: bool = False  # built from the ranking rather than by hand
+
+
+class DraftLineChanged(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    dossier_id: str
+    granted_cents: int
+
+
+class DraftLineRemoved(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    dossier_id: str
+
+
+class LineOutcome(msgspec.Struct, frozen=True):
+    dossier_id: str
+    granted_cents: int
+    code: str | None = None  # None: the selection was recorded; else the refusal's code
+    message: str | None = None
+
+
+class DraftAdopted(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    session: int
+    outcomes: list[LineOutcome]
+
+
 # --- notifier: aggregate "notification" ------------------------------------------------
 
 
@@ -200,6 +249,10 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     ProjectRejected,
     ProjectDeferred,
     SessionClosed,
+    DraftCreated,
+    DraftLineChanged,
+    DraftLineRemoved,
+    DraftAdopted,
     CreditsReserved,
     ReservationRefused,
     CreditsCommitted,

@@ -25,9 +25,15 @@ from aap_contract.events import (
     DossierAmended,
     DossierSubmitted,
     DossierWithdrawn,
+    DraftAdopted,
+    DraftCreated,
+    DraftLine,
+    DraftLineChanged,
+    DraftLineRemoved,
     EligibilityAssessed,
     EventData,
     Lapse,
+    LineOutcome,
     NotificationSent,
     ProjectDeferred,
     ProjectRejected,
@@ -123,9 +129,9 @@ class History:
         rng, decided = self.rng, []
         for i in range(first, first + count):
             did, session = f"d{i:07d}", 1 if rng.random() < 0.6 else 2
-            first = self._event("dossier", did, DossierSubmitted(did, _variant(self.base, i, rng), session))
-            yield first
-            versions = [first[0]]
+            head = self._event("dossier", did, DossierSubmitted(did, _variant(self.base, i, rng), session))
+            yield head
+            versions = [head[0]]
             if rng.random() < 0.3:
                 amended = self._event("dossier", did, DossierAmended(did, _variant(self.base, i, rng, True), session))
                 yield amended
@@ -150,6 +156,17 @@ class History:
                 yield self._event("dossier", did, DossierWithdrawn(did, "abandon du projet"))
             elif eligible:
                 decided.append((did, session))
+        if decided:  # the secretariat tries a programmation of the block: a draft, edited, adopted
+            draft_id = stable_id("draft", self.call_id, str(first))
+            lines = [DraftLine(did, 3_000_000) for did, _ in decided[:5]]
+            yield self._event("draft", draft_id, DraftCreated(draft_id, 1, "Proposition", "secretariat", lines, True))
+            yield self._event("draft", draft_id, DraftLineChanged(draft_id, lines[0].dossier_id, 2_500_000))
+            yield self._event("draft", draft_id, DraftLineRemoved(draft_id, lines[-1].dossier_id))
+            outcomes = [
+                LineOutcome(line.dossier_id, line.granted_cents, "NOT_ON_AGENDA", "hors ordre du jour")
+                for line in lines[:-1]
+            ]
+            yield self._event("draft", draft_id, DraftAdopted(draft_id, 1, outcomes))
         for did, session in decided:
             for m in MEMBERS:
                 yield self._event("session", str(session), ReviewRecorded(session, did, m, Scores(3, 2, 3, 1)))
