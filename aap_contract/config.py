@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from aap_contract.dossier import siren_is_valid, siret_is_valid
+
 CALLS_DIR_ENV = "AAP_CALLS_DIR"
 DEFAULT_CALL = "hdf-itn7-axe3-2021"
 
@@ -64,6 +66,27 @@ class Committee(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Notifications(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     delay_days: int
     templates_dir: str | None = None
+    # The collective letter names, for each dossier not retained, its structures' SIRENs and the
+    # reasons: every recipient would read the others'. Off unless the call asks for it.
+    collective_details: bool = False
+    # Voies et délais de recours, printed in every refusal and lapse letter.
+    appeal_court: str = "le tribunal administratif territorialement compétent"
+
+
+class Publication(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The SCDL « subventions » file: what the call's decisions state about payment."""
+
+    payment_conditions: str = "unique"  # conditionsVersement: unique, échelonné, or a free text
+    payment_period: str | None = None  # datesPeriodeVersement: AAAA-MM-JJ or AAAA-MM-JJ/AAAA-MM-JJ
+    dispositif_aide: str = ""  # dispositifAide: the aid scheme's id (schéma des dispositifs d'aide)
+    csv_bom: bool = False  # UTF-8 with a byte-order mark by default (Excel reads the accents)
+
+
+class Privacy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How long the contacts' personal data is kept after the call's end (its commitment
+    deadline), before their keys are destroyed (docs/PERSONAL_DATA.md)."""
+
+    retention_years_after_end: int = 5
 
 
 AGENT_ROLES = ("instructor", "committee_member", "budget_officer", "auditor", "admin")
@@ -106,6 +129,8 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     committee: Committee
     notifications: Notifications
     console: Console = msgspec.field(default_factory=Console)
+    publication: Publication = msgspec.field(default_factory=Publication)
+    privacy: Privacy = msgspec.field(default_factory=Privacy)
 
     @property
     def id(self) -> str:
@@ -149,36 +174,94 @@ def _localize(raw: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     return fixed
 
 
+PERIOD = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(/[0-9]{4}-[0-9]{2}-[0-9]{2})?$")
+
+
+def _identifiers(raw: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every SIRET or SIREN of the file, wherever it is: (where, value)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and ("siret" in key.lower() or "siren" in key.lower() or key == "attributor_id"):
+                found.append((where, value))
+            else:
+                found += _identifiers(value, where)
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            found += _identifiers(value, f"{path}[{i}]")
+    return found
+
+
+def _check_identifiers(raw: dict[str, Any]) -> list[str]:
+    problems = []
+    for where, value in _identifiers(raw):
+        if (where.endswith("attributor_id") or "siret" in where.lower()) and len(value) != 14:
+            problems.append(f"{where} = {value!r} : un SIRET a 14 chiffres")
+        elif len(value) == 14:
+            if not (siret_is_valid(value) and siren_is_valid(value[:9])):
+                problems.append(f"{where} = {value!r} n'est pas un SIRET valide (clé de contrôle Luhn)")
+        elif len(value) == 9:
+            if not siren_is_valid(value):
+                problems.append(f"{where} = {value!r} n'est pas un SIREN valide (clé de contrôle Luhn)")
+        else:
+            problems.append(f"{where} = {value!r} : un SIRET a 14 chiffres, un SIREN 9")
+    return problems
+
+
+_TYPES = {"int": "un entier", "str": "une chaîne", "bool": "un booléen", "float": "un nombre", "array": "une liste"}
+
+
+def _french(message: str) -> str:
+    """msgspec's message on a wrong type or field, said in French (its `$.path` kept)."""
+    found = re.match(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$\.([^`]+)`)?", message)
+    if found:
+        want, got, where = found.groups()
+        return f"{where or 'valeur'} : {_TYPES.get(want, want)} attendu, {_TYPES.get(got, got)} trouvé"
+    found = re.match(r"Object contains unknown field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", message)
+    if found:
+        return f"champ inconnu « {found.group(1)} »" + (f" dans [{found.group(2)}]" if found.group(2) else "")
+    found = re.match(r"Object missing required field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", message)
+    if found:
+        return f"champ obligatoire manquant « {found.group(1)} »" + (
+            f" dans [{found.group(2)}]" if found.group(2) else ""
+        )
+    return message
+
+
 def _check(cfg: CallConfig) -> None:
     problems = []
+    period = cfg.publication.payment_period
+    if period is not None and not PERIOD.match(period):
+        problems.append(f"publication.payment_period = {period!r} : attendu AAAA-MM-JJ ou AAAA-MM-JJ/AAAA-MM-JJ")
     if cfg.window.opens >= cfg.window.closes:
-        problems.append("window.opens must be before window.closes")
+        problems.append("window.opens doit précéder window.closes")
     cutoffs = [s.cutoff for s in cfg.sessions]
     if not cfg.sessions:
-        problems.append("at least one [[sessions]] is required")
+        problems.append("il faut au moins une [[sessions]]")
     elif cutoffs != sorted(cutoffs) or len(set(cutoffs)) != len(cutoffs):
-        problems.append("sessions must have increasing cut-offs")
+        problems.append("les relevés (cutoff) des sessions doivent être croissants")
     elif cfg.sessions[-1].cutoff < cfg.window.closes:
-        problems.append("the last session's cut-off must be at or after window.closes")
+        problems.append("le relevé de la dernière session doit être à la clôture des dépôts (window.closes) ou après")
     if [s.number for s in cfg.sessions] != list(range(1, len(cfg.sessions) + 1)):
-        problems.append("sessions must be numbered 1, 2, … in order")
+        problems.append("les sessions se numérotent 1, 2, … dans l'ordre")
     if cfg.budget.envelope_cents <= 0:
-        problems.append("budget.envelope_cents must be positive")
+        problems.append("budget.envelope_cents doit être positif")
     e = cfg.eligibility
     if e.cost_min_exclusive_cents >= e.cost_max_exclusive_cents:
-        problems.append("eligibility cost bounds are inverted")
+        problems.append("les bornes de coût de [eligibility] sont inversées")
     if not 0 <= e.rate_min_percent <= e.rate_max_percent:
-        problems.append("eligibility rate bounds are inverted")
+        problems.append("les bornes de taux de [eligibility] sont inversées")
     for track, themes in cfg.tracks.items():
         for theme in themes:
             if theme not in cfg.themes:
-                problems.append(f"tracks.{track} names unknown theme {theme!r}")
+                problems.append(f"tracks.{track} nomme une thématique inconnue : {theme!r}")
     ids = [m.id for m in cfg.committee.members]
     if len(set(ids)) != len(ids):
-        problems.append("committee member ids must be unique")
+        problems.append("les identifiants des membres du comité doivent être uniques")
     for m in cfg.committee.members:
         if m.departement is not None and m.departement not in cfg.departements:
-            problems.append(f"committee member {m.id} has unknown département {m.departement}")
+            problems.append(f"le membre du comité {m.id} a un département inconnu : {m.departement}")
     problems += _console_problems(cfg)
     if problems:
         raise ConfigError("; ".join(problems))
@@ -188,16 +271,18 @@ def _console_problems(cfg: CallConfig) -> list[str]:
     problems = []
     emails = [u.email.lower() for u in cfg.console.users]
     if len(set(emails)) != len(emails):
-        problems.append("console.users e-mails must be unique")
+        problems.append("les adresses des agents de la console (console.users) doivent être uniques")
     for u in cfg.console.users:
         if not EMAIL.match(u.email):
-            problems.append(f"console user {u.email!r} has no valid e-mail")
+            problems.append(f"l'agent de la console {u.email!r} n'a pas d'adresse électronique valide")
         if u.role not in AGENT_ROLES:
-            problems.append(f"console user {u.email} has unknown role {u.role!r} (one of {', '.join(AGENT_ROLES)})")
+            problems.append(
+                f"l'agent de la console {u.email} a un rôle inconnu : {u.role!r} (l'un de {', '.join(AGENT_ROLES)})"
+            )
         if u.role == "committee_member" and (u.member_id is None or cfg.member(u.member_id) is None):
-            problems.append(f"console user {u.email} is a committee member without a known member_id")
+            problems.append(f"l'agent de la console {u.email} est membre du comité sans member_id connu")
         if u.role != "committee_member" and u.member_id is not None:
-            problems.append(f"console user {u.email} has a member_id but is not a committee member")
+            problems.append(f"l'agent de la console {u.email} a un member_id sans être membre du comité")
     return problems
 
 
@@ -205,19 +290,22 @@ def parse_call(text: str, source: str = "<call>") -> CallConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{source} : TOML invalide : {exc}") from None
     try:
         tz = ZoneInfo(raw.get("call", {}).get("timezone", ""))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{source}: call.timezone is missing or unknown") from None
+        raise ConfigError(f"{source} : call.timezone manque ou est inconnu") from None
+    bad_ids = _check_identifiers(raw)
+    if bad_ids:
+        raise ConfigError(f"{source} : " + "; ".join(bad_ids))
     try:
         cfg = msgspec.convert(_localize(raw, tz), CallConfig)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source} : {_french(str(exc))}") from None
     try:
         _check(cfg)
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source} : {exc}") from None
     return cfg
 
 
@@ -234,5 +322,5 @@ def load_call(call: str = DEFAULT_CALL) -> CallConfig:
     if not path.suffix:
         path = calls_dir() / f"{call}.toml"
     if not path.is_file():
-        raise ConfigError(f"no call configuration at {path}")
+        raise ConfigError(f"aucune configuration d'appel à {path}")
     return parse_call(path.read_text(encoding="utf-8"), str(path))

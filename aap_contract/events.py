@@ -162,6 +162,19 @@ class CreditsCommitted(EventData, frozen=True):
     legal_reference: str
 
 
+class BeneficiaryIdentified(EventData, frozen=True):
+    """An operator completed the establishment (SIRET) or association (RNA) number of one of a
+    committed grant's structures, which the dossier lacked: the legal commitment names the
+    paying establishment, the open-data list needs it."""
+
+    aggregate = "envelope"
+    publisher = "budget"
+    dossier_id: str
+    siren: str
+    siret: str | None = None
+    rna: str | None = None
+
+
 class Lapse(msgspec.Struct, frozen=True):
     dossier_id: str
     amount_cents: int
@@ -230,7 +243,7 @@ class NotificationSent(EventData, frozen=True):
     aggregate = "notification"
     publisher = "notifier"
     notification_id: str
-    kind: Literal["individual", "collective"]
+    kind: Literal["individual", "collective", "lapse"]  # "lapse" added: older events stay readable
     session: int
     dossier_ids: list[str]
     recipients: list[str]
@@ -257,6 +270,7 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     ReservationRefused,
     CreditsCommitted,
     ReservationsLapsed,
+    BeneficiaryIdentified,
     NotificationSent,
 )
 BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}

@@ -19,6 +19,7 @@ import msgspec
 from aap_contract.dossier import Dossier
 from aap_contract.envelope import Event
 from aap_contract.events import (
+    BeneficiaryIdentified,
     CreditsCommitted,
     CreditsReserved,
     DocumentUploaded,
@@ -91,6 +92,7 @@ class History:
         self.laureates: dict[int, list[str]] = {1: [], 2: []}
         self.not_retained: dict[int, list[str]] = {1: [], 2: []}
         self.held: dict[str, int] = {}  # reserved, not committed: lapsed at the deadline
+        self.identified: list[str] = []  # committed grants whose SIRET an operator completed
         self.n = 0
 
     def _event(
@@ -188,6 +190,11 @@ class History:
                     )
                     if rng.random() < 0.5:
                         yield self._event("envelope", self.call_id, CreditsCommitted(did, grant, f"EJ-{did}"))
+                        if not self.identified:  # an operator completes one beneficiary's SIRET
+                            self.identified.append(did)
+                            yield self._event(
+                                "envelope", self.call_id, BeneficiaryIdentified(did, "215903501", "21590350100017")
+                            )
                     else:
                         self.held[did] = grant
                 else:

@@ -62,7 +62,9 @@ async def get_session(request: Request, n: FromPath[int]) -> dict:
 async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
-    rows = ranking(c.view.session(n), c.view.index.entries, c.runtime.call.committee.criteria)
+    committee = c.runtime.call.committee
+    names = {m.id: m.name for m in committee.members}
+    rows = ranking(c.view.session(n), c.view.index.entries, committee.criteria, names)
     return {"session": n, "criteria": c.runtime.call.committee.criteria, "items": rows}
 
 

@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from aap_contract.entry import DossierEntry
+from aap_contract.labels import departement_label
 from aap_contract.money import format_euros
 from aap_contract.refusal import Refusal
 from services.console import labels
@@ -119,7 +120,7 @@ def page(
             "status_class": lambda s: labels.STATUS_CLASSES.get(s, ""),
             "labels": labels,
             "theme_label": lambda t: f"{t} — {call.themes[t]}" if t in call.themes else t,
-            "dept_label": lambda d: f"{call.departements[d]} ({d})" if d in call.departements else d,
+            "dept_label": lambda d: departement_label(d, call.departements),
             "when": lambda at: _when(at, call.tz),
             "role_labels": ROLE_LABELS,
             "member_name": lambda m: found.name if (found := call.member(m)) else m,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-STATUS_LABELS: dict[str, str] = {
-    "submitted": "Déposé, éligibilité à examiner",
-    "withdrawn": "Retiré",
-    "ineligible": "Inéligible",
-    "eligible": "Éligible, en attente du comité",
-    "deferred": "Ajourné",
-    "rejected": "Non retenu",
-    "selected": "Retenu, crédits réservés",
-    "selection_unfunded": "Retenu, réservation refusée",
-    "committed": "Crédits engagés",
-    "lapsed": "Réservation caduque",
-}
+from aap_contract import labels as vocabulary
+from aap_contract import lifecycle
+
+
+def _capital(labels: dict[str, str]) -> dict[str, str]:
+    return {code: text[:1].upper() + text[1:] for code, text in labels.items()}
+
+
+# The contract's vocabulary (aap_contract.labels, aap_contract.lifecycle), as a page's label starts.
+STATUS_LABELS = _capital(lifecycle.STATUS_LABELS_ONE)
+APPLICANT_KINDS = _capital(vocabulary.KIND_LABELS)
+EXPENSE_CATEGORIES = _capital(vocabulary.CATEGORY_LABELS)
+SECTIONS = vocabulary.SECTION_LABELS
+TRACKS = _capital(vocabulary.TRACK_LABELS)
 STATUS_CLASSES: dict[str, str] = {
     "submitted": "fr-badge--new",
     "withdrawn": "",
@@ -34,9 +36,12 @@ CRITERIA = {
     "roadmap": "Inscription dans une feuille de route",
     "free_software": "Logiciel libre",
 }
-TRACKS = {"standard": "Parcours standard", "innovation_lab": "Laboratoire d'innovation territoriale"}
 RESERVATION_STATUS = {"reserved": "Réservé", "committed": "Engagé", "lapsed": "Caduc", "refused": "Refusé"}
-NOTIFICATION_KINDS = {"individual": "Individuelle (lauréat)", "collective": "Collective (non retenus)"}
+NOTIFICATION_KINDS = {
+    "individual": "Individuelle (lauréat)",
+    "collective": "Collective (non retenus)",
+    "lapse": "Caducité (crédits annulés)",
+}
 RULES = {
     "APPLICANT_KIND": "Nature du porteur",
     "APPLICANT_TERRITORY": "Territoire du porteur",
@@ -56,20 +61,3 @@ SORTS = {
     "requested": "Montant demandé",
     "departement": "Département",
 }
-EXPENSE_CATEGORIES = {
-    "service": "Prestation de service",
-    "study": "Étude",
-    "training": "Formation",
-    "software": "Logiciel",
-    "other": "Autre",
-    "staff": "Frais de personnel",
-    "it_equipment": "Matériel informatique",
-}
-APPLICANT_KINDS = {
-    "commune": "Commune",
-    "epci": "EPCI",
-    "metropole": "Métropole",
-    "departement": "Département",
-    "region": "Région",
-}
-SECTIONS = {"situation": "situation", "method": "méthode", "roadmap": "feuille de route", "solution": "solution"}

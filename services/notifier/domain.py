@@ -1,6 +1,6 @@
 """What a notification is, and the notification aggregate: when one counts as sent. Pure.
 
-Ids are deterministic (`s1-individual-<dossier>`, `s1-collective`), so that every process,
+Ids are deterministic (`s1-individual-<dossier>`, `s1-collective`, `lapse-<dossier>`), so that every process,
 every restart and every replay names the same notification the same way.
 """
 
@@ -16,7 +16,7 @@ from aap_contract.entry import DossierEntry
 from aap_contract.envelope import Event
 from aap_contract.events import NotificationSent
 
-Kind = Literal["individual", "collective"]
+Kind = Literal["individual", "collective", "lapse"]
 
 
 class Notification(msgspec.Struct, frozen=True):
@@ -37,9 +37,15 @@ def collective_id(session: int) -> str:
     return f"s{session}-collective"
 
 
-def message_id(notification_id: str, call_id: str) -> str:
-    """The Message-ID header: the same on a resend, so mail clients show one message."""
-    return f"<{notification_id}.{call_id}@aap.invalid>"
+def lapse_id(dossier_id: str) -> str:
+    return f"lapse-{dossier_id}"
+
+
+def message_id(notification_id: str, call_id: str, sender_email: str) -> str:
+    """The Message-ID header, on the sender's own domain (RFC 5322: the right of the @ names the
+    host that made it unique): the same on a resend, so mail clients show one message."""
+    domain = sender_email.rpartition("@")[2].strip().strip(">").lower() or "localhost"
+    return f"<{notification_id}.{call_id}@{domain}>"
 
 
 def contacts(entries: Iterable[DossierEntry | None]) -> tuple[str, ...]:

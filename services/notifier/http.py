@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 
+from aap_platform import privacy
 from aap_platform.auth import READERS, require
 from services.notifier.domain import is_overdue
-from services.notifier.publication import laureates, scdl_rows, to_csv
+from services.notifier.publication import incomplete, laureates, scdl_rows, to_csv
 from services.notifier.sender import Sender
 
 
@@ -20,7 +21,8 @@ def _sender(request: Request) -> Sender:
     summary="Les lauréats de chaque session close (public)",
 )
 def public_laureates(request: Request) -> dict:
-    return laureates(_sender(request).view.state)
+    sender = _sender(request)
+    return laureates(sender.view.state, sender.runtime.call)
 
 
 @get(
@@ -30,22 +32,36 @@ def public_laureates(request: Request) -> dict:
     summary="Les subventions attribuées, au format SCDL (public)",
 )
 def public_laureates_csv(request: Request) -> Response:
+    """`?bom=1` (or `[publication] csv_bom = true`): UTF-8 with a byte-order mark, for Excel."""
     sender = _sender(request)
     call = sender.runtime.call
+    asked = request.query_params.get("bom")
+    bom = call.publication.csv_bom if asked is None else asked.lower() in ("1", "true", "oui", "yes")
     return Response(
-        to_csv(scdl_rows(sender.view.state, call)),
+        to_csv(scdl_rows(sender.view.state, call), bom=bom),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="subventions-{call.id}.csv"'},
     )
 
 
 @get(
-    "/notifications",
+    "/laureates/incomplete",
     sync_to_thread=False,
+    guards=[require(*READERS)],
+    summary="Les subventions engagées que le fichier SCDL ne peut pas publier (SIRET ou RNA manquant)",
+)
+def incomplete_publication(request: Request) -> dict:
+    sender = _sender(request)
+    items = incomplete(sender.view.state, sender.runtime.call)
+    return {"items": items, "total": len(items)}
+
+
+@get(
+    "/notifications",
     guards=[require(*READERS)],
     summary="Les notifications : envoyées, en attente, en retard, bloquées",
 )
-def notifications(request: Request) -> dict:
+async def notifications(request: Request) -> dict:
     sender = _sender(request)
     view = sender.view
     now, items = sender.runtime.now(), []
@@ -68,7 +84,7 @@ def notifications(request: Request) -> dict:
                 "last_error": None if sent else sender.last_error.get(n.notification_id),
             }
         )
-    return {"items": items, **sender.counts()}
+    return await privacy.reveal(sender.runtime.store, {"items": items, **sender.counts()})
 
 
-ROUTES = [public_laureates, public_laureates_csv, notifications]
+ROUTES = [public_laureates, public_laureates_csv, incomplete_publication, notifications]

@@ -16,8 +16,10 @@ import logging
 import time
 from datetime import timedelta
 
+import msgspec
 from prometheus_client import Counter, Gauge
 
+from aap_platform import privacy
 from aap_platform.projection import Projection
 from services.notifier.domain import Notification, is_overdue, message_id, retry_delay
 from services.notifier.handlers import NotifierHandlers
@@ -127,8 +129,12 @@ class Sender:
         if await self.handlers.is_recorded(n.notification_id):
             self._done.add(n.notification_id)
             return
-        out = self.compose(n)
-        await self.mailer.send(out)
+        # the view keeps the addresses as the log does (sealed): revealed for the mail server only;
+        # an erased person's address is no longer known, and nobody is left to write to then
+        plain = await privacy.reveal(self.runtime.store, list(n.recipients))
+        out = self.compose(msgspec.structs.replace(n, recipients=tuple(r for r in plain if r != privacy.ERASED)))
+        if out.recipients:
+            await self.mailer.send(out)
         SENT.labels(n.kind).inc()
         await self.handlers.record_sent(n, out.message_id, out.subject)
         self._done.add(n.notification_id)
@@ -138,10 +144,10 @@ class Sender:
     def compose(self, n: Notification) -> Outgoing:
         call = self.runtime.call
         subject, body = self.templates.render(n.kind, context(n, self.view.state, call))
-        individual = n.kind == "individual"
+        individual = n.kind != "collective"  # a grant or a lapse: to its structures; else Bcc
         return Outgoing(
             notification_id=n.notification_id,
-            message_id=message_id(n.notification_id, call.id),
+            message_id=message_id(n.notification_id, call.id, call.call.sender_email),
             sender=call.call.sender_email,
             sender_name=call.call.attributor_name,
             to=n.recipients if individual else (),

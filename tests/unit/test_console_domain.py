@@ -43,26 +43,29 @@ def _with_users(block: str) -> str:
 @pytest.mark.parametrize(
     "block, problem",
     [
-        ('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "wizard"\n', "unknown role"),
+        ('[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "wizard"\n', "rôle inconnu"),
         (
             '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "committee_member"\n',
-            "without a known member_id",
+            "sans member_id connu",
         ),
         (
             '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "committee_member"\nmember_id = "nobody"\n',
-            "without a known member_id",
+            "sans member_id connu",
         ),
         (
             '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "auditor"\nmember_id = "referent-59"\n',
-            "not a committee member",
+            "sans être membre du comité",
         ),
-        ('[[console.users]]\nemail = "not-an-address"\nname = "X"\nrole = "auditor"\n', "no valid e-mail"),
+        (
+            '[[console.users]]\nemail = "not-an-address"\nname = "X"\nrole = "auditor"\n',
+            "pas d'adresse électronique valide",
+        ),
         (
             (
                 '[[console.users]]\nemail = "x@example.org"\nname = "X"\nrole = "auditor"\n'
                 '[[console.users]]\nemail = "X@example.org"\nname = "Y"\nrole = "admin"\n'
             ),
-            "must be unique",
+            "doivent être uniques",
         ),
     ],
 )
