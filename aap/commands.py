@@ -50,8 +50,8 @@ async def _up(args: argparse.Namespace) -> int:
         print(f"{name:<12} {url}   journal : {system.processes[name].log_path}")
     if "console" in system.processes and not os.environ.get("AAP_OIDC_DISCOVERY_URL"):
         print(
-            "console : aucun fournisseur OpenID configuré (AAP_OIDC_DISCOVERY_URL) — CONNEXION LOCALE, "
-            f"pour le développement seulement : {system.processes['console'].url}/login"
+            "attention : aucun fournisseur OpenID configuré (AAP_OIDC_DISCOVERY_URL), la console offre une "
+            f"CONNEXION LOCALE, pour le développement seulement : {system.processes['console'].url}/login"
         )
     print(f"jeton administrateur : aap token issue --role admin --subject admin --data-dir {system.data_dir}")
     print(f"horloge simulée : aap clock set 2021-04-15T10:00:00+02:00 --nats-url {system.nats_url}")

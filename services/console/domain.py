@@ -34,6 +34,12 @@ PAGES: dict[str, tuple[str, ...]] = {
 }
 
 
+# What a role may read of the log beyond the pages (docs/PERSONAL_DATA.md): the envelope's `actor`
+# (the login that ran a command), and a withdrawal's free-text reason.
+READS_ACTORS = ("auditor", "admin")
+READS_WITHDRAWAL_REASONS = ("instructor", "auditor", "admin")
+
+
 class Agent(msgspec.Struct, frozen=True):
     """The signed-in agent, as the session cookie keeps it."""
 
@@ -48,6 +54,14 @@ class Agent(msgspec.Struct, frozen=True):
 
     def may_see(self, page: str) -> bool:
         return self.role in PAGES.get(page, ())
+
+    @property
+    def reads_actors(self) -> bool:
+        return self.role in READS_ACTORS
+
+    @property
+    def reads_withdrawal_reasons(self) -> bool:
+        return self.role in READS_WITHDRAWAL_REASONS
 
 
 class SignIn(msgspec.Struct, frozen=True):

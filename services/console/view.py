@@ -55,6 +55,7 @@ class Step(msgspec.Struct, frozen=True):
     sequence: int  # the event's sequence in its aggregate
     aggregate: str
     member_id: str | None = None  # a review's member (the page shows the member's name)
+    note: str | None = None  # a withdrawal's reason: shown to the roles the register allows
 
 
 class ConsoleView:
@@ -82,6 +83,7 @@ def evolve_view(view: ConsoleView, event: Event) -> ConsoleView:
     elif isinstance(d, ReviewRecorded):
         view.reviews.setdefault(d.dossier_id, {}).setdefault(str(d.session), {})[d.member_id] = d.scores
         member = d.member_id
+    note = d.reason or None if isinstance(d, DossierWithdrawn) else None
     for dossier_id, text in describe(event):
         view.timeline.setdefault(dossier_id, []).append(
             Step(
@@ -92,6 +94,7 @@ def evolve_view(view: ConsoleView, event: Event) -> ConsoleView:
                 event.sequence,
                 f"{event.aggregate_type}/{event.aggregate_id}",
                 member,
+                note,
             )
         )
     return view
@@ -111,8 +114,7 @@ def describe(event: Event) -> list[tuple[str, str]]:
     if event.type == DossierAmended.__name__:
         return [(d.dossier_id, f"Dossier modifié (relevé {d.session})")]
     if isinstance(d, DossierWithdrawn):
-        reason = f" : {d.reason}" if d.reason else ""
-        return [(d.dossier_id, f"Dossier retiré par son porteur{reason}")]
+        return [(d.dossier_id, "Dossier retiré par son porteur")]
     if isinstance(d, DocumentUploaded):
         return [(d.dossier_id, f"Document déposé : {d.filename} ({d.size:,} octets)".replace(",", "\u202f"))]
     if isinstance(d, EligibilityAssessed):

@@ -105,3 +105,15 @@ def test_every_status_and_rule_has_a_french_label():
     assert set(labels.STATUS_LABELS) == set(STATUSES)
     assert set(labels.CRITERIA) == set(load_call().committee.criteria)
     assert set(labels.TRACKS) == set(load_call().tracks)
+
+
+def test_only_auditors_and_admins_read_who_acted_and_a_withdrawal_reason_is_not_for_the_committee():
+    from services.console.domain import Agent
+
+    def agent(role: str) -> Agent:
+        return Agent(email="a@b.fr", name="A", role=role)
+
+    assert [
+        r for r in ("instructor", "committee_member", "budget_officer", "auditor", "admin") if agent(r).reads_actors
+    ] == ["auditor", "admin"]
+    assert not agent("committee_member").reads_withdrawal_reasons and agent("instructor").reads_withdrawal_reasons
