@@ -4,7 +4,7 @@ translate; the handlers decide and record."""
 from __future__ import annotations
 
 from litestar import Request, Response, get, post, put
-from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from aap_contract.refusal import Refusal
@@ -106,6 +106,25 @@ async def upload_document(request: Request, dossier_id: FromPath[str], filename:
     }
 
 
+@get(
+    "/dossiers/{dossier_id:str}/document",
+    guards=[require(*ROLES)],
+    summary="Lire le document descriptif (PDF)",
+    media_type=documents.PDF,
+)
+async def read_document(request: Request, dossier_id: FromPath[str]) -> Response[bytes]:
+    intake = _handlers(request)
+    entry = intake.view.state.get(dossier_id)
+    if entry is None or not principal(request).acts_for(entry.dossier.sirens):
+        raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
+    if entry.document_sha256 is None or intake.documents is None:
+        raise NotFoundException("Aucun document déposé pour ce dossier.")
+    body = await intake.documents.get(documents.object_name(dossier_id, entry.document_sha256))
+    return Response(
+        body, media_type=documents.PDF, headers={"content-disposition": f'inline; filename="dossier-{dossier_id}.pdf"'}
+    )
+
+
 @get("/dossiers/{dossier_id:str}", guards=[require(*ROLES)], summary="Lire un dossier")
 async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     entry = _handlers(request).view.state.get(dossier_id)
@@ -143,4 +162,4 @@ async def list_dossiers(
     return {"items": [item(e) for e in found], "total": total, "page": page_n, "page_size": size}
 
 
-ROUTES = [submit, amend, withdraw, upload_document, read_one, list_dossiers]
+ROUTES = [submit, amend, withdraw, upload_document, read_document, read_one, list_dossiers]
