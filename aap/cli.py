@@ -57,7 +57,8 @@ def register_token(sub) -> None:
     p = sub.add_parser("token", help="bearer tokens signed with the local development key")
     issue = p.add_subparsers(dest="token_command", required=True).add_parser("issue", help="print a signed JWT")
     issue.add_argument("--role", required=True,
-                       choices=("applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin"))
+                       choices=("applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin",
+                                "connector"))
     issue.add_argument("--subject", required=True)
     issue.add_argument("--siren", action="append", default=[], help="a structure the applicant acts for (repeat)")
     issue.add_argument("--member", default=None, help="committee member id (committee_member)")
