@@ -196,7 +196,7 @@ class DnDossierImported(EventData, frozen=True):
     action: Literal["submitted", "amended", "unchanged"]
     fingerprint: str                  # of the DN content the import was made from
     modified_at: datetime             # DN's dateDerniereModification
-    document_sha256: str | None = None
+    document_checksum: str | None = None    # DN's checksum (base64 MD5) of the file imported with it
 
 
 class DnImportFailed(EventData, frozen=True):

@@ -46,6 +46,7 @@ class Runtime:
     views: list[Projection] = field(default_factory=list)
     reactor: Handler | None = None
     busy: Callable[[], int] | None = None     # work in hand outside the stream (e.g. mails to send)
+    status: Callable[[], dict] | None = None  # a service's own health, added to /health/ready
     # event types the reactor acts on (for /asyncapi.json); when they all belong to one aggregate,
     # the reactor's consumer is filtered on it (it never sees the others: list every type it needs)
     consumes: tuple[str, ...] = ()
@@ -98,7 +99,7 @@ class Runtime:
         return {"service": self.service, "ready": all(v.ready.is_set() for v in self.views),
                 "position": self.position, "reactor_lag": lag, "clock_revision": self.clock.revision,
                 "busy": self.busy() if self.busy else 0,
-                "now": self.now().isoformat()}
+                "now": self.now().isoformat(), **(self.status() if self.status else {})}
 
     def routes(self) -> list:
         runtime = self

@@ -53,7 +53,14 @@ class AttachDocument(msgspec.Struct, frozen=True):
     acting_for: ActingFor = None
 
 
-Command = SubmitDossier | AmendDossier | WithdrawDossier | AttachDocument
+class ImportDossier(msgspec.Struct, frozen=True):
+    """A dossier from another platform (the connector, for Démarche Numérique): submitted if new,
+    amended if changed, nothing if its content is the same; decided at the platform's instant."""
+    dossier_id: str
+    dossier: Dossier
+
+
+Command = SubmitDossier | AmendDossier | WithdrawDossier | AttachDocument | ImportDossier
 
 
 class DossierState(msgspec.Struct, frozen=True):
@@ -117,6 +124,11 @@ def _check_open(call: CallConfig, state: DossierState, now: datetime) -> None:
 
 def decide(command: Command, state: DossierState, now: datetime, call: CallConfig) -> EventData | None:
     now = _second(now)
+    if isinstance(command, ImportDossier):
+        if state.exists and state.dossier == command.dossier:
+            return None                      # imported again, unchanged: nothing to record
+        command = (AmendDossier(command.dossier_id, command.dossier) if state.exists
+                   else SubmitDossier(command.dossier_id, command.dossier))
     if isinstance(command, SubmitDossier):
         if state.exists:
             return None                      # the same submission, retried: already recorded

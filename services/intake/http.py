@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
@@ -22,16 +23,18 @@ from services.intake.domain import (
     AmendDossier,
     AttachDocument,
     Command,
+    ImportDossier,
     SubmitDossier,
     WithdrawDossier,
     decide,
     fold,
 )
-from services.intake.schemas import item, parse_dossier, parse_query, parse_withdraw
+from services.intake.schemas import item, parse_dossier, parse_import, parse_query, parse_withdraw
 from services.intake.view import IntakeView, select
 
 Q = FromQuery[str | None]         # query parameters are checked by parse_query (422 naming each)
-WRITERS = ("applicant", "instructor", "admin")
+WRITERS = ("applicant", "instructor", "admin", "connector")
+IMPORTERS = ("connector", "admin")
 MAX_KEY = 200
 
 
@@ -43,9 +46,11 @@ class Intake:
     max_document_bytes: int
     documents: documents.DocumentStore | None = None
 
-    async def run(self, command: Command, who: Principal, event_id: str | None = None) -> tuple[Event | None, Loaded]:
-        """Decide on the aggregate and record the one event; the view has it when this returns."""
-        at = self.runtime.now()
+    async def run(self, command: Command, who: Principal, event_id: str | None = None,
+                  at: datetime | None = None) -> tuple[Event | None, Loaded]:
+        """Decide on the aggregate and record the one event; the view has it when this returns.
+        `at`: the instant to decide at (an import: the other platform's), else the clock's."""
+        at = at or self.runtime.now()
         seen: list[Loaded] = []
         recorded: list[int] = []
 
@@ -103,6 +108,20 @@ async def amend(request: Request, state: State, dossier_id: FromPath[str]) -> di
     return {"dossier_id": dossier_id, "session": event.data.session, "status": "submitted"}
 
 
+@put("/imports/{dossier_id:str}", guards=[require(*IMPORTERS)],
+     summary="Importer un dossier d'une autre plateforme (dépôt, modification, ou rien s'il est inchangé)")
+async def import_dossier(request: Request, state: State, dossier_id: FromPath[str]) -> dict:
+    """The rules apply at the instant the applicant acted on the other platform (`submitted_at`)."""
+    intake: Intake = state.intake
+    body = parse_import(await request.body(), intake.runtime.call)
+    who = principal(request)
+    event, loaded = await intake.run(ImportDossier(dossier_id, body.dossier), who, at=body.submitted_at)
+    current = fold([e.data for e in loaded.events])
+    action = "unchanged" if event is None else ("submitted" if event.type == "DossierSubmitted" else "amended")
+    session = event.data.session if event is not None else current.session
+    return {"dossier_id": dossier_id, "action": action, "session": session}
+
+
 @post("/dossiers/{dossier_id:str}/withdraw", guards=[require(*WRITERS)], status_code=200,
       summary="Retirer un dossier")
 async def withdraw(request: Request, state: State, dossier_id: FromPath[str]) -> dict:
@@ -129,7 +148,25 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 @put("/dossiers/{dossier_id:str}/document", guards=[require(*WRITERS)], request_max_body_size=None,
      summary="Déposer le document descriptif (corps application/pdf)")
 async def upload_document(request: Request, state: State, dossier_id: FromPath[str], filename: Q = None) -> dict:
-    intake: Intake = state.intake
+    return await _attach(request, state.intake, dossier_id, filename, None)
+
+
+@put("/imports/{dossier_id:str}/document", guards=[require(*IMPORTERS)], request_max_body_size=None,
+     summary="Importer le document descriptif d'un dossier importé, à l'instant `at` de l'autre plateforme")
+async def import_document(request: Request, state: State, dossier_id: FromPath[str], at: Q = None,
+                          filename: Q = None) -> dict:
+    try:
+        instant = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ValidationException("paramètre invalide : at", status_code=422,
+                                  extra=[{"field": "at", "message": "instant ISO 8601 avec fuseau attendu"}])
+    return await _attach(request, state.intake, dossier_id, filename, instant)
+
+
+async def _attach(request: Request, intake: Intake, dossier_id: str, filename: str | None,
+                  at: datetime | None) -> dict:
     content_type = request.headers.get("content-type")
     if (content_type or "").split(";")[0].strip().lower() == documents.PDF:
         body = await _read_limited(request, intake.max_document_bytes)
@@ -143,9 +180,9 @@ async def upload_document(request: Request, state: State, dossier_id: FromPath[s
     declared = current.dossier.document.filename if current.dossier and current.dossier.document else None
     command = AttachDocument(dossier_id, filename or declared or "document.pdf", documents.PDF, len(body),
                              digest, documents.object_name(dossier_id, digest), _acting_for(who))
-    decide(command, current, intake.runtime.now(), intake.runtime.call)   # refuse before storing anything
+    decide(command, current, at or intake.runtime.now(), intake.runtime.call)   # refuse before storing anything
     await intake.documents.put(command.object_name, body)
-    await intake.run(command, who)
+    await intake.run(command, who, at=at)
     return {"dossier_id": dossier_id, "filename": command.filename, "size": command.size,
             "sha256": digest, "object_name": command.object_name}
 
@@ -167,4 +204,4 @@ async def list_dossiers(request: Request, state: State, status: Q = None, sessio
     return {"items": [item(e) for e in found], "total": total, "page": page_n, "page_size": size}
 
 
-HANDLERS = [submit, amend, withdraw, upload_document, read_one, list_dossiers]
+HANDLERS = [submit, amend, import_dossier, withdraw, upload_document, import_document, read_one, list_dossiers]
