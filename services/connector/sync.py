@@ -43,7 +43,7 @@ def dossier_id_for(call_id: str, number: int) -> str:
 def _instant(value: str | None) -> datetime | None:
     if not value:
         return None
-    instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    instant = datetime.fromisoformat(value)      # Python 3.11 reads a trailing Z
     return instant if instant.tzinfo is not None else None
 
 
@@ -109,7 +109,9 @@ class Sync:
             async def one(node: dict[str, Any]) -> None:
                 async with gate:
                     await self._dossier(track, link, node, summary)
-            await asyncio.gather(*(one(n) for n in nodes))     # an error: the page is done again
+            async with asyncio.TaskGroup() as group:     # an error stops the page: it is done again
+                for node in nodes:
+                    group.create_task(one(node))
             info = page.get("pageInfo") or {}
             if info.get("endCursor"):
                 cursor = info["endCursor"]
