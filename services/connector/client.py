@@ -72,7 +72,7 @@ class Pacer:
     def delay(self) -> float:
         """Seconds until a token is free (0: now); takes it when free."""
         self._refill()
-        if self.tokens >= 1:
+        if self.tokens >= 1 - 1e-9:          # a float refill may stop a hair short of 1
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate

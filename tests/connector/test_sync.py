@@ -80,7 +80,7 @@ async def test_a_restart_mid_sync_resumes_at_the_saved_cursor_and_imports_nothin
     with pytest.raises(Exception):                                   # noqa: B017 — the pass dies, as in a crash
         await make_sync(patience=0.5, backoff=(0.1,)).run_once()
     saved = await Cursors(nc.jetstream(), CALL).cursor(STANDARD)
-    first_page = [v for op, v in dn.operations if op == "DossiersPage"][0]
+    first_page = next(v for op, v in dn.operations if op == "DossiersPage")
     assert saved is not None and first_page["after"] is None
     partial = (await types(store))["DnDossierImported"]
     assert 100 <= partial < 250
@@ -88,7 +88,7 @@ async def test_a_restart_mid_sync_resumes_at_the_saved_cursor_and_imports_nothin
     dn.broken_files.clear()
     dn.operations.clear()
     summary = await make_sync().run_once()                           # a new process: fresh clients and state
-    assert [v for op, v in dn.operations if op == "DossiersPage"][0]["after"] == saved
+    assert next(v for op, v in dn.operations if op == "DossiersPage")["after"] == saved
     counts = await types(store)
     assert counts["DossierSubmitted"] == counts["DocumentUploaded"] == counts["DnDossierImported"] == 250
     # one dossier may have reached intake before the crash and not been recorded: intake finds it unchanged
