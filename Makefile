@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e scenarios bench bench-quick profile clean
+.PHONY: install run lint test test-unit test-integration test-e2e scenarios bench bench-quick profile clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/aap up
 
-test: $(STAMP)
-	$(BIN)/pytest -q
+# ruff (lint and format) and mypy (strict on aap_contract/ and every services/*/domain.py).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q -rs
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -4,6 +4,7 @@ Other modules add their own commands: a module listed in EXTENSIONS that exists 
 `register(subparsers)` function (in `<module>.cli` or `<module>` itself) adds its subparser and
 sets `func=handler`, where `handler(args) -> int` is the exit code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,19 +18,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aap import commands
+from aap.system import SERVICES
+from aap_contract.config import DEFAULT_CALL
+from aap_platform.auth import ROLES
 
 EXTENSIONS = ("aap.demo", "aap.audit")
-SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
-    parser.add_argument("--data-dir", type=Path, default=Path(default or os.environ.get("AAP_DATA_DIR", ".aap")),
-                        help="folder of the keys, logs and NATS data (default: $AAP_DATA_DIR or .aap)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(default or os.environ.get("AAP_DATA_DIR", ".aap")),
+        help="folder of the keys, logs and NATS data (default: $AAP_DATA_DIR or .aap)",
+    )
 
 
 def _call(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--call", default=os.environ.get("AAP_CALL", "hdf-itn7-axe3-2021"),
-                        help="call id or path to its TOML (default: $AAP_CALL or hdf-itn7-axe3-2021)")
+    parser.add_argument(
+        "--call",
+        default=os.environ.get("AAP_CALL", DEFAULT_CALL),
+        help=f"call id or path to its TOML (default: $AAP_CALL or {DEFAULT_CALL})",
+    )
 
 
 def _nats(parser: argparse.ArgumentParser, help: str) -> None:
@@ -56,9 +66,7 @@ def register_serve(sub) -> None:
 def register_token(sub) -> None:
     p = sub.add_parser("token", help="bearer tokens signed with the local development key")
     issue = p.add_subparsers(dest="token_command", required=True).add_parser("issue", help="print a signed JWT")
-    issue.add_argument("--role", required=True,
-                       choices=("applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin",
-                                "connector"))
+    issue.add_argument("--role", required=True, choices=ROLES)
     issue.add_argument("--subject", required=True)
     issue.add_argument("--siren", action="append", default=[], help="a structure the applicant acts for (repeat)")
     issue.add_argument("--member", default=None, help="committee member id (committee_member)")
@@ -70,8 +78,11 @@ def register_token(sub) -> None:
 def register_clock(sub) -> None:
     p = sub.add_parser("clock", help="the simulated clock shared by every service")
     actions = p.add_subparsers(dest="clock_command", required=True)
-    for name, help in (("set", "set the simulated instant"), ("real", "back to the real clock"),
-                       ("show", "print the clock")):
+    for name, help in (
+        ("set", "set the simulated instant"),
+        ("real", "back to the real clock"),
+        ("show", "print the clock"),
+    ):
         q = actions.add_parser(name, help=help)
         if name == "set":
             q.add_argument("instant", help="ISO-8601; without an offset, in the call's timezone")
@@ -83,7 +94,8 @@ def register_clock(sub) -> None:
 def register_scenario(sub) -> None:
     p = sub.add_parser("scenario", help="play scenario files (tests/scenarios/FORMAT.md)")
     run = p.add_subparsers(dest="scenario_command", required=True).add_parser(
-        "run", help="play a scenario; prints its outcome; exit 1 when it differs from `expect`")
+        "run", help="play a scenario; prints its outcome; exit 1 when it differs from `expect`"
+    )
     run.add_argument("file", type=Path)
     _nats(run, "play against the running system on this NATS (default: a fresh system of its own)")
     for name in SERVICES:
@@ -122,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.func(args)
-        if inspect.iscoroutine(result):     # an extension's handler may be a coroutine function
+        if inspect.iscoroutine(result):  # an extension's handler may be a coroutine function
             result = asyncio.run(result)
         return result
     except KeyboardInterrupt:

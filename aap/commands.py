@@ -1,4 +1,5 @@
 """What each `aap` command does; heavy imports happen when a command runs, not at import."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ def up(args: argparse.Namespace) -> int:
 async def _up(args: argparse.Namespace) -> int:
     from aap.system import StartError, System
 
-    system = System(args.data_dir, call=args.call, nats_url=args.nats_url or os.environ.get("NATS_URL"),
-                    free_ports=args.free_ports)
+    system = System(
+        args.data_dir, call=args.call, nats_url=args.nats_url or os.environ.get("NATS_URL"), free_ports=args.free_ports
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,7 +56,7 @@ async def _up(args: argparse.Namespace) -> int:
             await asyncio.wait({waiting}, timeout=1.0)
             if dead := system.dead():
                 for p in dead:
-                    _err(f"service {p.name} has exited (code {p.proc.returncode}); see {p.log_path}")
+                    _err(f"service {p.name} has exited (code {p.proc and p.proc.returncode}); see {p.log_path}")
                 code = 1
                 break
     finally:
@@ -72,8 +74,12 @@ def serve(args: argparse.Namespace) -> int:
 
     if not os.environ.get("AAP_JWKS_URL") and not os.environ.get("AAP_JWKS_FILE"):
         ensure_dev_keys(Path(os.environ.get("AAP_DATA_DIR", ".aap")) / "keys")
-    uvicorn.run(APP_FACTORY.format(name=args.service), factory=True, host=args.host,
-                port=args.port or DEFAULT_PORTS[args.service])
+    uvicorn.run(
+        APP_FACTORY.format(name=args.service),
+        factory=True,
+        host=args.host,
+        port=args.port or DEFAULT_PORTS[args.service],
+    )
     return 0
 
 
@@ -81,8 +87,11 @@ def token_issue(args: argparse.Namespace) -> int:
     from aap_platform.auth import ensure_dev_keys, issue_token
 
     private, _ = ensure_dev_keys(args.data_dir / "keys")
-    print(issue_token(private, role=args.role, subject=args.subject, sirens=args.siren,
-                      member_id=args.member, ttl=args.ttl))
+    print(
+        issue_token(
+            private, role=args.role, subject=args.subject, sirens=args.siren, member_id=args.member, ttl=args.ttl
+        )
+    )
     return 0
 
 
@@ -130,8 +139,9 @@ async def _clock(url: str, call_id: str, command: str, instant: datetime | None)
             print(json.dumps({"call": call_id, "clock": shown, "revision": revision}))
         else:
             revision = await set_clock(js, call_id, instant)
-            print(json.dumps({"call": call_id, "clock": instant.isoformat() if instant else "real",
-                              "revision": revision}))
+            print(
+                json.dumps({"call": call_id, "clock": instant.isoformat() if instant else "real", "revision": revision})
+            )
         return 0
     finally:
         await nc.close()
@@ -150,8 +160,12 @@ def scenario_run(args: argparse.Namespace) -> int:
         return 2
     target = None
     if args.nats_url:
-        urls = {name: getattr(args, f"{name}_url") or f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
-        target = Target(args.nats_url, {n: u.rstrip("/") for n, u in urls.items()}, args.data_dir / "keys" / "jwt-private.pem")
+        urls = {
+            name: getattr(args, f"{name}_url") or f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()
+        }
+        target = Target(
+            args.nats_url, {n: u.rstrip("/") for n, u in urls.items()}, args.data_dir / "keys" / "jwt-private.pem"
+        )
         if not target.private_key.is_file():
             _err(f"aap scenario run: no signing key at {target.private_key} (use the system's --data-dir)")
             return 2

@@ -1,6 +1,7 @@
 """The whole system on one machine: a nats-server (embedded unless a URL is given), the dev
 signing keys, and the five services, each its own uvicorn process, logging to
 `<data_dir>/logs/<name>.log`. `start()` returns when every service says it is ready."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,11 +56,11 @@ class ServiceProcess:
 class System:
     data_dir: Path
     call: str = DEFAULT_CALL
-    nats_url: str | None = None           # None: start an embedded nats-server
+    nats_url: str | None = None  # None: start an embedded nats-server
     free_ports: bool = False
     host: str = "127.0.0.1"
     services: tuple[str, ...] = SERVICES
-    env: dict[str, str] = field(default_factory=dict)   # passed to every service
+    env: dict[str, str] = field(default_factory=dict)  # passed to every service
     start_timeout: float = 60.0
     stop_timeout: float = 10.0
     app_factory: str = APP_FACTORY
@@ -70,20 +71,20 @@ class System:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
-        if Path(self.call).suffix:      # a path to a TOML: the services run from the project root
+        if Path(self.call).suffix:  # a path to a TOML: the services run from the project root
             self.call = str(Path(self.call).resolve())
 
     @property
     def urls(self) -> dict[str, str]:
         return {name: p.url for name, p in self.processes.items()}
 
-    async def __aenter__(self) -> "System":
+    async def __aenter__(self) -> System:
         return await self.start()
 
     async def __aexit__(self, *_exc) -> None:
         await self.stop()
 
-    async def start(self) -> "System":
+    async def start(self) -> System:
         try:
             self._start_nats()
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
@@ -107,17 +108,33 @@ class System:
         port = free_port() if self.free_ports else DEFAULT_PORTS[name]
         service = ServiceProcess(name, self.host, port, self.data_dir / "logs" / f"{name}.log")
         env = {k: v for k, v in os.environ.items() if k != "AAP_JWKS_URL"}
-        env.update({
-            "NATS_URL": self.nats_url or "", "AAP_CALL": self.call, "AAP_DATA_DIR": str(self.data_dir),
-            "AAP_JWKS_FILE": str(self.jwks_file), "AAP_SERVICE": name,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-        })
+        env.update(
+            {
+                "NATS_URL": self.nats_url or "",
+                "AAP_CALL": self.call,
+                "AAP_DATA_DIR": str(self.data_dir),
+                "AAP_JWKS_FILE": str(self.jwks_file),
+                "AAP_SERVICE": name,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+            }
+        )
         env.update(self.env)
-        args = [sys.executable, "-m", "uvicorn", "--factory", self.app_factory.format(name=name),
-                "--host", self.host, "--port", str(port), "--no-access-log"]
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.app_factory.format(name=name),
+            "--host",
+            self.host,
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
         with open(service.log_path, "ab") as log:
-            service.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                            cwd=str(PROJECT_ROOT), start_new_session=True)
+            service.proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(PROJECT_ROOT), start_new_session=True
+            )
         return service
 
     async def _wait_ready(self) -> None:
@@ -129,13 +146,16 @@ class System:
                     service = self.processes[name]
                     if not service.alive():
                         raise StartError(
-                            f"service {name} exited during start (code {service.proc.returncode}); "
-                            f"see {service.log_path}\n{service.tail()}")
+                            f"service {name} exited during start (code {service.proc and service.proc.returncode}); "
+                            f"see {service.log_path}\n{service.tail()}"
+                        )
                     if await _is_ready(client, service.url):
                         waiting.discard(name)
                 if waiting and time.monotonic() > deadline:
-                    raise StartError(f"service(s) {', '.join(sorted(waiting))} not ready after "
-                                      f"{self.start_timeout:.0f} s; see {self.data_dir / 'logs'}")
+                    raise StartError(
+                        f"service(s) {', '.join(sorted(waiting))} not ready after "
+                        f"{self.start_timeout:.0f} s; see {self.data_dir / 'logs'}"
+                    )
                 if waiting:
                     await asyncio.sleep(0.05)
 

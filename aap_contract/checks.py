@@ -6,6 +6,7 @@ them again (~2 µs of the ~6 µs decode of a submission). `checked(T)` is T's mi
 `Check` turned into `msgspec.Meta`, built once: the type input validation judges a body with
 (aap_platform.validation.parse) and the AsyncAPI document describes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,6 +19,7 @@ import msgspec
 
 class Check:
     """A field's constraints, checked on input only: `Annotated[T, Check(**msgspec.Meta args)]`."""
+
     __slots__ = ("meta",)
 
     def __init__(self, **constraints: Any) -> None:
@@ -45,27 +47,46 @@ def checked_type(t: Any) -> Any:
     return origin[new]
 
 
+def field_spec(f: msgspec.structs.FieldInfo, t: Any) -> tuple[Any, ...]:
+    """A field of `msgspec.defstruct`: `f`'s name and default, with the type `t`."""
+    if f.default is not msgspec.NODEFAULT:
+        return (f.name, t, f.default)
+    if f.default_factory is not msgspec.NODEFAULT:
+        return (f.name, t, msgspec.field(default_factory=f.default_factory))
+    return (f.name, t)
+
+
 @functools.lru_cache(maxsize=256)
 def checked(tp: type) -> type:
     """The struct type `tp` with its `Check` constraints enforced by msgspec: same name, fields,
     order, defaults, encoded names and options; `tp` itself when it has none (keyword-only
     fields are not supported: none of the checked structs has any)."""
-    fields, changed = [], False
+    fields: list[Any] = []
+    changed = False
     for f in msgspec.structs.fields(tp):
         t = checked_type(f.type)
         changed = changed or t is not f.type
-        if f.default is not msgspec.NODEFAULT:
-            fields.append((f.name, t, f.default))
-        elif f.default_factory is not msgspec.NODEFAULT:
-            fields.append((f.name, t, msgspec.field(default_factory=f.default_factory)))
-        else:
-            fields.append((f.name, t))
+        fields.append(field_spec(f, t))
     if not changed:
         return tp
-    c = tp.__struct_config__
+    c = tp.__struct_config__  # type: ignore[attr-defined]
     return msgspec.defstruct(
-        tp.__name__, fields, module=tp.__module__, namespace={"__doc__": tp.__doc__},
+        tp.__name__,
+        fields,
+        module=tp.__module__,
+        namespace={"__doc__": tp.__doc__},
         rename={f.name: f.encode_name for f in msgspec.structs.fields(tp)},
-        frozen=c.frozen, forbid_unknown_fields=c.forbid_unknown_fields, omit_defaults=c.omit_defaults,
-        gc=c.gc, tag=c.tag, tag_field=c.tag_field, array_like=c.array_like, eq=c.eq, order=c.order,
-        weakref=c.weakref, dict=c.dict, cache_hash=c.cache_hash, repr_omit_defaults=c.repr_omit_defaults)
+        frozen=c.frozen,
+        forbid_unknown_fields=c.forbid_unknown_fields,
+        omit_defaults=c.omit_defaults,
+        gc=c.gc,
+        tag=c.tag,
+        tag_field=c.tag_field,
+        array_like=c.array_like,
+        eq=c.eq,
+        order=c.order,
+        weakref=c.weakref,
+        dict=c.dict,
+        cache_hash=c.cache_hash,
+        repr_omit_defaults=c.repr_omit_defaults,
+    )

@@ -2,12 +2,14 @@
 
 A call is data: another region or year is a new file, never new code.
 """
+
 from __future__ import annotations
 
 import os
 import tomllib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -66,38 +68,65 @@ class Notifications(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 DN_API_URL = "https://demarche.numerique.gouv.fr/api/v2/graphql"
 # The dossier's fields a démarche's champs must give (descriptor ids in [connector.demarches.<track>.champs]).
 REQUIRED_CHAMPS = (
-    "applicant_name", "applicant_kind", "applicant_departement", "contact_name", "contact_email",
-    "validated", "resources_committed", "title", "summary", "theme", "software_involved",
-    "global_cost", "requested", "expenses", "expense_label", "expense_category", "expense_amount",
-    "resources", "resource_kind", "resource_amount", "document", "document_sections",
+    "applicant_name",
+    "applicant_kind",
+    "applicant_departement",
+    "contact_name",
+    "contact_email",
+    "validated",
+    "resources_committed",
+    "title",
+    "summary",
+    "theme",
+    "software_involved",
+    "global_cost",
+    "requested",
+    "expenses",
+    "expense_label",
+    "expense_category",
+    "expense_amount",
+    "resources",
+    "resource_kind",
+    "resource_amount",
+    "document",
+    "document_sections",
 )
 OPTIONAL_CHAMPS = (
-    "contact_phone", "free_software", "joint", "joint_siret", "joint_kind", "joint_contact_name",
-    "joint_contact_email", "joint_validated", "joint_resources_committed",
+    "contact_phone",
+    "free_software",
+    "joint",
+    "joint_siret",
+    "joint_kind",
+    "joint_contact_name",
+    "joint_contact_email",
+    "joint_validated",
+    "joint_resources_committed",
 )
 ANNOTATIONS = ("eligibility", "mean_score")
 
 
 class DemarcheLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One DN démarche feeding one track: its number and where each dossier field comes from."""
+
     number: int
     champs: dict[str, str]
-    annotations: dict[str, str] = {}     # eligibility (textarea), mean_score (decimal number)
-    instructeur_id: str | None = None    # overrides [connector].instructeur_id
+    annotations: dict[str, str] = {}  # eligibility (textarea), mean_score (decimal number)
+    instructeur_id: str | None = None  # overrides [connector].instructeur_id
 
 
 class Connector(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """[connector]: the call's dossiers come from Démarche Numérique (services/connector)."""
+
     instructeur_id: str
-    updated_since: datetime              # the fixed `updatedSince` of DN's incremental sync
+    updated_since: datetime  # the fixed `updatedSince` of DN's incremental sync
     demarches: dict[str, DemarcheLink]
-    kinds: dict[str, str]                # DN option label -> applicant kind
-    expense_categories: dict[str, str]   # DN option label -> expense category
-    sections: dict[str, str]             # DN option label -> document section
-    resources: dict[str, str]            # DN option label -> "own" | "other"
+    kinds: dict[str, str]  # DN option label -> applicant kind
+    expense_categories: dict[str, str]  # DN option label -> expense category
+    sections: dict[str, str]  # DN option label -> document section
+    resources: dict[str, str]  # DN option label -> "own" | "other"
     api_url: str = DN_API_URL
     poll_interval_seconds: int = 300
-    notifications: str = "aap"           # whose e-mails reach applicants: "aap" (DN's are disabled) or "dn"
+    notifications: str = "aap"  # whose e-mails reach applicants: "aap" (DN's are disabled) or "dn"
     requests_per_minute: int = 400
     concurrent_downloads: int = 4
 
@@ -158,9 +187,10 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return next((m for m in self.committee.members if m.id == member_id), None)
 
 
-def _localize(raw: dict, tz: ZoneInfo) -> dict:
+def _localize(raw: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     """TOML local datetimes are read in the call's timezone; explicit offsets are kept."""
-    def fix(value):
+
+    def fix(value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=tz)
         if isinstance(value, dict):
@@ -168,7 +198,9 @@ def _localize(raw: dict, tz: ZoneInfo) -> dict:
         if isinstance(value, list):
             return [fix(v) for v in value]
         return value
-    return fix(raw)
+
+    fixed: dict[str, Any] = fix(raw)
+    return fixed
 
 
 def _check(cfg: CallConfig) -> None:

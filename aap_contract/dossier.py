@@ -5,6 +5,7 @@ Validate at the edge, trust the log: a field's constraints (patterns, lengths, b
 written beside it as a `aap_contract.checks.Check`, which msgspec ignores when it decodes these
 types; input validation (`aap_platform.validation.parse`) judges a request body against their
 checked mirror, so a dossier read back from the log is not judged again."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -40,7 +41,7 @@ class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
     validated: bool
     resources_committed: bool
     contact: Contact
-    siret: Siret | None = None        # the establishment, for the open-data list of subsidies
+    siret: Siret | None = None  # the establishment, for the open-data list of subsidies
 
 
 class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):

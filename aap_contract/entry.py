@@ -2,6 +2,7 @@
 content, whole or summarised. `aap_contract.lifecycle` evolves the entries; intake, committee, budget and
 the notifier read them through the same properties, whatever the entry keeps.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,12 +11,13 @@ from sys import intern
 
 import msgspec
 
-from aap_contract.dossier import Dossier
+from aap_contract.dossier import Applicant, Dossier
 from aap_contract.events import RuleFailure
 
 
 class ApplicantSummary(msgspec.Struct, frozen=True, gc=False):
     """What the notifier's e-mails and open-data list need of one applicant."""
+
     name: str
     siren: str
     siret: str | None
@@ -27,16 +29,17 @@ class DossierSummary(msgspec.Struct, frozen=True, gc=False):
     """What a view reports of a dossier's content, without the content itself (a few hundred
     bytes instead of the dossier's ~2 KB). Either `sirens`, or `applicants` (each with its
     SIREN) when the view asks for them: read both through `DossierEntry`."""
+
     title: str
     theme: str
-    departement: str                  # the operational contact's (else the first applicant's)
+    departement: str  # the operational contact's (else the first applicant's)
     global_cost_cents: int
     requested_cents: int
     sirens: tuple[str, ...] = ()
     applicants: tuple[ApplicantSummary, ...] = ()
 
 
-def _lead(dossier: Dossier):
+def _lead(dossier: Dossier) -> Applicant:
     for a in dossier.applicants:
         if a.operational_contact:
             return a
@@ -44,24 +47,38 @@ def _lead(dossier: Dossier):
 
 
 def _applicants(dossier: Dossier) -> tuple[ApplicantSummary, ...]:
-    return tuple([ApplicantSummary(a.name, intern(a.siren), a.siret, a.contact.email, a.operational_contact)
-                  for a in dossier.applicants])
+    return tuple(
+        [
+            ApplicantSummary(a.name, intern(a.siren), a.siret, a.contact.email, a.operational_contact)
+            for a in dossier.applicants
+        ]
+    )
 
 
 # Few distinct themes, départements and SIRENs: interned, one string object each for all dossiers.
 
+
+def _summarize(dossier: Dossier, with_applicants: bool) -> DossierSummary:
+    f = dossier.financing
+    return DossierSummary(
+        dossier.title,
+        intern(dossier.theme),
+        intern(_lead(dossier).departement),
+        f.global_cost_cents,
+        f.requested_cents,
+        () if with_applicants else tuple([intern(a.siren) for a in dossier.applicants]),
+        _applicants(dossier) if with_applicants else (),
+    )
+
+
 def summary(dossier: Dossier) -> DossierSummary:
     """The slim summary: title, theme, département, amounts, SIRENs."""
-    f = dossier.financing
-    return DossierSummary(dossier.title, intern(dossier.theme), intern(_lead(dossier).departement),
-                          f.global_cost_cents, f.requested_cents, tuple([intern(a.siren) for a in dossier.applicants]))
+    return _summarize(dossier, False)
 
 
 def summary_with_applicants(dossier: Dossier) -> DossierSummary:
     """The summary with each applicant's name, SIREN/SIRET, contact e-mail and role (the notifier's need)."""
-    f = dossier.financing
-    return DossierSummary(dossier.title, intern(dossier.theme), intern(_lead(dossier).departement),
-                          f.global_cost_cents, f.requested_cents, applicants=_applicants(dossier))
+    return _summarize(dossier, True)
 
 
 Content = Dossier | DossierSummary
@@ -70,13 +87,13 @@ Summarize = Callable[[Dossier], Content]
 
 class DossierEntry(msgspec.Struct, frozen=True, gc=False):
     dossier_id: str
-    dossier: Content                  # the whole dossier, or its summary (see `DossierIndex`)
-    session: int                      # the relevé that collected it
-    agenda_session: int               # the session whose agenda it is on (after deferrals)
+    dossier: Content  # the whole dossier, or its summary (see `DossierIndex`)
+    session: int  # the relevé that collected it
+    agenda_session: int  # the session whose agenda it is on (after deferrals)
     status: str
     submitted_at: datetime
     updated_at: datetime
-    content_event_id: str             # the submission or amendment last assessed against
+    content_event_id: str  # the submission or amendment last assessed against
     eligible: bool | None = None
     failures: tuple[RuleFailure, ...] = ()
     decision_session: int | None = None

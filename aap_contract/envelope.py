@@ -1,5 +1,6 @@
 """The envelope every recorded fact travels in: who, when, which aggregate, in which order,
 linked to its predecessor by hash. Encoding and decoding are the platform's (`aap_platform.codec`)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,11 +8,12 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-D = TypeVar("D")   # an EventData, or msgspec.Raw before upcasting
+D = TypeVar("D")  # an EventData, or msgspec.Raw before upcasting
 
 
 class Event(msgspec.Struct, Generic[D], frozen=True):
     """`Event[T]` only serves decoding (one pass, straight into this class); code names `Event`."""
+
     event_id: str
     type: str
     version: int
@@ -24,5 +26,3 @@ class Event(msgspec.Struct, Generic[D], frozen=True):
     causation_id: str | None
     prev_hash: str
     data: D
-
-

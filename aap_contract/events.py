@@ -3,6 +3,7 @@
 Events are immutable facts (frozen msgspec Structs). A change of schema is a new version;
 old versions stay readable through an upcaster (see `aap_platform.codec`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,12 +17,14 @@ from aap_contract.dossier import Dossier
 
 class EventData(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """Base of every event payload. `aggregate` names the stream of facts it belongs to."""
+
     aggregate: ClassVar[str]
     publisher: ClassVar[str]
     version: ClassVar[int] = 1
 
 
 # --- intake: aggregate "dossier" -------------------------------------------------------
+
 
 class DossierSubmitted(EventData, frozen=True):
     aggregate = "dossier"
@@ -41,6 +44,7 @@ class DossierAmended(EventData, frozen=True):
 
 class DossierWithdrawn(EventData, frozen=True):
     """v2 added `reason`; v1 events are upcast with an empty reason."""
+
     aggregate = "dossier"
     publisher = "intake"
     version = 2
@@ -61,6 +65,7 @@ class DocumentUploaded(EventData, frozen=True):
 
 # --- eligibility: aggregate "assessment" (one per dossier) -----------------------------
 
+
 class RuleFailure(msgspec.Struct, frozen=True):
     code: str
     message: str
@@ -76,6 +81,7 @@ class EligibilityAssessed(EventData, frozen=True):
 
 
 # --- committee: aggregate "session" ----------------------------------------------------
+
 
 class Scores(msgspec.Struct, frozen=True):
     diagnosis: int
@@ -127,6 +133,7 @@ class SessionClosed(EventData, frozen=True):
 
 # --- budget: aggregate "envelope" (one per call) ---------------------------------------
 
+
 class CreditsReserved(EventData, frozen=True):
     aggregate = "envelope"
     publisher = "budget"
@@ -169,6 +176,7 @@ class ReservationsLapsed(EventData, frozen=True):
 
 # --- notifier: aggregate "notification" ------------------------------------------------
 
+
 class NotificationSent(EventData, frozen=True):
     aggregate = "notification"
     publisher = "notifier"
@@ -185,8 +193,10 @@ class NotificationSent(EventData, frozen=True):
 # fixed by the DN number). What the connector did with each DN dossier, so that a redelivery or a
 # restart never imports twice nor calls a DN mutation twice.
 
+
 class DnDossierImported(EventData, frozen=True):
     """Intake accepted the DN dossier's content (`action`: submitted, amended or unchanged)."""
+
     aggregate = "dndossier"
     publisher = "connector"
     dossier_id: str
@@ -194,14 +204,15 @@ class DnDossierImported(EventData, frozen=True):
     number: int
     dn_id: str
     action: Literal["submitted", "amended", "unchanged"]
-    fingerprint: str                  # of the DN content the import was made from
-    modified_at: datetime             # DN's dateDerniereModification
-    document_checksum: str | None = None    # DN's checksum (base64 MD5) of the file imported with it
+    fingerprint: str  # of the DN content the import was made from
+    modified_at: datetime  # DN's dateDerniereModification
+    document_checksum: str | None = None  # DN's checksum (base64 MD5) of the file imported with it
 
 
 class DnImportFailed(EventData, frozen=True):
     """The DN dossier could not be imported: `kind` unmappable (its content), refused (by intake's
     rules), document (its file). Listed for an operator; tried again when the dossier changes in DN."""
+
     aggregate = "dndossier"
     publisher = "connector"
     dossier_id: str
@@ -215,6 +226,7 @@ class DnImportFailed(EventData, frozen=True):
 
 class DnDossierDeleted(EventData, frozen=True):
     """The dossier was deleted in DN (or is pending deletion) and withdrawn from AAP."""
+
     aggregate = "dndossier"
     publisher = "connector"
     dossier_id: str
@@ -226,6 +238,7 @@ class DnDossierDeleted(EventData, frozen=True):
 
 class DnWriteBackDone(EventData, frozen=True):
     """A DN mutation succeeded for the dossier; `key` names the write-back (done once each)."""
+
     aggregate = "dndossier"
     publisher = "connector"
     dossier_id: str
@@ -235,12 +248,25 @@ class DnWriteBackDone(EventData, frozen=True):
 
 
 EVENT_TYPES: tuple[type[EventData], ...] = (
-    DossierSubmitted, DossierAmended, DossierWithdrawn, DocumentUploaded,
+    DossierSubmitted,
+    DossierAmended,
+    DossierWithdrawn,
+    DocumentUploaded,
     EligibilityAssessed,
-    ReviewRecorded, ProjectSelected, ProjectRejected, ProjectDeferred, SessionClosed,
-    CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed,
+    ReviewRecorded,
+    ProjectSelected,
+    ProjectRejected,
+    ProjectDeferred,
+    SessionClosed,
+    CreditsReserved,
+    ReservationRefused,
+    CreditsCommitted,
+    ReservationsLapsed,
     NotificationSent,
-    DnDossierImported, DnImportFailed, DnDossierDeleted, DnWriteBackDone,
+    DnDossierImported,
+    DnImportFailed,
+    DnDossierDeleted,
+    DnWriteBackDone,
 )
 BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}
 

@@ -1,4 +1,5 @@
 """Money is an integer number of euro cents; this writes it the French way."""
+
 from __future__ import annotations
 
 NBSP = "\u00a0"

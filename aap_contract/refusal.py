@@ -1,6 +1,7 @@
 """A refused command: a code of FORMAT.md, a French sentence, nothing recorded.
 
 Pure vocabulary: how a refusal becomes an HTTP answer is the platform's (`aap_platform.errors`)."""
+
 from __future__ import annotations
 
 NOT_FOUND_CODES = frozenset({"UNKNOWN_DOSSIER", "UNKNOWN_SESSION"})

@@ -1,5 +1,6 @@
 """Replay for audits: a view rebuilt from the first event, compared with the live one, and
 views as they stood at an instant. Pure evolve functions make both a plain re-run."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,7 +44,7 @@ def digest(state: Any) -> str:
 async def rebuild(view: Projection, store: EventStore, until: int, as_of: datetime | None = None) -> Any:
     """The view's state rebuilt from the first event up to stream sequence `until`
     (and, with `as_of`, only from events that had happened by then)."""
-    state = view._initial()
+    state = view.initial()
     if until <= 0:
         return state
     done = asyncio.get_running_loop().create_future()
@@ -55,12 +56,13 @@ async def rebuild(view: Projection, store: EventStore, until: int, as_of: dateti
             return
         event = decode(msg.data)
         if as_of is None or event.occurred_at <= as_of:
-            state = view._evolve(state, event)
+            state = view.evolve(state, event)
         if seq >= until and not done.done():
             done.set_result(None)
 
-    sub = await store.js.subscribe(store.all_subjects, stream=store.stream, cb=on_msg, ordered_consumer=True,
-                                   deliver_policy=api.DeliverPolicy.ALL)
+    sub = await store.js.subscribe(
+        store.all_subjects, stream=store.stream, cb=on_msg, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL
+    )
     try:
         await asyncio.wait_for(done, timeout=600)
     finally:
@@ -68,14 +70,19 @@ async def rebuild(view: Projection, store: EventStore, until: int, as_of: dateti
     return state
 
 
-async def compare(views: list[Projection], store: EventStore, as_of: datetime | None = None,
-                  with_state: bool = False) -> list[dict]:
+async def compare(
+    views: list[Projection], store: EventStore, as_of: datetime | None = None, with_state: bool = False
+) -> list[dict]:
     out = []
     for view in views:
-        position, live = view.position, digest(view.state)   # taken together, before any await
+        position, live = view.position, digest(view.state)  # taken together, before any await
         rebuilt = await rebuild(view, store, position, as_of)
-        row = {"view": view.name, "position": position, "live_digest": live if as_of is None else None,
-               "rebuilt_digest": digest(rebuilt)}
+        row = {
+            "view": view.name,
+            "position": position,
+            "live_digest": live if as_of is None else None,
+            "rebuilt_digest": digest(rebuilt),
+        }
         if with_state:
             row["state"] = dump(rebuilt)
         out.append(row)

@@ -4,6 +4,7 @@ Keys come from settings: a JWKS file or URL (so that an OIDC provider can issue 
 production). For development, `aap token issue` signs with a local key pair whose public half
 is written as a JWKS file beside it.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,10 @@ class Verifier:
         self.audience = audience
         self._client = jwt.PyJWKClient(jwks_url) if jwks_url else None
         self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys} if jwks else {}
-        self._verified: dict[str, tuple[Principal, float]] = {}   # token -> (principal, good until)
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, good until)
 
     @classmethod
-    def from_file(cls, path: Path, audience: str = AUDIENCE) -> "Verifier":
+    def from_file(cls, path: Path, audience: str = AUDIENCE) -> Verifier:
         return cls(jwks=json.loads(Path(path).read_text()), audience=audience)
 
     def verify(self, token: str) -> Principal:
@@ -69,15 +70,17 @@ class Verifier:
             else:
                 kid = jwt.get_unverified_header(token).get("kid")
                 key = self._keys[kid].key
-            claims = jwt.decode(token, key, algorithms=["ES256", "RS256"], audience=self.audience,
-                                options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, key, algorithms=["ES256", "RS256"], audience=self.audience, options={"require": ["exp", "sub"]}
+            )
         except (jwt.PyJWTError, KeyError) as exc:
             raise NotAuthorizedException("jeton invalide ou expiré") from exc
         role = claims.get("role")
         if role not in ROLES:
             raise NotAuthorizedException("jeton sans rôle reconnu")
-        return Principal(subject=claims["sub"], role=role, sirens=tuple(claims.get("sirens", ())),
-                         member_id=claims.get("member_id")), float(claims["exp"])
+        return Principal(
+            subject=claims["sub"], role=role, sirens=tuple(claims.get("sirens", ())), member_id=claims.get("member_id")
+        ), float(claims["exp"])
 
 
 def ensure_dev_keys(folder: Path) -> tuple[Path, Path]:
@@ -86,16 +89,27 @@ def ensure_dev_keys(folder: Path) -> tuple[Path, Path]:
     private, public = folder / "jwt-private.pem", folder / "jwks.json"
     if not private.exists():
         key = ec.generate_private_key(ec.SECP256R1())
-        private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
+        private.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         private.chmod(0o600)
         jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
         public.write_text(json.dumps({"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "ES256"}]}))
     return private, public
 
 
-def issue_token(private_key: Path, *, role: str, subject: str, sirens: list[str] | None = None,
-                member_id: str | None = None, ttl: int = 12 * 3600, audience: str = AUDIENCE) -> str:
+def issue_token(
+    private_key: Path,
+    *,
+    role: str,
+    subject: str,
+    sirens: list[str] | None = None,
+    member_id: str | None = None,
+    ttl: int = 12 * 3600,
+    audience: str = AUDIENCE,
+) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     now = int(time.time())
@@ -110,7 +124,7 @@ def issue_token(private_key: Path, *, role: str, subject: str, sirens: list[str]
 def principal(connection: ASGIConnection) -> Principal:
     """The caller, verified once per request by the verifier in the app's state."""
     cached = connection.scope.get("aap_principal")
-    if cached is not None:
+    if isinstance(cached, Principal):
         return cached
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -123,11 +137,13 @@ def principal(connection: ASGIConnection) -> Principal:
 
 def require(*roles: str):
     """A Litestar guard: a valid token (else 401) with one of `roles` (else 403)."""
+
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         # async: Litestar runs a sync guard in a worker thread, a thread hop on every request
         who = principal(connection)
         if who.role not in roles:
             raise PermissionDeniedException("rôle non autorisé pour cette action")
+
     return guard
 
 

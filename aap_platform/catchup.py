@@ -7,11 +7,12 @@ has caught up, the defaults come back and what the views hold is frozen out of t
 reach (`gc.freeze`: still freed by reference counting, never re-examined — no pauses that grow
 with the view). Views hold no reference cycles, so nothing is kept that would have been freed.
 """
+
 from __future__ import annotations
 
 import gc
 
-RELAXED = (1_000_000, 1000, 1000)   # collections rare, not off: a stray cycle is still found
+RELAXED = (1_000_000, 1000, 1000)  # collections rare, not off: a stray cycle is still found
 _catching_up = 0
 _saved: tuple[int, int, int] | None = None
 
@@ -29,5 +30,5 @@ def end() -> None:
     _catching_up -= 1
     if _catching_up == 0 and _saved is not None:
         gc.set_threshold(*_saved)
-        gc.collect(1)          # the young cycles of the catch-up, if any
+        gc.collect(1)  # the young cycles of the catch-up, if any
         gc.freeze()

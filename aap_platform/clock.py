@@ -5,13 +5,14 @@ every service process watches it. Time-driven work registers a callback that run
 the clock moves (and every second on the real clock), so cut-offs and deadlines happen when
 the clock passes them, whichever clock it is.
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
@@ -50,7 +51,7 @@ class Clock:
         self._lock = asyncio.Lock()
 
     def now(self) -> datetime:
-        return self.simulated or datetime.now(timezone.utc)
+        return self.simulated or datetime.now(UTC)
 
     def on_tick(self, tick: Tick) -> None:
         self._ticks.append(tick)
@@ -84,6 +85,7 @@ class Clock:
                 await asyncio.sleep(1.0)
                 if self.simulated is None:
                     await self._run_ticks()
+
         ticker = asyncio.create_task(real_ticks())
         try:
             async for entry in watcher:

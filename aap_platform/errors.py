@@ -1,5 +1,6 @@
 """How the domain's refusals are answered over HTTP: 404 for an unknown target, 409 otherwise,
 with the body `{"code", "message"}`."""
+
 from __future__ import annotations
 
 from litestar import Request, Response

@@ -1,4 +1,5 @@
 """Handling a command: load the aggregate, decide, append the one event — again on a conflict."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -11,11 +12,21 @@ from aap_platform.store import ConcurrencyError, EventStore, Loaded
 Decide = Callable[[Loaded], EventData | None]
 
 
-async def execute(store: EventStore, aggregate_type: str, aggregate_id: str, decide: Decide,
-                  *, actor: str, now: Callable[[], datetime], causation: Event | None = None,
-                  event_id: str | None = None, attempts: int = 20,
-                  on_load: Callable[[Loaded], Awaitable[None]] | None = None,
-                  on_append: Callable[[int], None] | None = None, fresh: bool = False) -> Event | None:
+async def execute(
+    store: EventStore,
+    aggregate_type: str,
+    aggregate_id: str,
+    decide: Decide,
+    *,
+    actor: str,
+    now: Callable[[], datetime],
+    causation: Event | None = None,
+    event_id: str | None = None,
+    attempts: int = 20,
+    on_load: Callable[[Loaded], Awaitable[None]] | None = None,
+    on_append: Callable[[int], None] | None = None,
+    fresh: bool = False,
+) -> Event | None:
     """Load, decide, append; on a concurrency conflict, decide again on the fresh state.
     `decide` raises a refusal or returns the one event to record (None: nothing to do);
     `on_append` is told the recorded event's stream sequence.
@@ -35,7 +46,7 @@ async def execute(store: EventStore, aggregate_type: str, aggregate_id: str, dec
         try:
             data = decide(loaded)
         except Exception:
-            if guess:            # refused on the guess: decide on what is stored
+            if guess:  # refused on the guess: decide on what is stored
                 guess = False
                 continue
             raise

@@ -1,4 +1,5 @@
 """Prometheus metrics shared by every service; each service process serves its own /metrics."""
+
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram

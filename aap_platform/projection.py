@@ -3,6 +3,7 @@
 It remembers the stream sequence of the last event applied and never applies one twice;
 `ready` is set once it has caught up with the stream as it stood at start.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,13 +27,19 @@ class Projection(Generic[S]):
     position but are neither decoded nor applied (the type is read from the `Aap-Type` header):
     `evolve` must leave the view unchanged for them."""
 
-    def __init__(self, name: str, initial: Callable[[], S], evolve: Callable[[S, Event], S],
-                 types: Collection[str] | None = None, decode: Callable[..., Event] = decode) -> None:
+    def __init__(
+        self,
+        name: str,
+        initial: Callable[[], S],
+        evolve: Callable[[S, Event], S],
+        types: Collection[str] | None = None,
+        decode: Callable[..., Event] = decode,
+    ) -> None:
         self.name = name
-        self._initial = initial
-        self._evolve = evolve
+        self.initial = initial  # the view's first state, and how an event changes it
+        self.evolve = evolve
         self.types = frozenset(types) if types is not None else None
-        self._decode = decode            # e.g. aap_contract.digest.decode: a summary view's own reading
+        self.decode = decode  # e.g. decoder_with(SUMMARY_READING): a summary view's own reading
         self.state: S = initial()
         self.position = 0
         self.ready = asyncio.Event()
@@ -45,7 +52,7 @@ class Projection(Generic[S]):
         """Apply the event at stream sequence `seq`, unless it was applied already."""
         if seq <= self.position:
             return False
-        self.state = self._evolve(self.state, event)
+        self.state = self.evolve(self.state, event)
         self._advance(seq)
         return True
 
@@ -79,7 +86,7 @@ class Projection(Generic[S]):
         # read at scrape time: no per-event cost on the replay path
         metrics.VIEW_POSITION.labels(self.name).set_function(lambda: self.position)
 
-        types, evolve, ready, decode_ = self.types, self._evolve, self.ready, self._decode
+        types, evolve, ready, decode_ = self.types, self.evolve, self.ready, self.decode
 
         async def on_msg(msg) -> None:
             # The stream sequence from the ack subject `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`
@@ -91,7 +98,7 @@ class Projection(Generic[S]):
             headers = msg.headers
             kind = headers.get("Aap-Type") if headers else None
             if kind is not None and types is not None and kind not in types:
-                self._advance(seq)           # a type this view does not follow: nothing to decode
+                self._advance(seq)  # a type this view does not follow: nothing to decode
                 return
             try:
                 event = decode_(msg.data, kind)
@@ -103,13 +110,17 @@ class Projection(Generic[S]):
             if self._waiters or not ready.is_set():
                 self._advance(seq)
             else:
-                self.position = seq          # the common case of _advance, inline
+                self.position = seq  # the common case of _advance, inline
 
         self._sub = await store.js.subscribe(
-            store.all_subjects, stream=store.stream, cb=on_msg, ordered_consumer=True,
+            store.all_subjects,
+            stream=store.stream,
+            cb=on_msg,
+            ordered_consumer=True,
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
             config=api.ConsumerConfig(opt_start_seq=self.position + 1),
-            pending_msgs_limit=-1, pending_bytes_limit=-1,
+            pending_msgs_limit=-1,
+            pending_bytes_limit=-1,
         )
 
     def _caught_up(self) -> None:
@@ -125,7 +136,7 @@ class Projection(Generic[S]):
 
     def rebuild(self, events: list[tuple[int, Event]]) -> S:
         """The view rebuilt from scratch from (sequence, event) pairs — for audits and tests."""
-        state = self._initial()
+        state = self.initial()
         for _, event in events:
-            state = self._evolve(state, event)
+            state = self.evolve(state, event)
         return state

@@ -4,11 +4,13 @@ A handler that raises is redelivered with backoff (nak with delay); after `max_d
 attempts the message is parked — copied to the call's parked stream, counted in a metric and
 logged — then terminated. Nothing is discarded silently; FastStream's own ack logic is off.
 """
+
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from faststream.middlewares.acknowledgement.config import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
@@ -16,12 +18,35 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from aap_contract.envelope import Event
+from aap_contract.events import BY_NAME
 from aap_platform import metrics
 from aap_platform.codec import UnknownEvent, decode
 from aap_platform.store import EventStore
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Event, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A service's reaction, declared explicitly: `handler(event, stream_seq)` is called, in
+    stream order, for each event of `types` on the subjects of `aggregates` (the server filters
+    on them; empty: the whole stream). A type whose aggregate is not subscribed to is an error
+    here, not a reaction that silently receives nothing."""
+
+    handler: Handler
+    aggregates: tuple[str, ...]
+    types: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        for name in self.types:
+            if name not in BY_NAME:
+                raise ValueError(f"unknown event type {name!r}")
+            if self.aggregates and BY_NAME[name].aggregate not in self.aggregates:
+                raise ValueError(
+                    f"{name} is published on {BY_NAME[name].aggregate!r}, "
+                    f"not among the subscribed aggregates {self.aggregates}"
+                )
 
 
 def parked_stream(store: EventStore) -> str:
@@ -37,9 +62,14 @@ async def ensure_parked_stream(store: EventStore) -> None:
     try:
         await store.js.stream_info(name)
     except NotFoundError:
-        await store.js.add_stream(api.StreamConfig(
-            name=name, subjects=[f"aap-parked.{store.call_id}.>"], storage=api.StorageType.FILE,
-            num_replicas=store.replicas))
+        await store.js.add_stream(
+            api.StreamConfig(
+                name=name,
+                subjects=[f"aap-parked.{store.call_id}.>"],
+                storage=api.StorageType.FILE,
+                num_replicas=store.replicas,
+            )
+        )
 
 
 async def _message(msg):
@@ -52,38 +82,55 @@ def durable_name(service: str) -> str:
     return f"{service}-reactor"
 
 
-def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler: Handler, *,
-                   max_deliver: int = 5, backoff: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0),
-                   aggregate: str | None = None) -> None:
-    """Subscribe `handler(event, stream_seq)` to every event of the call, in order — or, with
-    `aggregate`, to that aggregate's events only, filtered by the server (the events the handler
-    would ignore are neither delivered nor acknowledged). A durable consumer that already exists keeps its
-    filter: the handler still ignores what it does not react to."""
+def attach_reactor(
+    broker: NatsBroker,
+    store: EventStore,
+    service: str,
+    subscription: Subscription,
+    *,
+    max_deliver: int = 5,
+    backoff: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0),
+) -> None:
+    """Subscribe the service's reaction with a durable consumer (see `Subscription`). A durable
+    consumer that already exists keeps its filter: the handler still ignores what it does not
+    react to. Events of other types are acknowledged without being decoded."""
+    handler, types = subscription.handler, frozenset(subscription.types)
+    aggregates = subscription.aggregates
+    # One aggregate: the server filters on it; several, or none: the whole stream, filtered here.
+    subject = f"aap.{store.call_id}.{aggregates[0]}.>" if len(aggregates) == 1 else store.all_subjects
     # Series at 0 from the start: increase() sees the first redelivery or parked message.
     metrics.REDELIVERIES.labels(service)
     metrics.PARKED.labels(service)
 
     @broker.subscriber(
-        f"aap.{store.call_id}.{aggregate}.>" if aggregate else store.all_subjects,
+        subject,
         stream=JStream(store.stream, declare=False),
         # Pushed, one in flight: the ack brings the next event (no fetch request per event).
         # The queue group is the durable's name; a second instance of the service joins it.
         queue=durable_name(service),
-        config=ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60,
-                              deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=1),
+        config=ConsumerConfig(
+            ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60, deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=1
+        ),
         ack_policy=AckPolicy.MANUAL,
         decoder=_message,
         title=f"{service}-reactor",
         description=f"The {service} service's reactions to the call's events",
     )
-    async def on_event(msg) -> None:      # msg: NatsMessage, from `_message`
+    async def on_event(msg) -> None:  # msg: NatsMessage, from `_message`
         raw = msg.raw_message
         meta = raw.metadata
         seq, attempt = meta.sequence.stream, meta.num_delivered
         metrics.CONSUMER_PENDING.labels(service).set(meta.num_pending)
+        kind = raw.headers.get("Aap-Type") if raw.headers else None
+        if kind is not None and kind not in types:
+            await msg.ack()  # not a type this service reacts to: not decoded
+            return
         try:
             event = decode(raw.data)
         except UnknownEvent:
+            await msg.ack()
+            return
+        if event.type not in types:
             await msg.ack()
             return
         started = time.perf_counter()
@@ -96,8 +143,15 @@ def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler:
                 return
             metrics.REDELIVERIES.labels(service).inc()
             delay = backoff[min(attempt, len(backoff)) - 1]
-            log.warning("%s: handler failed on %s #%d (attempt %d), retry in %.1fs",
-                        service, event.type, seq, attempt, delay, exc_info=True)
+            log.warning(
+                "%s: handler failed on %s #%d (attempt %d), retry in %.1fs",
+                service,
+                event.type,
+                seq,
+                attempt,
+                delay,
+                exc_info=True,
+            )
             await msg.nack(delay=delay)
             return
         metrics.HANDLER_SECONDS.labels(service, event.type).observe(time.perf_counter() - started)
@@ -107,12 +161,22 @@ def attach_reactor(broker: NatsBroker, store: EventStore, service: str, handler:
 
 async def _park(store: EventStore, service: str, raw, attempt: int) -> None:
     seq = raw.metadata.sequence.stream
-    headers = {"Aap-Original-Seq": str(seq), "Aap-Original-Subject": raw.subject,
-               "Aap-Attempts": str(attempt), "Nats-Msg-Id": f"{service}-parked-{seq}"}
+    headers = {
+        "Aap-Original-Seq": str(seq),
+        "Aap-Original-Subject": raw.subject,
+        "Aap-Attempts": str(attempt),
+        "Nats-Msg-Id": f"{service}-parked-{seq}",
+    }
     await store.js.publish(parked_subject(store, service), raw.data, headers=headers)
     metrics.PARKED.labels(service).inc()
-    log.error("%s: PARKED event at stream sequence %d (%s) after %d attempts; "
-              "see stream %s", service, seq, raw.subject, attempt, parked_stream(store))
+    log.error(
+        "%s: PARKED event at stream sequence %d (%s) after %d attempts; see stream %s",
+        service,
+        seq,
+        raw.subject,
+        attempt,
+        parked_stream(store),
+    )
 
 
 async def reactor_lag(store: EventStore, service: str) -> int:

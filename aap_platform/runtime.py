@@ -1,6 +1,7 @@
 """What every service shares at run time: the NATS connection (a FastStream broker), the event
 store, the clock, the views, the reactor, health and metrics. Each service's `app.py` builds
 one `Runtime` and hands its routes and lifespan to Litestar; nothing connects at import."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,13 +13,13 @@ from datetime import datetime
 
 from faststream.nats import NatsBroker
 from litestar import Litestar, get
+from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from aap_contract.config import CallConfig, load_call
 from aap_contract.envelope import Event
-from aap_contract.events import BY_NAME
 from aap_contract.refusal import Refusal
 from aap_platform import asyncapi
 from aap_platform.audit import compare
@@ -26,12 +27,7 @@ from aap_platform.auth import Verifier, require
 from aap_platform.clock import Clock
 from aap_platform.errors import refusal_handler
 from aap_platform.projection import Projection
-from aap_platform.reactor import (
-    Handler,
-    attach_reactor,
-    ensure_parked_stream,
-    reactor_lag,
-)
+from aap_platform.reactor import Subscription, attach_reactor, ensure_parked_stream, reactor_lag
 from aap_platform.settings import Settings
 from aap_platform.store import EventStore
 
@@ -44,12 +40,9 @@ class Runtime:
     settings: Settings
     call: CallConfig = field(init=False)
     views: list[Projection] = field(default_factory=list)
-    reactor: Handler | None = None
-    busy: Callable[[], int] | None = None     # work in hand outside the stream (e.g. mails to send)
+    reactor: Subscription | None = None  # the service's reaction to the stream, if any
+    busy: Callable[[], int] | None = None  # work in hand outside the stream (e.g. mails to send)
     status: Callable[[], dict] | None = None  # a service's own health, added to /health/ready
-    # event types the reactor acts on (for /asyncapi.json); when they all belong to one aggregate,
-    # the reactor's consumer is filtered on it (it never sees the others: list every type it needs)
-    consumes: tuple[str, ...] = ()
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
@@ -75,9 +68,7 @@ class Runtime:
         await asyncio.gather(*(v.ready.wait() for v in self.views))
         await self.clock.start(js, self.call.id)
         if self.reactor is not None:
-            aggregates = {BY_NAME[t].aggregate for t in self.consumes}
-            attach_reactor(self.broker, self.store, self.service, self.reactor,
-                           aggregate=aggregates.pop() if len(aggregates) == 1 else None)
+            attach_reactor(self.broker, self.store, self.service, self.reactor)
         await self.broker.start()
         log.info("%s ready at stream position %d", self.service, self.position)
 
@@ -96,10 +87,16 @@ class Runtime:
 
     async def readiness(self) -> dict:
         lag = await reactor_lag(self.store, self.service) if self.reactor else 0
-        return {"service": self.service, "ready": all(v.ready.is_set() for v in self.views),
-                "position": self.position, "reactor_lag": lag, "clock_revision": self.clock.revision,
-                "busy": self.busy() if self.busy else 0,
-                "now": self.now().isoformat(), **(self.status() if self.status else {})}
+        return {
+            "service": self.service,
+            "ready": all(v.ready.is_set() for v in self.views),
+            "position": self.position,
+            "reactor_lag": lag,
+            "clock_revision": self.clock.revision,
+            "busy": self.busy() if self.busy else 0,
+            "now": self.now().isoformat(),
+            **(self.status() if self.status else {}),
+        }
 
     def routes(self) -> list:
         runtime = self
@@ -113,22 +110,30 @@ class Runtime:
             return await runtime.readiness()
 
         @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
-        async def audit_views(as_of: FromQuery[datetime | None] = None,
-                              with_state: FromQuery[bool] = False) -> list[dict]:
+        async def audit_views(
+            as_of: FromQuery[datetime | None] = None, with_state: FromQuery[bool] = False
+        ) -> list[dict]:
             """Each view rebuilt from the first event (up to `as_of` if given), with its digest
             beside the live view's: equal digests mean the replay gives the live view exactly."""
             return await compare(runtime.views, runtime.store, as_of, with_state=with_state)
 
         @get("/asyncapi.json", sync_to_thread=False, summary="AsyncAPI 3.0 document of the service's events")
         def asyncapi_json() -> dict:
-            return asyncapi.document(runtime.service, runtime.call, consumes=runtime.consumes,
-                                     views=bool(runtime.views))
+            consumes = runtime.reactor.types if runtime.reactor else ()
+            return asyncapi.document(runtime.service, runtime.call, consumes=consumes, views=bool(runtime.views))
 
         return [live, ready, audit_views, asyncapi_json, PrometheusController]
 
 
-def build_app(runtime: Runtime, handlers: list, *, title: str, version: str = "1.0.0",
-              on_start: Callable[[], Awaitable[None]] | None = None, **kwargs) -> Litestar:
+def build_app(
+    runtime: Runtime,
+    handlers: list,
+    *,
+    title: str,
+    version: str = "1.0.0",
+    on_start: Callable[[], Awaitable[None]] | None = None,
+    **kwargs,
+) -> Litestar:
     """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling."""
 
     @asynccontextmanager
@@ -141,10 +146,14 @@ def build_app(runtime: Runtime, handlers: list, *, title: str, version: str = "1
         finally:
             await runtime.stop()
 
-    verifier = (Verifier(jwks_url=runtime.settings.jwks_url, audience=runtime.settings.jwt_audience)
-                if runtime.settings.jwks_url else None)
-    prometheus = PrometheusConfig(app_name=runtime.service, prefix="aap_http", group_path=True,
-                                  exclude=["/metrics", "/health"])
+    verifier = (
+        Verifier(jwks_url=runtime.settings.jwks_url, audience=runtime.settings.jwt_audience)
+        if runtime.settings.jwks_url
+        else None
+    )
+    prometheus = PrometheusConfig(
+        app_name=runtime.service, prefix="aap_http", group_path=True, exclude=["/metrics", "/health"]
+    )
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
@@ -168,5 +177,7 @@ class _lazy_file_verifier:
     def verify(self, token: str):
         if self._verifier is None:
             path = self._runtime.settings.jwks_file
+            if path is None:
+                raise NotAuthorizedException("aucune clé de vérification des jetons n'est configurée")
             self._verifier = Verifier.from_file(path, audience=self._runtime.settings.jwt_audience)
         return self._verifier.verify(token)

@@ -1,4 +1,5 @@
 """Settings from the environment, read once by each process's wiring (never at import)."""
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ class Settings(msgspec.Struct, frozen=True):
     nats_replicas: int = 1
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get("AAP_DATA_DIR", ".aap"))
         jwks_file = env.get("AAP_JWKS_FILE")
@@ -27,7 +28,9 @@ class Settings(msgspec.Struct, frozen=True):
             nats_url=env.get("NATS_URL", "nats://127.0.0.1:4222"),
             call=env.get("AAP_CALL", DEFAULT_CALL),
             data_dir=data_dir,
-            jwks_file=Path(jwks_file) if jwks_file else (None if env.get("AAP_JWKS_URL") else data_dir / "keys" / "jwks.json"),
+            jwks_file=Path(jwks_file)
+            if jwks_file
+            else (None if env.get("AAP_JWKS_URL") else data_dir / "keys" / "jwks.json"),
             jwks_url=env.get("AAP_JWKS_URL"),
             jwt_audience=env.get("AAP_JWT_AUDIENCE", "aap"),
             nats_replicas=int(env.get("AAP_NATS_REPLICAS", "1")),

@@ -5,6 +5,7 @@ the aggregate's version, checked by JetStream on every append (optimistic concur
 One command appends one event, so an append is atomic by construction. The event id is the
 `Nats-Msg-Id`: a retried append after a lost ack is stored once.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,21 +39,29 @@ def subject_for(call_id: str, aggregate_type: str, aggregate_id: str) -> str:
 
 class Loaded(msgspec.Struct):
     """An aggregate's events as loaded, with what the next append must name."""
+
     aggregate_type: str
     aggregate_id: str
     events: list[Event]
-    version: int = 0          # stream sequence of the last event on the subject, 0 if none
+    version: int = 0  # stream sequence of the last event on the subject, 0 if none
     last_hash: str = GENESIS
 
-    def next(self, data: EventData, *, actor: str, at: datetime,
-             causation: Event | None = None, event_id: str | None = None) -> Event:
+    def next(
+        self, data: EventData, *, actor: str, at: datetime, causation: Event | None = None, event_id: str | None = None
+    ) -> Event:
         return Event(
-            event_id=event_id or new_id(), type=type(data).__name__, version=type(data).version,
-            aggregate_type=self.aggregate_type, aggregate_id=self.aggregate_id,
-            sequence=len(self.events) + 1, occurred_at=at, actor=actor,
+            event_id=event_id or new_id(),
+            type=type(data).__name__,
+            version=type(data).version,
+            aggregate_type=self.aggregate_type,
+            aggregate_id=self.aggregate_id,
+            sequence=len(self.events) + 1,
+            occurred_at=at,
+            actor=actor,
             correlation_id=causation.correlation_id if causation else (event_id or new_id()),
             causation_id=causation.event_id if causation else None,
-            prev_hash=self.last_hash, data=data,
+            prev_hash=self.last_hash,
+            data=data,
         )
 
 
@@ -61,13 +70,19 @@ CACHED_AGGREGATES = ("envelope", "session")
 
 
 class EventStore:
-    def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1, service: str | None = None,
-                 cached: tuple[str, ...] = CACHED_AGGREGATES) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        call_id: str,
+        replicas: int = 1,
+        service: str | None = None,
+        cached: tuple[str, ...] = CACHED_AGGREGATES,
+    ) -> None:
         self.js = js
         self.call_id = call_id
         self.stream = stream_name(call_id)
         self.replicas = replicas
-        self.service = service          # the publishing service, for the published-events metric
+        self.service = service  # the publishing service, for the published-events metric
         self.cached = cached
         self._loaded: dict[tuple[str, str], Loaded] = {}
 
@@ -77,9 +92,15 @@ class EventStore:
 
     async def ensure_stream(self) -> None:
         config = api.StreamConfig(
-            name=self.stream, subjects=[self.all_subjects], storage=api.StorageType.FILE,
-            retention=api.RetentionPolicy.LIMITS, deny_delete=True, deny_purge=True,
-            duplicate_window=120.0, allow_direct=True, num_replicas=self.replicas,
+            name=self.stream,
+            subjects=[self.all_subjects],
+            storage=api.StorageType.FILE,
+            retention=api.RetentionPolicy.LIMITS,
+            deny_delete=True,
+            deny_purge=True,
+            duplicate_window=120.0,
+            allow_direct=True,
+            num_replicas=self.replicas,
         )
         try:
             await self.js.stream_info(self.stream)
@@ -91,8 +112,11 @@ class EventStore:
         (None: no check). Returns the event's stream sequence."""
         subject = subject_for(self.call_id, event.aggregate_type, event.aggregate_id)
         payload = encode(event)
-        headers = {"Nats-Msg-Id": event.event_id, "Aap-Type": event.type,
-                   "Aap-Hash": content_hash(payload, event.prev_hash)}
+        headers = {
+            "Nats-Msg-Id": event.event_id,
+            "Aap-Type": event.type,
+            "Aap-Hash": content_hash(payload, event.prev_hash),
+        }
         if expected_version is not None:
             headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_version)
         try:
@@ -106,6 +130,7 @@ class EventStore:
             # an append whose ack was lost lands here, and finds its own event stored.
             stored = await self._find(event, after=expected_version or 0)
             if stored is None:
+                metrics.CONFLICTS.labels(self.service or "unknown").inc()
                 raise ConcurrencyError(f"{subject} moved past version {expected_version}") from None
             return stored
         return ack.seq
@@ -118,6 +143,7 @@ class EventStore:
                 msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
             except NotFoundError:
                 return None
+            assert msg.seq is not None
             if msg.headers and msg.headers.get("Nats-Msg-Id") == event.event_id:
                 return msg.seq
             seq = msg.seq + 1
@@ -138,8 +164,9 @@ class EventStore:
         await self.load_more(loaded)
         latest = self._loaded.get(key)
         if latest is None or loaded.version > latest.version:
-            self._loaded[key] = Loaded(aggregate_type, aggregate_id, list(loaded.events), loaded.version,
-                                       loaded.last_hash)
+            self._loaded[key] = Loaded(
+                aggregate_type, aggregate_id, list(loaded.events), loaded.version, loaded.last_hash
+            )
         return loaded
 
     async def load_more(self, loaded: Loaded, after: int | None = None) -> Loaded:
@@ -151,6 +178,7 @@ class EventStore:
                 msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
             except NotFoundError:
                 return loaded
+            assert msg.seq is not None and msg.data is not None
             loaded.events.append(decode(msg.data))
             loaded.version = msg.seq
             loaded.last_hash = content_hash(msg.data, loaded.events[-1].prev_hash)

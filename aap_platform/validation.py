@@ -7,6 +7,7 @@ Constraints written as `aap_contract.checks.Check` are judged here only: a body 
 against the type's checked mirror (`aap_contract.checks.checked`), the value returned is of the
 type asked for.
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,7 +59,7 @@ def _check(value: Any, t: mi.Type, path: str, out: FieldErrors) -> None:
                 continue
             _check(value[f.encode_name], f.type, sub, out)
         return
-    if isinstance(t, (mi.ListType, mi.TupleType, mi.VarTupleType)):
+    if isinstance(t, (mi.ListType, mi.VarTupleType)):
         if not isinstance(value, list):
             return err("liste attendue")
         if t.min_length is not None and len(value) < t.min_length:
@@ -157,8 +158,9 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
         try:
             data = msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:
-            raise ValidationException("corps JSON illisible", extra=[{"field": "body", "message": str(exc)}],
-                                      status_code=422) from None
+            raise ValidationException(
+                "corps JSON illisible", extra=[{"field": "body", "message": str(exc)}], status_code=422
+            ) from None
     else:
         data = raw
     judge = checked_type(tp)
@@ -178,5 +180,6 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
             errors = extra(value) if extra else []
             if not errors:
                 return value
-    raise ValidationException("données invalides : " + ", ".join(e["field"] for e in errors),
-                              extra=errors, status_code=422)
+    raise ValidationException(
+        "données invalides : " + ", ".join(e["field"] for e in errors), extra=errors, status_code=422
+    )

@@ -3,13 +3,14 @@ on the session aggregate, optimistic concurrency, re-decided on conflict), the b
 answers each one on the envelope. Measured: answers (reservations and refusals) per second,
 from the start signal to the last answer seen; checked: the envelope stays exact and never
 goes below zero (sampled on GET /budget during the run, and step by step over the log)."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import multiprocessing
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import nats
@@ -20,7 +21,7 @@ from aap_contract.events import CreditsReserved, ProjectSelected, ReservationRef
 from aap_platform.store import ConcurrencyError, EventStore
 from services.budget import domain
 
-AT = datetime(2021, 5, 20, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2021, 5, 20, 8, 0, tzinfo=UTC)
 
 
 async def _select(nats_url: str, call_id: str, ids: list[str], grant: int, ready, go) -> dict:
@@ -33,7 +34,7 @@ async def _select(nats_url: str, call_id: str, ids: list[str], grant: int, ready
             await asyncio.sleep(0.001)
         conflicts = 0
         for dossier_id in ids:
-            while True:   # the committee's execute, with the session loaded incrementally
+            while True:  # the committee's execute, with the session loaded incrementally
                 event = loaded.next(ProjectSelected(1, dossier_id, grant), actor="bench:committee", at=AT)
                 try:
                     await store.append(event, loaded.version)
@@ -51,15 +52,24 @@ def committee_process(nats_url: str, call_id: str, ids: list[str], grant: int, r
     results.put(asyncio.run(_select(nats_url, call_id, ids, grant, ready, go)))
 
 
-async def run(nats_url: str, call_id: str, budget_url: str, token: str, dossier_ids: list[str],
-              processes: int, grant: int, timeout: float = 300.0) -> dict:
+async def run(
+    nats_url: str,
+    call_id: str,
+    budget_url: str,
+    token: str,
+    dossier_ids: list[str],
+    processes: int,
+    grant: int,
+    timeout: float = 300.0,
+) -> dict:
     call = load_call(call_id)
     envelope = call.budget.envelope_cents
     ctx = multiprocessing.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     shares = [dossier_ids[i::processes] for i in range(processes)]
-    procs = [ctx.Process(target=committee_process, args=(nats_url, call_id, s, grant, ready, go, results))
-             for s in shares]
+    procs = [
+        ctx.Process(target=committee_process, args=(nats_url, call_id, s, grant, ready, go, results)) for s in shares
+    ]
     for p in procs:
         p.start()
     for _ in procs:
@@ -72,8 +82,14 @@ async def run(nats_url: str, call_id: str, budget_url: str, token: str, dossier_
     async def on_answer(msg) -> None:
         if (msg.headers or {}).get("Aap-Type") in ("CreditsReserved", "ReservationRefused"):
             answers.append(time.perf_counter())
-    sub = await store.js.subscribe(f"aap.{call_id}.envelope.>", stream=store.stream, cb=on_answer,
-                                   ordered_consumer=True, deliver_policy=api.DeliverPolicy.NEW)
+
+    sub = await store.js.subscribe(
+        f"aap.{call_id}.envelope.>",
+        stream=store.stream,
+        cb=on_answer,
+        ordered_consumer=True,
+        deliver_policy=api.DeliverPolicy.NEW,
+    )
     samples, low = 0, []
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(timeout=10.0) as http:
@@ -83,8 +99,10 @@ async def run(nats_url: str, call_id: str, budget_url: str, token: str, dossier_
         while len(answers) < len(dossier_ids) and time.monotonic() < deadline:
             figures = (await http.get(budget_url + "/budget", headers=headers)).json()
             samples += 1
-            if (figures["available_cents"] < 0 or figures["reserved_cents"] + figures["committed_cents"]
-                    + figures["available_cents"] != envelope):
+            if (
+                figures["available_cents"] < 0
+                or figures["reserved_cents"] + figures["committed_cents"] + figures["available_cents"] != envelope
+            ):
                 low.append(figures)
             await asyncio.sleep(0.05)
         elapsed = (answers[-1] if answers else time.perf_counter()) - started
@@ -95,14 +113,23 @@ async def run(nats_url: str, call_id: str, budget_url: str, token: str, dossier_
     await sub.unsubscribe()
     log_check = await check_log(store, call, dossier_ids)
     await nc.close()
-    return {"processes": processes, "selections": len(dossier_ids), "answers": len(answers),
-            "answers_per_second": round(len(answers) / elapsed, 1),
-            "session_conflicts": sum(r["conflicts"] for r in per_process),
-            "budget_samples": samples, "budget_samples_inexact": len(low),
-            "final": {k: final[k] for k in ("envelope_cents", "reserved_cents", "committed_cents", "available_cents")},
-            "envelope_exact": (final["reserved_cents"] + final["committed_cents"] + final["available_cents"]
-                               == envelope and final["available_cents"] >= 0 and not low and log_check["ok"]),
-            "log": log_check}
+    return {
+        "processes": processes,
+        "selections": len(dossier_ids),
+        "answers": len(answers),
+        "answers_per_second": round(len(answers) / elapsed, 1),
+        "session_conflicts": sum(r["conflicts"] for r in per_process),
+        "budget_samples": samples,
+        "budget_samples_inexact": len(low),
+        "final": {k: final[k] for k in ("envelope_cents", "reserved_cents", "committed_cents", "available_cents")},
+        "envelope_exact": (
+            final["reserved_cents"] + final["committed_cents"] + final["available_cents"] == envelope
+            and final["available_cents"] >= 0
+            and not low
+            and log_check["ok"]
+        ),
+        "log": log_check,
+    }
 
 
 async def check_log(store: EventStore, call, dossier_ids: list[str]) -> dict:
@@ -116,11 +143,14 @@ async def check_log(store: EventStore, call, dossier_ids: list[str]) -> dict:
             answered.append(event.data.dossier_id)
     selected = set(dossier_ids)
     mine = [d for d in answered if d in selected]
-    return {"ok": lowest >= 0 and len(mine) == len(set(mine)) == len(selected),
-            "lowest_available_cents": lowest, "answered_once": len(mine) == len(set(mine)),
-            "reserved": sum(1 for e in loaded.events if isinstance(e.data, CreditsReserved)),
-            "refused": sum(1 for e in loaded.events if isinstance(e.data, ReservationRefused))}
+    return {
+        "ok": lowest >= 0 and len(mine) == len(set(mine)) == len(selected),
+        "lowest_available_cents": lowest,
+        "answered_once": len(mine) == len(set(mine)),
+        "reserved": sum(1 for e in loaded.events if isinstance(e.data, CreditsReserved)),
+        "refused": sum(1 for e in loaded.events if isinstance(e.data, ReservationRefused)),
+    }
 
 
-if __name__ == "__main__":   # pragma: no cover - manual run against a running system
+if __name__ == "__main__":  # pragma: no cover - manual run against a running system
     print(json.dumps({"usage": "run through bench.system"}))

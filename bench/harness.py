@@ -1,5 +1,6 @@
 """What the live benchmark needs around a running System: the validate-only app as its own
 process, and waits (an app up, the simulated clock seen, the system quiet)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,12 +25,32 @@ def applicant_headers(system: System, sirens: list[str]) -> dict[str, str]:
 
 def spawn_validate_only(system: System) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "AAP_CALL": system.call, "AAP_JWKS_FILE": str(system.jwks_file),
-           "AAP_DATA_DIR": str(system.data_dir), "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {
+        **os.environ,
+        "AAP_CALL": system.call,
+        "AAP_JWKS_FILE": str(system.jwks_file),
+        "AAP_DATA_DIR": str(system.data_dir),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
     log = open(system.data_dir / "logs" / "validate-only.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "bench.validate_app:create_app",
-                             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(PROJECT_ROOT))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.validate_app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=str(PROJECT_ROOT),
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 

@@ -1,6 +1,7 @@
 """Load on the running system over HTTP: intake throughput with N concurrent clients (and the
 same load on the validate-only endpoint), and the pipeline latency at a steady rate, from the
 submission recorded to its eligibility assessment, both seen on one ordered subscription."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,7 +57,7 @@ async def throughput(url: str, body: bytes, headers: dict, total: int, concurren
                 ids.append(response.json()["dossier_id"])
 
     async with client(concurrency) as http:
-        await http.post(url, content=body, headers=headers)           # warm: connection, caches
+        await http.post(url, content=body, headers=headers)  # warm: connection, caches
         started = time.perf_counter()
         await asyncio.gather(*(worker(http) for _ in range(concurrency)))
         seconds = time.perf_counter() - started
@@ -82,16 +83,31 @@ class Observer:
                 self.submitted.setdefault(dossier_id, now)
             elif kind == "EligibilityAssessed":
                 self.assessed.setdefault(dossier_id, now)
+
         self.sub = await self.store.js.subscribe(
-            self.store.all_subjects, stream=self.store.stream, cb=on_msg, ordered_consumer=True,
-            deliver_policy=api.DeliverPolicy.NEW, pending_msgs_limit=-1, pending_bytes_limit=-1)
+            self.store.all_subjects,
+            stream=self.store.stream,
+            cb=on_msg,
+            ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.NEW,
+            pending_msgs_limit=-1,
+            pending_bytes_limit=-1,
+        )
 
     async def stop(self) -> None:
         await self.sub.unsubscribe()
 
 
-async def latency(url: str, body: bytes, headers: dict, store: EventStore, rate: float, seconds: float,
-                  concurrency: int = 64, timeout: float = 60.0) -> dict:
+async def latency(
+    url: str,
+    body: bytes,
+    headers: dict,
+    store: EventStore,
+    rate: float,
+    seconds: float,
+    concurrency: int = 64,
+    timeout: float = 60.0,
+) -> dict:
     """Open loop: one submission every 1/rate s for `seconds`, whatever the answers' delays."""
     observer = Observer(store)
     await observer.start()
@@ -121,22 +137,33 @@ async def latency(url: str, body: bytes, headers: dict, store: EventStore, rate:
     while any(d not in observer.assessed for d in sent) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     await observer.stop()
-    pipeline = [observer.assessed[d] - observer.submitted[d] for d in sent
-                if d in observer.assessed and d in observer.submitted]
+    pipeline = [
+        observer.assessed[d] - observer.submitted[d] for d in sent if d in observer.assessed and d in observer.submitted
+    ]
     end_to_end = [observer.assessed[d] - t for d, t in sent.items() if d in observer.assessed]
     ms = lambda v: round(v * 1000, 1)  # noqa: E731
-    return {"submissions": n, "accepted": len(sent), "assessed": len(pipeline),
-            "offered_rate": rate, "achieved_rate": round(n / sending, 1), "late_sends": late,
-            "pipeline_p50_ms": ms(pct(pipeline, 50)), "pipeline_p99_ms": ms(pct(pipeline, 99)),
-            "pipeline_max_ms": ms(max(pipeline, default=float("nan"))),
-            "http_p50_ms": ms(pct(http_times, 50)), "http_p99_ms": ms(pct(http_times, 99)),
-            "end_to_end_p50_ms": ms(pct(end_to_end, 50)), "end_to_end_p99_ms": ms(pct(end_to_end, 99)),
-            "mean_pipeline_ms": ms(statistics.fmean(pipeline)) if pipeline else None}
+    return {
+        "submissions": n,
+        "accepted": len(sent),
+        "assessed": len(pipeline),
+        "offered_rate": rate,
+        "achieved_rate": round(n / sending, 1),
+        "late_sends": late,
+        "pipeline_p50_ms": ms(pct(pipeline, 50)),
+        "pipeline_p99_ms": ms(pct(pipeline, 99)),
+        "pipeline_max_ms": ms(max(pipeline, default=float("nan"))),
+        "http_p50_ms": ms(pct(http_times, 50)),
+        "http_p99_ms": ms(pct(http_times, 99)),
+        "end_to_end_p50_ms": ms(pct(end_to_end, 50)),
+        "end_to_end_p99_ms": ms(pct(end_to_end, 99)),
+        "mean_pipeline_ms": ms(statistics.fmean(pipeline)) if pipeline else None,
+    }
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     """User + system CPU seconds of each process so far (Linux /proc)."""
     import os
+
     tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for name, pid in pids.items():

@@ -5,6 +5,7 @@ every dossier holds its own objects, as after a replay from the log) and applied
 its service wires it. Printed (JSON): the resident-set growth (after a GC) and the peak, in
 bytes per dossier, and the events applied.
 """
+
 from __future__ import annotations
 
 import gc
@@ -23,16 +24,18 @@ def rss() -> int:
 
 def measure(name: str, dossiers: int) -> dict:
     initial, evolve, types, decode = view(name)
-    payloads = [(h["Aap-Type"], payload) for _, payload, h in History().messages(dossiers)]   # the generator's state goes
+    payloads = [
+        (h["Aap-Type"], payload) for _, payload, h in History().messages(dossiers)
+    ]  # the generator's state goes
     warm = initial()
-    for _, payload, h in History("warm").messages(50):     # imports, caches, interned names
+    for _, payload, h in History("warm").messages(50):  # imports, caches, interned names
         warm = evolve(warm, decode(payload, h["Aap-Type"]))
     del warm
     gc.collect()
     before, peak, events = rss(), 0, 0
     state = initial()
     for kind, payload in payloads:
-        if types is None or kind in types:      # as the Projection does
+        if types is None or kind in types:  # as the Projection does
             state = evolve(state, decode(payload, kind))
         events += 1
         if events % 20_000 == 0:
@@ -40,9 +43,13 @@ def measure(name: str, dossiers: int) -> dict:
     gc.collect()
     after = rss()
     peak = max(peak, after)
-    return {"view": name, "dossiers": dossiers, "events": events,
-            "bytes_per_dossier": round((after - before) / dossiers),
-            "peak_bytes_per_dossier": round((peak - before) / dossiers)}
+    return {
+        "view": name,
+        "dossiers": dossiers,
+        "events": events,
+        "bytes_per_dossier": round((after - before) / dossiers),
+        "peak_bytes_per_dossier": round((peak - before) / dossiers),
+    }
 
 
 if __name__ == "__main__":

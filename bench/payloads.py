@@ -1,9 +1,10 @@
 """Realistic events for the benchmarks: DossierSubmitted / DossierAmended carrying a dossier
 taken from the public scenario 01-eligibility (the largest one, ~1.6 KB encoded)."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -16,7 +17,7 @@ from aap_platform.ids import new_id
 from aap_platform.store import GENESIS
 
 SCENARIO = Path(__file__).resolve().parent.parent / "tests" / "scenarios" / "01-eligibility.json"
-AT = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)
+AT = datetime(2021, 4, 6, 9, 30, tzinfo=UTC)
 
 
 def scenario_dossier() -> Dossier:
@@ -30,9 +31,20 @@ def history(dossier: Dossier, dossier_id: str, n: int) -> list[Event]:
     events, prev = [], GENESIS
     for i in range(n):
         data = (DossierSubmitted if i == 0 else DossierAmended)(dossier_id=dossier_id, dossier=dossier, session=1)
-        event = Event(event_id=new_id(), type=type(data).__name__, version=1, aggregate_type="dossier",
-                      aggregate_id=dossier_id, sequence=i + 1, occurred_at=AT, actor="applicant:bench",
-                      correlation_id=new_id(), causation_id=None, prev_hash=prev, data=data)
+        event = Event(
+            event_id=new_id(),
+            type=type(data).__name__,
+            version=1,
+            aggregate_type="dossier",
+            aggregate_id=dossier_id,
+            sequence=i + 1,
+            occurred_at=AT,
+            actor="applicant:bench",
+            correlation_id=new_id(),
+            causation_id=None,
+            prev_hash=prev,
+            data=data,
+        )
         prev = content_hash(encode(event), prev)
         events.append(event)
     return events
@@ -44,6 +56,7 @@ def raw_messages(events: list[Event]) -> list[tuple[bytes, dict[str, str]]]:
     out = []
     for e in events:
         payload = encode(e)
-        out.append((payload, {"Nats-Msg-Id": e.event_id, "Aap-Type": e.type,
-                              "Aap-Hash": content_hash(payload, e.prev_hash)}))
+        out.append(
+            (payload, {"Nats-Msg-Id": e.event_id, "Aap-Type": e.type, "Aap-Hash": content_hash(payload, e.prev_hash)})
+        )
     return out

@@ -3,6 +3,7 @@ system (as `make bench` does), warms it, then records each named service (defaul
 eligibility) with py-spy while N submissions go through,
 and writes one flame graph per service into bench/profiles/ (SVG, open in a browser).
 `--submissions`, `--clients`, `--rate` (py-spy samples per second) tune the run."""
+
 from __future__ import annotations
 
 import argparse
@@ -40,20 +41,34 @@ async def profile(services: list[str], submissions: int, clients: int, rate: int
         async with running(Path(tmp), SERVICES) as (system, _, _, store, _):
             headers = applicant_headers(system, dossier.sirens)
             url = system.urls["intake"] + "/dossiers"
-            await load.throughput(url, body, headers, min(300, submissions), clients)      # warm
+            await load.throughput(url, body, headers, min(300, submissions), clients)  # warm
             await quiesce(system, store)
             spies, outputs = [], []
             for name in services:
                 out = OUT / f"{name}.svg"
-                spies.append(subprocess.Popen(
-                    [py_spy(), "record", "--pid", str(system.processes[name].proc.pid), "--rate", str(rate),
-                     "--output", str(out), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                spies.append(
+                    subprocess.Popen(
+                        [
+                            py_spy(),
+                            "record",
+                            "--pid",
+                            str(system.processes[name].proc.pid),
+                            "--rate",
+                            str(rate),
+                            "--output",
+                            str(out),
+                            "--nonblocking",
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
                 outputs.append(out)
-            await asyncio.sleep(1.0)                      # py-spy attached
+            await asyncio.sleep(1.0)  # py-spy attached
             result = await load.throughput(url, body, headers, submissions, clients)
             await quiesce(system, store)
             for spy in spies:
-                spy.send_signal(signal.SIGINT)            # py-spy writes its file on SIGINT
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             for spy in spies:
                 spy.wait(30)
     print(f"{submissions} submissions at {result.rate:.0f}/s; flame graphs: " + ", ".join(map(str, outputs)))

@@ -4,6 +4,7 @@ drain between views, each view compared with the faster of the drains around it,
 time the best of two (on a shared machine, noise only slows); and each view's memory per
 dossier, measured in a fresh process per view (bench.memory).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,7 @@ from bench.history import History, dossiers_for
 from bench.views import VIEWS, view
 
 CALL = "bench-replay"
-WINDOW = 4_000            # async publishes in flight
+WINDOW = 4_000  # async publishes in flight
 
 
 async def fill(js, store: EventStore, total: int) -> float:
@@ -68,11 +69,14 @@ async def run(events: int, folder: Path, rounds: int = 2) -> dict:
             ours = min([await replay_view(store, *view(name)) for _ in range(rounds)], key=lambda c: c.wall)
             raws.append(await raw_drain(js, store, total))
             raw = min(raws[-2:], key=lambda c: c.wall)
-            out[name] = {"raw_drain_events_per_second": round(total / raw.wall),
-                         "events_per_second": round(total / ours.wall), "seconds": round(ours.wall, 1),
-                         "ratio_to_raw_drain": round(raw.wall / ours.wall, 3),
-                         "client_cpu_us_per_event": round(ours.cpu / total * 1e6, 1),
-                         "raw_client_cpu_us_per_event": round(raw.cpu / total * 1e6, 1)}
+            out[name] = {
+                "raw_drain_events_per_second": round(total / raw.wall),
+                "events_per_second": round(total / ours.wall),
+                "seconds": round(ours.wall, 1),
+                "ratio_to_raw_drain": round(raw.wall / ours.wall, 3),
+                "client_cpu_us_per_event": round(ours.cpu / total * 1e6, 1),
+                "raw_client_cpu_us_per_event": round(raw.cpu / total * 1e6, 1),
+            }
         return out
     finally:
         if nc is not None:
@@ -85,8 +89,12 @@ def memory(dossiers: int, parallel: int = 2) -> dict:
     out, names = {}, list(VIEWS)
     while names:
         batch, names = names[:parallel], names[parallel:]
-        procs = {n: subprocess.Popen([sys.executable, "-m", "bench.memory", n, str(dossiers)],
-                                     stdout=subprocess.PIPE, text=True) for n in batch}
+        procs = {
+            n: subprocess.Popen(
+                [sys.executable, "-m", "bench.memory", n, str(dossiers)], stdout=subprocess.PIPE, text=True
+            )
+            for n in batch
+        }
         for n, p in procs.items():
             stdout, _ = p.communicate()
             if p.returncode != 0:
@@ -97,5 +105,6 @@ def memory(dossiers: int, parallel: int = 2) -> dict:
 
 if __name__ == "__main__":
     import tempfile
+
     with tempfile.TemporaryDirectory(prefix="aap-replay-") as tmp:
         print(json.dumps(asyncio.run(run(int(sys.argv[1]), Path(tmp))), indent=2))

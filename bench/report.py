@@ -1,10 +1,11 @@
 """The benchmark's one table and its targets (issue 7), from the results dict of bench.system."""
+
 from __future__ import annotations
 
 from bench.views import VIEWS
 
 INTAKE_RATIO, P99_MS, REPLAY_RATIO, INTAKE_BYTES = 0.6, 50.0, 0.7, 4096
-OTHERS_SHARE = 0.5        # "far less" than the intake's view, read as at most half of it
+OTHERS_SHARE = 0.5  # "far less" than the intake's view, read as at most half of it
 
 
 def summary(r: dict) -> dict:
@@ -16,8 +17,9 @@ def summary(r: dict) -> dict:
             out[f"{key}_vs_validate_only"] = _t(ratio, f">= {INTAKE_RATIO}", ratio >= INTAKE_RATIO)
         p99 = r["latency"]["pipeline_p99_ms"]
         out["pipeline_p99_ms"] = _t(p99, f"< {P99_MS}", p99 < P99_MS)
-        out["envelope_exact"] = _t(r["budget_contention"]["envelope_exact"], "true",
-                                   r["budget_contention"]["envelope_exact"])
+        out["envelope_exact"] = _t(
+            r["budget_contention"]["envelope_exact"], "true", r["budget_contention"]["envelope_exact"]
+        )
     for name in VIEWS:
         if "replay" in r:
             ratio = r["replay"][name]["ratio_to_raw_drain"]
@@ -45,45 +47,87 @@ def table(r: dict) -> str:
         lat, b = r["latency"], r["budget_contention"]
         for key, label in (("intake_alone", "intake alone"), ("intake", "intake, whole system running")):
             i = r[key]
-            rows.append((f"{label}: submissions/s, {i['clients']} clients ({i['rounds']} × {i['submissions']})",
-                         f"{i['submissions_per_second']:,.0f}",
-                         f"validate-only {i['validate_only']['requests_per_second']:,.0f} req/s",
-                         f"{i['ratio']:.2f}", _mark(t, f"{key}_vs_validate_only")))
+            rows.append(
+                (
+                    f"{label}: submissions/s, {i['clients']} clients ({i['rounds']} × {i['submissions']})",
+                    f"{i['submissions_per_second']:,.0f}",
+                    f"validate-only {i['validate_only']['requests_per_second']:,.0f} req/s",
+                    f"{i['ratio']:.2f}",
+                    _mark(t, f"{key}_vs_validate_only"),
+                )
+            )
         rows += [
-            (f"submission → assessed at {lat['offered_rate']:.0f}/s (achieved {lat['achieved_rate']:.0f}/s): p50 / p99 ms",
-             f"{lat['pipeline_p50_ms']} / {lat['pipeline_p99_ms']}",
-             f"HTTP 201: {lat['http_p50_ms']} / {lat['http_p99_ms']} ms", "", _mark(t, "pipeline_p99_ms")),
-            (f"budget: answers/s, {b['processes']} committee processes ({b['selections']} selections)",
-             f"{b['answers_per_second']:,.1f}", f"{b['session_conflicts']} session conflicts",
-             "", f"envelope exact: {'✓' if b['envelope_exact'] else '✗'}"),
+            (
+                f"submission → assessed at {lat['offered_rate']:.0f}/s "
+                f"(achieved {lat['achieved_rate']:.0f}/s): p50 / p99 ms",
+                f"{lat['pipeline_p50_ms']} / {lat['pipeline_p99_ms']}",
+                f"HTTP 201: {lat['http_p50_ms']} / {lat['http_p99_ms']} ms",
+                "",
+                _mark(t, "pipeline_p99_ms"),
+            ),
+            (
+                f"budget: answers/s, {b['processes']} committee processes ({b['selections']} selections)",
+                f"{b['answers_per_second']:,.1f}",
+                f"{b['session_conflicts']} session conflicts",
+                "",
+                f"envelope exact: {'✓' if b['envelope_exact'] else '✗'}",
+            ),
         ]
     if "wakeup" in r:
         w = r["wakeup"]
-        rows.append((f"floor: do-nothing nats-py subscriber, CPU µs/message, one at a time at {w['rate']:.0f}/s",
-                     f"{w['live_cpu_us_per_message']}", f"in bulk: {w['bulk_cpu_us_per_message']} µs", "", ""))
+        rows.append(
+            (
+                f"floor: do-nothing nats-py subscriber, CPU µs/message, one at a time at {w['rate']:.0f}/s",
+                f"{w['live_cpu_us_per_message']}",
+                f"in bulk: {w['bulk_cpu_us_per_message']} µs",
+                "",
+                "",
+            )
+        )
     if "replay" in r:
         n = r["replay"]["events"]
         for name in VIEWS:
             v = r["replay"][name]
-            rows.append((f"replay {n:,} events: {name} view, events/s", f"{v['events_per_second']:,}",
-                         f"raw drain {v['raw_drain_events_per_second']:,}/s", f"{v['ratio_to_raw_drain']:.2f}",
-                         _mark(t, f"replay_{name}_vs_raw_drain")))
+            rows.append(
+                (
+                    f"replay {n:,} events: {name} view, events/s",
+                    f"{v['events_per_second']:,}",
+                    f"raw drain {v['raw_drain_events_per_second']:,}/s",
+                    f"{v['ratio_to_raw_drain']:.2f}",
+                    _mark(t, f"replay_{name}_vs_raw_drain"),
+                )
+            )
     if "memory" in r:
         for name in VIEWS:
             m = r["memory"][name]
-            rows.append((f"memory: {name} view, bytes/dossier ({m['dossiers']:,} dossiers)",
-                         f"{m['bytes_per_dossier']:,}", f"peak {m['peak_bytes_per_dossier']:,}", "",
-                         _mark(t, f"memory_{name}_bytes_per_dossier")))
+            rows.append(
+                (
+                    f"memory: {name} view, bytes/dossier ({m['dossiers']:,} dossiers)",
+                    f"{m['bytes_per_dossier']:,}",
+                    f"peak {m['peak_bytes_per_dossier']:,}",
+                    "",
+                    _mark(t, f"memory_{name}_bytes_per_dossier"),
+                )
+            )
     if "backbone" in r:
         bb = r["backbone"]
         rates, ratios = bb["rates_events_per_second"], bb["ratios"]
         for label, ours, base, key in [
-                ("backbone: append, 1 aggregate", "append_single_aggregate", "raw_publish_sequential",
-                 "append_single_aggregate_vs_raw_sequential"),
-                ("backbone: append, 64 aggregates", "append_many_aggregates", "raw_publish_concurrent",
-                 "append_many_aggregates_vs_raw_concurrent")]:
+            (
+                "backbone: append, 1 aggregate",
+                "append_single_aggregate",
+                "raw_publish_sequential",
+                "append_single_aggregate_vs_raw_sequential",
+            ),
+            (
+                "backbone: append, 64 aggregates",
+                "append_many_aggregates",
+                "raw_publish_concurrent",
+                "append_many_aggregates_vs_raw_concurrent",
+            ),
+        ]:
             rows.append((f"{label}, events/s", f"{rates[ours]:,}", f"raw {rates[base]:,}/s", f"{ratios[key]:.2f}", ""))
-    head = (f"AAP benchmark ({'quick' if p['quick'] else 'full'} run, {p['cpus']} CPUs)\n")
+    head = f"AAP benchmark ({'quick' if p['quick'] else 'full'} run, {p['cpus']} CPUs)\n"
     lines = ["| " + " | ".join(rows[0]) + " |", "|---|---:|---|---:|---|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows[1:]]
     return head + "\n".join(lines)

@@ -3,6 +3,7 @@
 (aap.system.System, free ports, a temp folder) on a local nats-server, then a replay of a
 generated 1 000 000-event log and each view's memory; prints ONE table and writes it as JSON
 to bench/results.json."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,12 +37,32 @@ from bench.payloads import scenario_dossier
 from bench.report import summary, table
 
 IN_WINDOW = datetime(2021, 4, 15, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
-FULL = {"submissions": 1500, "clients": 16, "rate": 200.0, "seconds": 15.0, "processes": 4,
-        "selections": 600, "events": 1_000_000, "dossiers": 100_000, "backbone_events": 10_000, "rounds": 2,
-        "intake_rounds": 3}
-QUICK = {"submissions": 300, "clients": 16, "rate": 200.0, "seconds": 4.0, "processes": 3,
-         "selections": 150, "events": 100_000, "dossiers": 10_000, "backbone_events": 2_000, "rounds": 1,
-         "intake_rounds": 2}
+FULL = {
+    "submissions": 1500,
+    "clients": 16,
+    "rate": 200.0,
+    "seconds": 15.0,
+    "processes": 4,
+    "selections": 600,
+    "events": 1_000_000,
+    "dossiers": 100_000,
+    "backbone_events": 10_000,
+    "rounds": 2,
+    "intake_rounds": 3,
+}
+QUICK = {
+    "submissions": 300,
+    "clients": 16,
+    "rate": 200.0,
+    "seconds": 4.0,
+    "processes": 3,
+    "selections": 150,
+    "events": 100_000,
+    "dossiers": 10_000,
+    "backbone_events": 2_000,
+    "rounds": 1,
+    "intake_rounds": 2,
+}
 
 
 @asynccontextmanager
@@ -71,24 +92,28 @@ async def live(p: dict, folder: Path) -> dict:
     # 1. What the event store costs: the intake service alone with its nats-server.
     async with running(folder / "alone", ("intake",)) as (system, validate, validate_url, store, _):
         headers = applicant_headers(system, dossier.sirens)
-        alone = await intake.compare(system, validate, validate_url, store, body, headers,
-                                     p["submissions"], p["clients"], p["intake_rounds"])
+        alone = await intake.compare(
+            system, validate, validate_url, store, body, headers, p["submissions"], p["clients"], p["intake_rounds"]
+        )
     alone.pop("dossier_ids")
     out["intake_alone"] = alone
     # 2. The whole system: the other four services react to every submission on the same cores.
     async with running(folder / "system", SERVICES) as (system, validate, validate_url, store, call):
         headers = applicant_headers(system, dossier.sirens)
-        whole = await intake.compare(system, validate, validate_url, store, body, headers,
-                                     p["submissions"], p["clients"], p["intake_rounds"])
+        whole = await intake.compare(
+            system, validate, validate_url, store, body, headers, p["submissions"], p["clients"], p["intake_rounds"]
+        )
         ids = whole.pop("dossier_ids")
         out["intake"] = whole
-        out["latency"] = await load.latency(system.urls["intake"] + "/dossiers", body, headers, store,
-                                            p["rate"], p["seconds"])
+        out["latency"] = await load.latency(
+            system.urls["intake"] + "/dossiers", body, headers, store, p["rate"], p["seconds"]
+        )
         await quiesce(system, store)
         officer = issue_token(system.private_key, role="budget_officer", subject="bench-officer")
-        grant = int(call.budget.envelope_cents * 1.5 / p["selections"])   # two thirds reserved, then refusals
-        out["budget_contention"] = await contention.run(system.nats_url, call.id, system.urls["budget"], officer,
-                                                        ids[:p["selections"]], p["processes"], grant)
+        grant = int(call.budget.envelope_cents * 1.5 / p["selections"])  # two thirds reserved, then refusals
+        out["budget_contention"] = await contention.run(
+            system.nats_url, call.id, system.urls["budget"], officer, ids[: p["selections"]], p["processes"], grant
+        )
     return out
 
 
@@ -96,7 +121,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run (about a minute)")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results.json")
-    parser.add_argument("--skip", action="append", default=[], choices=["live", "replay", "memory", "backbone", "wakeup"])
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["live", "replay", "memory", "backbone", "wakeup"]
+    )
     args = parser.parse_args()
     p = QUICK if args.quick else FULL
     started = time.perf_counter()

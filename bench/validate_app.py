@@ -2,6 +2,7 @@
 the same guard, the same middleware and the same validation (`parse_dossier`, i.e.
 `aap_platform.validation.parse` on the Dossier plus the call's checks), then an answer of the same
 shape — no event. Run: `uvicorn --factory bench.validate_app:create_app`."""
+
 from __future__ import annotations
 
 from litestar import Litestar, Request, Response, post
@@ -24,12 +25,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def validate(request: Request) -> Response:
         dossier = parse_dossier(await request.body(), call)
         _must_act_for(principal(request), dossier.sirens)
-        return Response({"dossier_id": new_id(), "session": call.session_for(call.window.opens),
-                         "status": "submitted"}, status_code=201)
+        return Response(
+            {"dossier_id": new_id(), "session": call.session_for(call.window.opens), "status": "submitted"},
+            status_code=201,
+        )
 
-    prometheus = PrometheusConfig(app_name="validate-only", prefix="aap_http", group_path=True,
-                                  exclude=["/metrics", "/health"])
-    app = Litestar(route_handlers=[validate], middleware=[prometheus.middleware],
-                   exception_handlers={Refusal: refusal_handler})
+    prometheus = PrometheusConfig(
+        app_name="validate-only", prefix="aap_http", group_path=True, exclude=["/metrics", "/health"]
+    )
+    app = Litestar(
+        route_handlers=[validate], middleware=[prometheus.middleware], exception_handlers={Refusal: refusal_handler}
+    )
     app.state.verifier = Verifier.from_file(settings.jwks_file, audience=settings.jwt_audience)
     return app

@@ -3,6 +3,7 @@ consumer, as every view uses, its callback empty, on uvloop as the services unde
 per message when messages arrive one at a time, as submissions make them — against the same
 subscriber draining them in bulk.
 `python -m bench.wakeup [RATE] [N]`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,7 @@ import nats
 
 from aap_platform.natsserver import EmbeddedNats
 
-SUBSCRIBER = r'''
+SUBSCRIBER = r"""
 import asyncio, sys, time
 import nats
 async def main(url, n):
@@ -40,14 +41,14 @@ try:
 except ImportError:
     pass
 asyncio.run(main(sys.argv[1], int(sys.argv[2])))
-'''
+"""
 PAYLOAD = b"x" * 1500
 HEADERS = {"Aap-Type": "DossierSubmitted"}
 
 
 def _subscriber(url: str, n: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, url, str(n)], stdout=subprocess.PIPE, text=True)
-    proc.stdout.readline()                                    # subscribed
+    proc.stdout.readline()  # subscribed
     return proc
 
 
@@ -62,20 +63,24 @@ async def run(rate: float = 900.0, n: int = 3000) -> dict:
             live = _subscriber(server.url, n)
             await asyncio.sleep(0.5)
             started = time.perf_counter()
-            for k in range(n):                                # one at a time, at `rate`
+            for k in range(n):  # one at a time, at `rate`
                 delay = started + k / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await js.publish(f"t.{k}", PAYLOAD, headers=HEADERS)
             live_cpu = float(live.stdout.readline())
-            bulk = _subscriber(server.url, n)                 # the same messages, already stored
+            bulk = _subscriber(server.url, n)  # the same messages, already stored
             bulk_cpu = float(bulk.stdout.readline())
         finally:
             if nc is not None:
                 await nc.close()
             server.stop()
-    return {"messages": n, "rate": rate, "live_cpu_us_per_message": round(live_cpu / n * 1e6, 1),
-            "bulk_cpu_us_per_message": round(bulk_cpu / n * 1e6, 1)}
+    return {
+        "messages": n,
+        "rate": rate,
+        "live_cpu_us_per_message": round(live_cpu / n * 1e6, 1),
+        "bulk_cpu_us_per_message": round(bulk_cpu / n * 1e6, 1),
+    }
 
 
 if __name__ == "__main__":

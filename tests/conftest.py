@@ -1,4 +1,5 @@
 """Fixtures shared by every tier: a real nats-server on a free port in a temporary folder."""
+
 from __future__ import annotations
 
 import nats
@@ -35,6 +36,7 @@ async def store(nc):
 def keys(tmp_path):
     """A local signing key pair: (private PEM path, JWKS path)."""
     from aap_platform.auth import ensure_dev_keys
+
     return ensure_dev_keys(tmp_path / "keys")
 
 
@@ -45,18 +47,22 @@ def token(keys):
 
     def make(role: str, subject: str = "test", **claims) -> str:
         return issue_token(keys[0], role=role, subject=subject, **claims)
+
     return make
 
 
 @pytest.fixture
 def settings(nats_server, keys, tmp_path):
     from aap_platform.settings import Settings
+
     return Settings(nats_url=nats_server.url, call=CALL, data_dir=tmp_path / "data", jwks_file=keys[1])
 
 
 @pytest.fixture
 def auth(token):
     """auth(role="instructor", subject="agent", **claims) -> headers carrying a bearer token."""
+
     def make(role: str = "instructor", subject: str = "agent", **claims) -> dict:
         return {"Authorization": f"Bearer {token(role, subject, **claims)}"}
+
     return make

@@ -1,4 +1,5 @@
 """`aap audit …`: verify, timeline, export, replay, as-of."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ from aap_platform.store import EventStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    audit = sub.add_parser("audit", help="audit the call's log and views").add_subparsers(dest="audit_cmd", required=True)
+    audit = sub.add_parser("audit", help="audit the call's log and views").add_subparsers(
+        dest="audit_cmd", required=True
+    )
 
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
@@ -38,8 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = common(audit.add_parser("export", help="write the whole log to a JSON-lines file"))
     e.add_argument("file", type=Path)
     e.set_defaults(func=_export)
-    for name, func, help_ in (("replay", _replay, "rebuild every service's views and compare with the live ones"),
-                              ("as-of", _as_of, "every view as it stood at an instant")):
+    for name, func, help_ in (
+        ("replay", _replay, "rebuild every service's views and compare with the live ones"),
+        ("as-of", _as_of, "every view as it stood at an instant"),
+    ):
         p = common(audit.add_parser(name, help=help_))
         if name == "as-of":
             p.add_argument("instant", help="ISO-8601 instant with its offset")
@@ -64,8 +69,10 @@ async def _verify(args) -> int:
     verdict = verify(await _records(args))
     for f in verdict.findings:
         print(f"ALTERED at event #{f.seq}: {f.problem}")
-    print(f"{verdict.events} events checked; log digest {verdict.digest}; "
-          + ("integrity OK" if verdict.ok else f"{len(verdict.findings)} problem(s)"))
+    print(
+        f"{verdict.events} events checked; log digest {verdict.digest}; "
+        + ("integrity OK" if verdict.ok else f"{len(verdict.findings)} problem(s)")
+    )
     return 0 if verdict.ok else 1
 
 
@@ -103,8 +110,14 @@ async def _replay(args) -> int:
         for row in rows:
             same = row["live_digest"] == row["rebuilt_digest"]
             differences += not same
-            print(f"{service:<12} {row['view']:<20} at #{row['position']:<7} "
-                  + ("identical" if same else f"DIFFERS: live {row['live_digest'][:16]} rebuilt {row['rebuilt_digest'][:16]}"))
+            print(
+                f"{service:<12} {row['view']:<20} at #{row['position']:<7} "
+                + (
+                    "identical"
+                    if same
+                    else f"DIFFERS: live {row['live_digest'][:16]} rebuilt {row['rebuilt_digest'][:16]}"
+                )
+            )
     print("replay matches every live view" if not differences else f"{differences} view(s) differ")
     return 0 if not differences else 1
 
@@ -115,7 +128,9 @@ async def _as_of(args) -> int:
         print("the instant needs its offset, e.g. 2021-05-20T12:00:00+02:00", file=sys.stderr)
         return 2
     views = await _views(args, {"as_of": instant.isoformat(), "with_state": "true"})
-    print(json.dumps({s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()},
-                     ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()}, ensure_ascii=False, indent=2
+        )
+    )
     return 0
-

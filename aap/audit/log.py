@@ -1,5 +1,6 @@
 """The call's log as an auditor reads it: every stored message, in stream order, from the live
 stream or from an exported copy (JSON lines), with its headers."""
+
 from __future__ import annotations
 
 import base64
@@ -36,6 +37,7 @@ async def read_stream(store: EventStore, until: int | None = None) -> AsyncItera
             msg = await store.js.get_msg(store.stream, seq=seq, next=True, direct=True)
         except NotFoundError:
             return
+        assert msg.seq is not None and msg.subject is not None and msg.data is not None
         if msg.seq > last:
             return
         yield Record(msg.seq, msg.subject, dict(msg.headers or {}), msg.data)

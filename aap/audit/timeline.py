@@ -1,4 +1,5 @@
 """A dossier's whole history, readable by an auditor: every event, when, by whom, its effect."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from aap_contract.events import (
     ReviewRecorded,
     SessionClosed,
 )
-from aap_contract.lifecycle import DossierIndex, dossier_ids
+from aap_contract.lifecycle import DossierIndex, dossier_ids, evolve_index
 from aap_contract.money import format_euros
 from aap_platform.codec import decode
 
@@ -54,8 +55,10 @@ def effect(event: Event, dossier_id: str) -> str:
             return "instruction : dossier inéligible — " + " ; ".join(f"{f.code} : {f.message}" for f in d.failures)
         case ReviewRecorded():
             s = d.scores
-            return (f"avis de {d.member_id} (session {d.session}) : diagnostic {s.diagnosis}, co-construction "
-                    f"{s.co_construction}, feuille de route {s.roadmap}, logiciel libre {s.free_software}")
+            return (
+                f"avis de {d.member_id} (session {d.session}) : diagnostic {s.diagnosis}, co-construction "
+                f"{s.co_construction}, feuille de route {s.roadmap}, logiciel libre {s.free_software}"
+            )
         case ProjectSelected():
             return f"comité (session {d.session}) : retenu, subvention de {format_euros(d.granted_cents)}"
         case ProjectRejected():
@@ -85,9 +88,11 @@ def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo) -> list[s
         event = decode(r.data)
         if not concerns(event, dossier_id):
             continue
-        index.evolve(event)
+        evolve_index(index, event)
         entry = index.entries.get(dossier_id)
         when = event.occurred_at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
         status = f"[{entry.status}]" if entry else ""
-        lines.append(f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} {effect(event, dossier_id)} {status}".rstrip())
+        lines.append(
+            f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} {effect(event, dossier_id)} {status}".rstrip()
+        )
     return lines

@@ -1,6 +1,7 @@
 """Integrity of the whole log: no gap in the sequence, and every event chained to its
 aggregate's previous one (a hash of its bytes and of its predecessor's link, kept in the
 `Aap-Hash` header). A changed, removed or inserted event is detected and located."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,7 @@ class Verdict(msgspec.Struct):
 
 def verify(records: Iterable[Record]) -> Verdict:
     verdict = Verdict()
-    heads: dict[str, tuple[str, int]] = {}      # subject -> (last link, last per-aggregate sequence)
+    heads: dict[str, tuple[str, int]] = {}  # subject -> (last link, last per-aggregate sequence)
     digest = hashlib.sha256()
     expected_seq = 1
     for r in records:
@@ -46,11 +47,20 @@ def verify(records: Iterable[Record]) -> Verdict:
         link = content_hash(r.data, event.prev_hash)
         prev_link, prev_sequence = heads.get(r.subject, (GENESIS, 0))
         if r.headers.get("Aap-Hash") != link:
-            verdict.findings.append(Finding(r.seq, f"{event.type} {event.event_id}: content does not match its recorded hash"))
+            verdict.findings.append(
+                Finding(r.seq, f"{event.type} {event.event_id}: content does not match its recorded hash")
+            )
         if event.prev_hash != prev_link:
-            verdict.findings.append(Finding(r.seq, f"{event.type} {event.event_id}: not chained to the previous event of {r.subject}"))
+            verdict.findings.append(
+                Finding(r.seq, f"{event.type} {event.event_id}: not chained to the previous event of {r.subject}")
+            )
         if event.sequence != prev_sequence + 1:
-            verdict.findings.append(Finding(r.seq, f"{event.type} {event.event_id}: aggregate sequence {event.sequence}, expected {prev_sequence + 1}"))
+            verdict.findings.append(
+                Finding(
+                    r.seq,
+                    f"{event.type} {event.event_id}: aggregate sequence {event.sequence}, expected {prev_sequence + 1}",
+                )
+            )
         heads[r.subject] = (r.headers.get("Aap-Hash", link), event.sequence)
         digest.update(link.encode())
     verdict.digest = digest.hexdigest()

@@ -2,6 +2,7 @@
 
 Each top-level section the expectation names (steps, dossiers, budget, notifications,
 laureates) is compared exactly; a step's `message` is a comment and never compared."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,7 @@ def _walk(path: str, want: Any, have: Any, out: list[str]) -> None:
             _walk(f"{path}.{key}", want.get(key, MISSING), have.get(key, MISSING), out)
     elif isinstance(want, list) and isinstance(have, list) and not _scalars(want) and not _scalars(have):
         for i in range(max(len(want), len(have))):
-            _walk(f"{path}[{i}]", want[i] if i < len(want) else MISSING,
-                  have[i] if i < len(have) else MISSING, out)
+            _walk(f"{path}[{i}]", want[i] if i < len(want) else MISSING, have[i] if i < len(have) else MISSING, out)
     elif not same(want, have):
         out.append(f"{path}: expected {_show(want)}, got {_show(have)}")
 

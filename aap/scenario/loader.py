@@ -2,6 +2,7 @@
 
 The dossiers are kept as raw JSON: a scenario may hold malformed ones on purpose, and only
 the system judges them."""
+
 from __future__ import annotations
 
 import json
@@ -73,9 +74,14 @@ def parse(raw: Any, source: str = "<scenario>") -> Scenario:
     steps = [_step(i, s, problems) for i, s in enumerate(raw.get("steps") or [])]
     if problems:
         raise ScenarioError(f"{source}: " + "; ".join(problems))
-    return Scenario(name=str(raw.get("name") or Path(source).stem), call=raw["call"],
-                    steps=[s for s in steps if s is not None], expect=expect,
-                    description=str(raw.get("description", "")), source=source)
+    return Scenario(
+        name=str(raw.get("name") or Path(source).stem),
+        call=raw["call"],
+        steps=[s for s in steps if s is not None],
+        expect=expect,
+        description=str(raw.get("description", "")),
+        source=source,
+    )
 
 
 def _step(index: int, raw: Any, problems: list[str]) -> Step | None:

@@ -1,5 +1,6 @@
 """The outcome of a scenario (FORMAT.md "The outcome"), built only from what the services'
 APIs answered after the last step, with the system's dossier ids mapped back to refs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,14 @@ class StepResult:
         return out
 
 
-def build(steps: list[StepResult], refs: dict[str, str], dossier_items: list[dict], budget: dict,
-          notifications: dict, laureates: dict) -> dict[str, Any]:
+def build(
+    steps: list[StepResult],
+    refs: dict[str, str],
+    dossier_items: list[dict],
+    budget: dict,
+    notifications: dict,
+    laureates: dict,
+) -> dict[str, Any]:
     ref_of = {dossier_id: ref for ref, dossier_id in refs.items()}
     return {
         "steps": [s.to_json() for s in steps],
@@ -58,13 +65,17 @@ def notified(items: list[dict], ref_of: dict[str, str]) -> dict[str, Any]:
             individual |= named
         elif item.get("kind") == "collective":
             collective.setdefault(str(item.get("session")), set()).update(named)
-    return {"individual": sorted(individual),
-            "collective": {s: sorted(refs) for s, refs in sorted(collective.items(), key=_session_key)}}
+    return {
+        "individual": sorted(individual),
+        "collective": {s: sorted(refs) for s, refs in sorted(collective.items(), key=_session_key)},
+    }
 
 
 def laureate_refs(sessions: dict[str, list[dict]], ref_of: dict[str, str]) -> dict[str, list[str]]:
-    return {str(s): sorted(ref_of[e["dossier_id"]] for e in entries if e.get("dossier_id") in ref_of)
-            for s, entries in sorted(sessions.items(), key=_session_key)}
+    return {
+        str(s): sorted(ref_of[e["dossier_id"]] for e in entries if e.get("dossier_id") in ref_of)
+        for s, entries in sorted(sessions.items(), key=_session_key)
+    }
 
 
 def _session_key(item: tuple) -> tuple:

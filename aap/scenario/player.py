@@ -2,6 +2,7 @@
 
 refs map to the system's dossier ids; a step on a ref the system never accepted is sent with
 an id nobody holds, so that the system answers for an unknown dossier itself."""
+
 from __future__ import annotations
 
 import json
@@ -23,15 +24,23 @@ TOKEN_TTL = 6 * 3600
 @dataclass
 class Tokens:
     """Signed bearer tokens, one per identity, made on first use."""
+
     private_key: Path
     _made: dict[tuple, str] = field(default_factory=dict)
 
-    def header(self, role: str, subject: str | None = None, sirens: tuple[str, ...] = (),
-               member_id: str | None = None) -> dict[str, str]:
+    def header(
+        self, role: str, subject: str | None = None, sirens: tuple[str, ...] = (), member_id: str | None = None
+    ) -> dict[str, str]:
         key = (role, subject, tuple(sorted(sirens)), member_id)
         if key not in self._made:
-            self._made[key] = issue_token(self.private_key, role=role, subject=subject or f"scenario-{role}",
-                                          sirens=list(key[2]), member_id=member_id, ttl=TOKEN_TTL)
+            self._made[key] = issue_token(
+                self.private_key,
+                role=role,
+                subject=subject or f"scenario-{role}",
+                sirens=list(key[2]),
+                member_id=member_id,
+                ttl=TOKEN_TTL,
+            )
         return {"Authorization": f"Bearer {self._made[key]}"}
 
 
@@ -48,8 +57,8 @@ class Player:
     client: httpx.AsyncClient
     urls: dict[str, str]
     tokens: Tokens
-    refs: dict[str, str] = field(default_factory=dict)          # ref -> system dossier id
-    sirens: dict[str, set[str]] = field(default_factory=dict)   # ref -> SIRENs it was filed for
+    refs: dict[str, str] = field(default_factory=dict)  # ref -> system dossier id
+    sirens: dict[str, set[str]] = field(default_factory=dict)  # ref -> SIRENs it was filed for
 
     async def play(self, step: Step) -> StepResult:
         if step.action == "advance":
@@ -72,8 +81,8 @@ class Player:
         return self.refs.get(ref) or new_id()
 
     def _as_applicant(self, ref: str | None, dossier: Any = None) -> dict[str, str]:
-        sirens = set(sirens_of(dossier)) | self.sirens.get(ref, set())
-        if not sirens:      # malformed beyond telling who files it: an instructor files it
+        sirens = set(sirens_of(dossier)) | (self.sirens.get(ref, set()) if ref is not None else set())
+        if not sirens:  # malformed beyond telling who files it: an instructor files it
             return self.tokens.header("instructor")
         return self.tokens.header("applicant", "scenario-applicant", tuple(sirens))
 
@@ -82,29 +91,46 @@ class Player:
         return Request("POST", f"{self.urls['intake']}/dossiers", headers, step["dossier"])
 
     def _amend(self, step: Step) -> Request:
-        return Request("PUT", f"{self.urls['intake']}/dossiers/{self.dossier_id(step['ref'])}",
-                       self._as_applicant(step["ref"], step["dossier"]), step["dossier"])
+        return Request(
+            "PUT",
+            f"{self.urls['intake']}/dossiers/{self.dossier_id(step['ref'])}",
+            self._as_applicant(step["ref"], step["dossier"]),
+            step["dossier"],
+        )
 
     def _withdraw(self, step: Step) -> Request:
         body = {"reason": step["reason"]} if "reason" in step.raw else {}
-        return Request("POST", f"{self.urls['intake']}/dossiers/{self.dossier_id(step['ref'])}/withdraw",
-                       self._as_applicant(step["ref"]), body)
+        return Request(
+            "POST",
+            f"{self.urls['intake']}/dossiers/{self.dossier_id(step['ref'])}/withdraw",
+            self._as_applicant(step["ref"]),
+            body,
+        )
 
     def _review(self, step: Step) -> Request:
         member = step["member"]
         body = {"dossier_id": self.dossier_id(step["ref"]), "member_id": member, "scores": step["scores"]}
-        return Request("POST", f"{self.urls['committee']}/sessions/{step['session']}/reviews",
-                       self.tokens.header("committee_member", member, member_id=member), body)
+        return Request(
+            "POST",
+            f"{self.urls['committee']}/sessions/{step['session']}/reviews",
+            self.tokens.header("committee_member", member, member_id=member),
+            body,
+        )
 
     def _decide(self, step: Step) -> Request:
         body = {"dossier_id": self.dossier_id(step["ref"]), "decision": step["decision"]}
         body.update({k: step[k] for k in ("granted_cents", "motivation") if k in step.raw})
-        return Request("POST", f"{self.urls['committee']}/sessions/{step['session']}/decisions",
-                       self.tokens.header("instructor"), body)
+        return Request(
+            "POST",
+            f"{self.urls['committee']}/sessions/{step['session']}/decisions",
+            self.tokens.header("instructor"),
+            body,
+        )
 
     def _close_session(self, step: Step) -> Request:
-        return Request("POST", f"{self.urls['committee']}/sessions/{step['session']}/close",
-                       self.tokens.header("instructor"))
+        return Request(
+            "POST", f"{self.urls['committee']}/sessions/{step['session']}/close", self.tokens.header("instructor")
+        )
 
     def _commit(self, step: Step) -> Request:
         body = {"dossier_id": self.dossier_id(step["ref"]), "legal_reference": step["legal_reference"]}

@@ -1,6 +1,7 @@
 """Plays a whole scenario: against a fresh System in a temporary folder (the default), or
 against a running one (`Target`). Every step is played between two quiescent states, and the
 outcome is read from the services' APIs once the last step is processed."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,6 +27,7 @@ SANDBOX_ENV = {"AAP_SMTP_HOST": "", "AAP_OUTBOX_DIR": ""}
 @dataclass(frozen=True)
 class Target:
     """A running system: its NATS, each service's base URL, the key that signs its tokens."""
+
     nats_url: str
     urls: dict[str, str]
     private_key: Path
@@ -51,6 +53,7 @@ async def run(scenario: Scenario, target: Target | None = None, timeout: float =
     system = System(folder, call=scenario.call, free_ports=True, env=SANDBOX_ENV)
     try:
         await system.start()
+        assert system.nats_url is not None and system.private_key is not None
         result = await play(scenario, Target(system.nats_url, system.urls, system.private_key), timeout)
     except Exception as exc:
         dead = "".join(f"\nservice {p.name} has exited; see {p.log_path}\n{p.tail()}" for p in system.dead())
@@ -79,8 +82,9 @@ async def play(scenario: Scenario, target: Target, timeout: float = 30.0) -> dic
         await nc.close()
 
 
-async def read_outcome(client: httpx.AsyncClient, urls: dict[str, str], player: Player,
-                       results: list[outcome.StepResult]) -> dict[str, Any]:
+async def read_outcome(
+    client: httpx.AsyncClient, urls: dict[str, str], player: Player, results: list[outcome.StepResult]
+) -> dict[str, Any]:
     reader = player.tokens.header("admin", "scenario-reader")
 
     async def get(url: str, **params) -> dict:
@@ -97,6 +101,11 @@ async def read_outcome(client: httpx.AsyncClient, urls: dict[str, str], player: 
         if not listing.get("items") or len(items) >= listing.get("total", 0):
             break
         page += 1
-    return outcome.build(results, player.refs, items, await get(f"{urls['budget']}/budget"),
-                         await get(f"{urls['notifier']}/notifications"),
-                         await get(f"{urls['notifier']}/laureates"))
+    return outcome.build(
+        results,
+        player.refs,
+        items,
+        await get(f"{urls['budget']}/budget"),
+        await get(f"{urls['notifier']}/notifications"),
+        await get(f"{urls['notifier']}/laureates"),
+    )

@@ -4,6 +4,7 @@
 2. Then, with L the stream's last sequence: every service reports `position >= L`,
    `reactor_lag == 0`, `busy == 0` (all in the same round of polls); done when L has not moved.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,10 +25,13 @@ Condition = Callable[[dict], bool]
 
 async def connect(url: str) -> Client:
     """A NATS connection that fails at once (a few tries) when the server is not there."""
+
     async def quiet(_: Exception) -> None:
         pass
-    return await nats.connect(url, connect_timeout=2, max_reconnect_attempts=2, reconnect_time_wait=0.5,
-                              allow_reconnect=False, error_cb=quiet)
+
+    return await nats.connect(
+        url, connect_timeout=2, max_reconnect_attempts=2, reconnect_time_wait=0.5, allow_reconnect=False, error_cb=quiet
+    )
 
 
 class StuckError(RuntimeError):
@@ -35,8 +39,15 @@ class StuckError(RuntimeError):
 
 
 class Quiescence:
-    def __init__(self, client: httpx.AsyncClient, urls: dict[str, str], js: JetStreamContext, call_id: str,
-                 timeout: float = 30.0, poll: float = 0.02) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        urls: dict[str, str],
+        js: JetStreamContext,
+        call_id: str,
+        timeout: float = 30.0,
+        poll: float = 0.02,
+    ) -> None:
         self.client = client
         self.urls = urls
         self.js = js
@@ -46,8 +57,10 @@ class Quiescence:
 
     async def move_clock(self, at: datetime | None) -> int:
         revision = await set_clock(self.js, self.call_id, at)
-        await self._until(lambda r: r.get("clock_revision", -1) >= revision,
-                          f"clock_revision >= {revision} (clock set to {at.isoformat() if at else 'real'})")
+        await self._until(
+            lambda r: r.get("clock_revision", -1) >= revision,
+            f"clock_revision >= {revision} (clock set to {at.isoformat() if at else 'real'})",
+        )
         return revision
 
     async def settle(self) -> int:
@@ -55,9 +68,11 @@ class Quiescence:
         deadline = time.monotonic() + self.timeout
         while True:
             last = await self.last_sequence()
-            await self._until(lambda r: r.get("position", -1) >= last and r.get("reactor_lag") == 0
-                              and r.get("busy") == 0,
-                              f"position >= {last}, reactor_lag == 0, busy == 0", deadline)
+            await self._until(
+                lambda r: r.get("position", -1) >= last and r.get("reactor_lag") == 0 and r.get("busy") == 0,  # noqa: B023 (awaited in this iteration)
+                f"position >= {last}, reactor_lag == 0, busy == 0",
+                deadline,
+            )
             if await self.last_sequence() == last:
                 return last
 
@@ -74,8 +89,10 @@ class Quiescence:
                 return
             if time.monotonic() > deadline:
                 detail = "; ".join(f"{name} reports {report}" for name, report in behind.items())
-                raise StuckError(f"no quiescence after {self.timeout:.0f} s: service(s) "
-                                 f"{', '.join(behind)} did not reach {wanted}: {detail}")
+                raise StuckError(
+                    f"no quiescence after {self.timeout:.0f} s: service(s) "
+                    f"{', '.join(behind)} did not reach {wanted}: {detail}"
+                )
             await asyncio.sleep(self.poll)
 
     async def _ready(self, url: str) -> dict:

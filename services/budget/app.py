@@ -1,37 +1,33 @@
 """Wiring of the budget service: `uvicorn --factory services.budget.app:create_app --port 8004`."""
+
 from __future__ import annotations
 
-from litestar import Litestar
-from prometheus_client import REGISTRY, Gauge
+import functools
 
-from aap_platform.projection import Projection
+from litestar import Litestar
+from prometheus_client import Gauge
+
 from aap_platform.runtime import Runtime, build_app
 from aap_platform.settings import Settings
-from services.budget import consumers, http
-from services.budget.domain import initial_state
-from services.budget.view import DECODE, TYPES, evolve_view, initial_view, totals
+from services.budget import consumers
+from services.budget.handlers import BudgetHandlers
+from services.budget.http import ROUTES
+from services.budget.view import projection, totals
 
 SERVICE = "budget"
-
-
-def _envelope_gauge() -> Gauge:
-    # One gauge per process, even when several apps are built in it (tests).
-    existing = REGISTRY._names_to_collectors.get("aap_envelope_cents")  # noqa: SLF001
-    return existing or Gauge("aap_envelope_cents", "The call's envelope, in cents", ["kind"])
+ENVELOPE = Gauge("aap_envelope_cents", "The call's envelope, in cents", ["kind"])
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     runtime = Runtime(SERVICE, settings or Settings.from_env())
-    initial = initial_state(runtime.call.budget)
-    view = Projection("budget", lambda: initial_view(initial), evolve_view, types=TYPES, decode=DECODE)
+    view = projection(runtime.call)
     runtime.views.append(view)
-    runtime.reactor = consumers.reactor(lambda: runtime.store, initial, runtime.now)
-    runtime.consumes = ("ProjectSelected",)     # for /asyncapi.json
-    runtime.clock.on_tick(consumers.lapse_tick(lambda: runtime.store, initial, view))
-
-    gauge = _envelope_gauge()
+    handlers = BudgetHandlers(runtime, view)
+    runtime.reactor = consumers.subscription(handlers)
+    runtime.clock.on_tick(consumers.on_tick(handlers))
     for kind in ("envelope", "reserved", "committed", "available"):
         # read from the live view at each scrape (not set in evolve: audits replay evolve)
-        gauge.labels(kind).set_function(lambda kind=kind: totals(view.state.envelope)[f"{kind}_cents"])
-
-    return build_app(runtime, http.routes(runtime, view, initial), title="AAP — budget")
+        ENVELOPE.labels(kind).set_function(functools.partial(lambda k: totals(view.state.envelope)[f"{k}_cents"], kind))
+    app = build_app(runtime, ROUTES, title="AAP — budget")
+    app.state.handlers = handlers
+    return app

@@ -1,4 +1,6 @@
-"""The budget's HTTP API: read the envelope and reservations, record legal commitments."""
+"""The budget's HTTP API: read the envelope and reservations, record legal commitments.
+Routes translate a request to a handler call and its result to a response, nothing more."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,16 +9,12 @@ import msgspec
 from litestar import Request, get, post
 
 from aap_platform.auth import principal, require
-from aap_platform.projection import Projection
-from aap_platform.runtime import Runtime
 from aap_platform.validation import FieldErrors, parse
-from services.budget.consumers import run_command
-from services.budget.domain import Commit, Envelope
-from services.budget.view import BudgetView, figures
+from services.budget.handlers import BudgetHandlers
+from services.budget.view import figures
 
-READ_ROLES = ("budget_officer", "instructor", "auditor", "admin", "committee_member")
-COMMIT_ROLES = ("budget_officer", "admin")
-CATCH_UP_SECONDS = 10.0
+READ = require("budget_officer", "instructor", "auditor", "admin", "committee_member")
+COMMIT = require("budget_officer", "admin")
 
 
 class CommitmentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -31,37 +29,41 @@ class CommitmentOut(msgspec.Struct, frozen=True):
 
 
 def _blank_fields(body: CommitmentIn) -> FieldErrors:
-    return [{"field": f, "message": "ne doit pas être vide"}
-            for f in ("dossier_id", "legal_reference") if not getattr(body, f).strip()]
+    return [
+        {"field": f, "message": "ne doit pas être vide"}
+        for f in ("dossier_id", "legal_reference")
+        if not getattr(body, f).strip()
+    ]
 
 
-def routes(runtime: Runtime, view: Projection[BudgetView], initial: Envelope) -> list:
-    call = runtime.call
-    sub_themes = [code for code in call.themes if "." in code]
+def _handlers(request: Request) -> BudgetHandlers:
+    return request.app.state.handlers
 
-    @get("/budget", guards=[require(*READ_ROLES)])
-    async def budget() -> dict:
-        return figures(view.state, sessions=[str(s.number) for s in call.sessions],
-                       departements=list(call.departements), themes=sub_themes)
 
-    @get("/reservations", guards=[require(*READ_ROLES)])
-    async def reservations() -> dict:
-        records = sorted(view.state.records.values(), key=lambda r: r.dossier_id)
-        return {"items": [msgspec.to_builtins(r) for r in records]}
+@get("/budget", guards=[READ], summary="L'enveloppe : réservé, engagé, disponible, par session, département et thème")
+async def budget(request: Request) -> dict:
+    h = _handlers(request)
+    call = h.runtime.call
+    return figures(
+        h.view.state,
+        sessions=[str(s.number) for s in call.sessions],
+        departements=list(call.departements),
+        themes=[code for code in call.themes if "." in code],
+    )
 
-    @post("/commitments", guards=[require(*COMMIT_ROLES)], status_code=201)
-    async def commit(request: Request) -> CommitmentOut:
-        body = parse(await request.body(), CommitmentIn, extra=_blank_fields)
-        # Decide on views that include everything already in the stream (the dossier may
-        # have been submitted a moment ago).
-        await view.wait_for(await runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
-        dossier_id, reference = body.dossier_id.strip(), body.legal_reference.strip()
-        command = Commit(dossier_id=dossier_id, legal_reference=reference, now=runtime.now(),
-                         dossier_known=dossier_id in view.state.dossiers.entries)
-        event = await run_command(runtime.store, initial, command, now=runtime.now,
-                                  actor=principal(request).subject)
-        await view.wait_for(await runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)  # read your write
-        return CommitmentOut(dossier_id=dossier_id, committed_cents=event.data.amount_cents,
-                             legal_reference=reference)
 
-    return [budget, reservations, commit]
+@get("/reservations", guards=[READ], summary="Les réservations et engagements, dossier par dossier")
+async def reservations(request: Request) -> dict:
+    records = sorted(_handlers(request).view.state.records.values(), key=lambda r: r.dossier_id)
+    return {"items": [msgspec.to_builtins(r) for r in records]}
+
+
+@post("/commitments", guards=[COMMIT], status_code=201, summary="Enregistrer un engagement juridique")
+async def commit(request: Request) -> CommitmentOut:
+    body = parse(await request.body(), CommitmentIn, extra=_blank_fields)
+    dossier_id, reference = body.dossier_id.strip(), body.legal_reference.strip()
+    done = await _handlers(request).commit(dossier_id, reference, principal(request).subject)
+    return CommitmentOut(dossier_id=dossier_id, committed_cents=done.amount_cents, legal_reference=reference)
+
+
+ROUTES = [budget, reservations, commit]

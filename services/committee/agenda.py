@@ -6,6 +6,7 @@ deferred to n (FORMAT.md), plus any dossier already decided in n (a dossier defe
 keeps its deferral there). A decision stands unless it is a selection whose reservation the
 budget refused: that dossier is back on the agenda, to be decided again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
@@ -28,13 +29,15 @@ class Decision(msgspec.Struct, frozen=True):
     to_session: int | None = None
 
 
-class SessionState(msgspec.Struct, frozen=True):
+class SessionState(msgspec.Struct):
+    """Not frozen: the domain's `evolve` updates it in place (start each fold from `initial_state`)."""
+
     number: int
     closed: bool = False
     laureates: tuple[str, ...] = ()
     not_retained: tuple[str, ...] = ()
-    decisions: dict[str, Decision] = {}                    # the last decision per dossier
-    reviews: dict[str, dict[str, Scores]] = {}             # dossier -> member -> last scores
+    decisions: dict[str, Decision] = msgspec.field(default_factory=dict)  # the last decision per dossier
+    reviews: dict[str, dict[str, Scores]] = msgspec.field(default_factory=dict)  # dossier -> member -> scores
 
     def standing(self, dossier_id: str, refused: Set[str]) -> Decision | None:
         decision = self.decisions.get(dossier_id)
@@ -46,23 +49,26 @@ class SessionState(msgspec.Struct, frozen=True):
 @dataclass(frozen=True)
 class Facts:
     """What the decider knows beyond the session's events, read from the committee's views."""
+
     now: datetime
     call: CallConfig
     dossiers: Mapping[str, DossierEntry]
-    refused: Set[str] = frozenset()        # selection event ids whose reservation was refused
-    answered: Set[str] = frozenset()       # selection event ids the budget answered (either way)
-    available_cents: int = 0               # envelope - reserved - committed - unanswered selections
+    refused: Set[str] = frozenset()  # selection event ids whose reservation was refused
+    answered: Set[str] = frozenset()  # selection event ids the budget answered (either way)
+    available_cents: int = 0  # envelope - reserved - committed - unanswered selections
 
 
 def on_agenda(state: SessionState, entry: DossierEntry) -> bool:
     n = state.number
-    return (entry.eligible is True and entry.status != "withdrawn"
-            and (entry.session == n or entry.agenda_session == n or entry.dossier_id in state.decisions))
+    return (
+        entry.eligible is True
+        and entry.status != "withdrawn"
+        and (entry.session == n or entry.agenda_session == n or entry.dossier_id in state.decisions)
+    )
 
 
 def agenda(state: SessionState, dossiers: Mapping[str, DossierEntry]) -> list[DossierEntry]:
-    return sorted((e for e in dossiers.values() if on_agenda(state, e)),
-                  key=lambda e: (e.submitted_at, e.dossier_id))
+    return sorted((e for e in dossiers.values() if on_agenda(state, e)), key=lambda e: (e.submitted_at, e.dossier_id))
 
 
 def open_items(state: SessionState, facts: Facts) -> list[str]:
@@ -73,6 +79,9 @@ def open_items(state: SessionState, facts: Facts) -> list[str]:
         decision = state.standing(entry.dossier_id, facts.refused)
         if decision is None or (decision.kind == "select" and decision.event_id not in facts.answered):
             items.append(entry.dossier_id)
-    items += [e.dossier_id for e in facts.dossiers.values()
-              if e.session == state.number and e.eligible is None and e.status != "withdrawn"]
+    items += [
+        e.dossier_id
+        for e in facts.dossiers.values()
+        if e.session == state.number and e.eligible is None and e.status != "withdrawn"
+    ]
     return items

@@ -1,15 +1,17 @@
 """The committee's decider for the `session` aggregate (SPEC §6): pure rules, no I/O.
 
-The state is folded from the session's own events; what lies outside the session (the
-dossiers' lifecycle, the budget's answers, the instant, the call) comes in `Facts`, read from
-the committee's views just before deciding. `decide` returns the one event to record or raises
-a `Refusal`; the checks run in FORMAT.md's order, so the first refusal that applies wins.
-VALIDATION is judged before, at the HTTP edge.
+The state is folded from the session's own events with `evolve`, which updates the state in
+place (start from `initial_state`); the committee's view folds its sessions with the same
+`evolve`. What lies outside the session (the dossiers' lifecycle, the budget's answers, the
+instant, the call) comes in `Facts`, read from the committee's views just before deciding.
+`decide(command, state, facts)` returns the one event to record or raises a `Refusal`; the
+checks run in FORMAT.md's order, so the first refusal that applies wins. VALIDATION is judged
+before, at the HTTP edge.
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -56,7 +58,7 @@ class CloseSession(msgspec.Struct, frozen=True):
 Command = RecordReview | Decide | CloseSession
 
 
-def decision_of(event: Event) -> Decision | None:
+def decision_of(event: Event[Any]) -> Decision | None:
     """The decision a select / reject / defer event records (None for any other event)."""
     d = event.data
     kind = type(d)
@@ -69,34 +71,47 @@ def decision_of(event: Event) -> Decision | None:
     return None
 
 
-def evolve(state: SessionState, event: Event) -> SessionState:
+def initial_state(number: int) -> SessionState:
+    return SessionState(number)
+
+
+def evolve(state: SessionState, event: Event[Any]) -> SessionState:
     d = event.data
-    if isinstance(d, ReviewRecorded):
-        by_member = {**state.reviews.get(d.dossier_id, {}), d.member_id: d.scores}
-        return msgspec.structs.replace(state, reviews={**state.reviews, d.dossier_id: by_member})
-    if isinstance(d, SessionClosed):
-        return msgspec.structs.replace(state, closed=True, laureates=tuple(d.laureates),
-                                       not_retained=tuple(d.not_retained))
-    decision = decision_of(event)
-    if decision is None:
+    if type(d) is ReviewRecorded:
+        by_member = state.reviews.get(d.dossier_id)
+        if by_member is None:
+            by_member = state.reviews[d.dossier_id] = {}
+        by_member[d.member_id] = d.scores
         return state
-    return msgspec.structs.replace(state, decisions={**state.decisions, d.dossier_id: decision})
-
-
-def fold(number: int, events: Iterable[Event]) -> SessionState:
-    state = SessionState(number)
-    for event in events:
-        state = evolve(state, event)
+    decision = decision_of(event)
+    if decision is not None:
+        state.decisions[d.dossier_id] = decision
+    elif isinstance(d, SessionClosed):
+        state.closed, state.laureates, state.not_retained = True, tuple(d.laureates), tuple(d.not_retained)
     return state
+
+
+def decide(command: Command, state: SessionState, facts: Facts) -> EventData:
+    if isinstance(command, RecordReview):
+        _dossier_checks(state, command.dossier_id, facts)
+        return ReviewRecorded(
+            session=state.number, dossier_id=command.dossier_id, member_id=command.member_id, scores=command.scores
+        )
+    if isinstance(command, Decide):
+        return _decide_project(state, command, facts)
+    return _close(state, facts)
 
 
 def _session_checks(state: SessionState, facts: Facts) -> None:
     session = facts.call.session(state.number)
     if session is None:  # the HTTP edge answers 404 first; kept so that the decider is total
         raise Refusal("SESSION_NOT_OPEN", f"La session {state.number} n'existe pas.")
-    if facts.now.replace(microsecond=0) <= session.cutoff:   # cut-offs are inclusive to the second
-        raise Refusal("SESSION_NOT_OPEN", f"La session {state.number} n'est pas encore ouverte : "
-                                          f"le relevé a lieu le {session.cutoff:%d/%m/%Y à %H:%M:%S}.")
+    if facts.now.replace(microsecond=0) <= session.cutoff:  # cut-offs are inclusive to the second
+        raise Refusal(
+            "SESSION_NOT_OPEN",
+            f"La session {state.number} n'est pas encore ouverte : "
+            f"le relevé a lieu le {session.cutoff:%d/%m/%Y à %H:%M:%S}.",
+        )
     if state.closed:
         raise Refusal("SESSION_CLOSED", f"La session {state.number} est déjà close.")
 
@@ -106,9 +121,12 @@ def _dossier_checks(state: SessionState, dossier_id: str, facts: Facts) -> None:
         raise Refusal("UNKNOWN_DOSSIER", f"Le dossier {dossier_id} est inconnu.")
     _session_checks(state, facts)
     if not on_agenda(state, facts.dossiers[dossier_id]):
-        raise Refusal("NOT_ON_AGENDA", f"Le dossier {dossier_id} n'est pas à l'ordre du jour de la "
-                                       f"session {state.number} (inéligible, retiré, non encore instruit "
-                                       "ou relevant d'une autre session).")
+        raise Refusal(
+            "NOT_ON_AGENDA",
+            f"Le dossier {dossier_id} n'est pas à l'ordre du jour de la "
+            f"session {state.number} (inéligible, retiré, non encore instruit "
+            "ou relevant d'une autre session).",
+        )
 
 
 def _grant_checks(command: Decide, facts: Facts) -> None:
@@ -116,22 +134,32 @@ def _grant_checks(command: Decide, facts: Facts) -> None:
     entry = facts.dossiers[command.dossier_id]
     cost, requested, rules = entry.global_cost_cents, entry.requested_cents, facts.call.eligibility
     if grant * 100 < cost * rules.rate_min_percent or grant * 100 > cost * rules.rate_max_percent:
-        raise Refusal("GRANT_RANGE", f"La subvention de {format_euros(grant)} doit être comprise entre "
-                                     f"{rules.rate_min_percent} % et {rules.rate_max_percent} % du coût global "
-                                     f"({format_euros(cost)}).")
+        raise Refusal(
+            "GRANT_RANGE",
+            f"La subvention de {format_euros(grant)} doit être comprise entre "
+            f"{rules.rate_min_percent} % et {rules.rate_max_percent} % du coût global "
+            f"({format_euros(cost)}).",
+        )
     if grant > requested:
-        raise Refusal("GRANT_RANGE", f"La subvention de {format_euros(grant)} dépasse le montant demandé "
-                                     f"({format_euros(requested)}).")
+        raise Refusal(
+            "GRANT_RANGE",
+            f"La subvention de {format_euros(grant)} dépasse le montant demandé ({format_euros(requested)}).",
+        )
     if grant > facts.available_cents:
-        raise Refusal("ENVELOPE_EXHAUSTED", f"La subvention de {format_euros(grant)} dépasse le reste de "
-                                            f"l'enveloppe ({format_euros(facts.available_cents)}).")
+        raise Refusal(
+            "ENVELOPE_EXHAUSTED",
+            f"La subvention de {format_euros(grant)} dépasse le reste de "
+            f"l'enveloppe ({format_euros(facts.available_cents)}).",
+        )
 
 
 def _decide_project(state: SessionState, command: Decide, facts: Facts) -> EventData:
     _dossier_checks(state, command.dossier_id, facts)
     if state.standing(command.dossier_id, facts.refused) is not None:
-        raise Refusal("ALREADY_DECIDED", f"Le dossier {command.dossier_id} a déjà fait l'objet d'une "
-                                         f"décision lors de la session {state.number}.")
+        raise Refusal(
+            "ALREADY_DECIDED",
+            f"Le dossier {command.dossier_id} a déjà fait l'objet d'une décision lors de la session {state.number}.",
+        )
     n, dossier_id = state.number, command.dossier_id
     if command.decision == "defer":
         if n >= facts.call.last_session:
@@ -147,8 +175,11 @@ def _close(state: SessionState, facts: Facts) -> EventData:
     _session_checks(state, facts)
     items = open_items(state, facts)
     if items:
-        raise Refusal("OPEN_ITEMS", f"La session {state.number} ne peut pas être close : "
-                                    f"{len(items)} dossier(s) en attente ({', '.join(items)}).")
+        raise Refusal(
+            "OPEN_ITEMS",
+            f"La session {state.number} ne peut pas être close : "
+            f"{len(items)} dossier(s) en attente ({', '.join(items)}).",
+        )
     laureates, not_retained = [], []
     for dossier_id, decision in state.decisions.items():
         if state.standing(dossier_id, facts.refused) is not None:
@@ -156,16 +187,9 @@ def _close(state: SessionState, facts: Facts) -> EventData:
                 laureates.append(dossier_id)
             elif decision.kind == "reject":
                 not_retained.append(dossier_id)
-    not_retained += [e.dossier_id for e in facts.dossiers.values()
-                     if e.session == state.number and e.eligible is False and e.status != "withdrawn"]
+    not_retained += [
+        e.dossier_id
+        for e in facts.dossiers.values()
+        if e.session == state.number and e.eligible is False and e.status != "withdrawn"
+    ]
     return SessionClosed(session=state.number, laureates=sorted(laureates), not_retained=sorted(set(not_retained)))
-
-
-def decide(state: SessionState, command: Command, facts: Facts) -> EventData:
-    if isinstance(command, RecordReview):
-        _dossier_checks(state, command.dossier_id, facts)
-        return ReviewRecorded(session=state.number, dossier_id=command.dossier_id,
-                              member_id=command.member_id, scores=command.scores)
-    if isinstance(command, Decide):
-        return _decide_project(state, command, facts)
-    return _close(state, facts)

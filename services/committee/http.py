@@ -1,4 +1,5 @@
 """The committee's HTTP API (ARCHITECTURE.md): request -> command -> event, and the reads."""
+
 from __future__ import annotations
 
 from litestar import Request, get, post
@@ -10,8 +11,8 @@ from aap_contract.events import Scores
 from aap_platform.auth import principal, require
 from aap_platform.validation import parse
 from services.committee import present
-from services.committee.commands import Committee
-from services.committee.domain import CloseSession, Decide, RecordReview
+from services.committee.domain import Decide
+from services.committee.handlers import CommitteeHandlers, UnknownSession
 from services.committee.ranking import ranking
 from services.committee.schemas import (
     DecisionBody,
@@ -25,8 +26,8 @@ DECIDE = require("instructor", "admin")
 REVIEW = require("committee_member", "instructor", "admin")
 
 
-def _committee(request: Request) -> Committee:
-    return request.app.state.committee
+def _committee(request: Request) -> CommitteeHandlers:
+    return request.app.state.handlers
 
 
 def _recorded(event: Event) -> dict:
@@ -44,8 +45,10 @@ async def list_sessions(request: Request) -> dict:
 @get("/sessions/{n:int}", guards=[READ])
 async def get_session(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
-    c.check_session(n)
-    return present.detail(c.view, c.runtime.call.session(n), c.runtime.now())
+    session = c.runtime.call.session(n)
+    if session is None:
+        raise UnknownSession(n)
+    return present.detail(c.view, session, c.runtime.now())
 
 
 @get("/sessions/{n:int}/ranking", guards=[READ])
@@ -65,9 +68,8 @@ async def post_review(request: Request, n: FromPath[int]) -> dict:
     if who.role == "committee_member" and who.member_id != body.member_id:
         raise PermissionDeniedException("un membre du comité ne peut noter qu'en son propre nom")
     s = body.scores
-    command = RecordReview(n, body.dossier_id, body.member_id,
-                           Scores(s.diagnosis, s.co_construction, s.roadmap, s.free_software))
-    return _recorded(await c.run(command, who.subject))
+    scores = Scores(s.diagnosis, s.co_construction, s.roadmap, s.free_software)
+    return _recorded(await c.review(n, body.dossier_id, body.member_id, scores, who.subject))
 
 
 @post("/sessions/{n:int}/decisions", guards=[DECIDE], status_code=201)
@@ -76,14 +78,14 @@ async def post_decision(request: Request, n: FromPath[int]) -> dict:
     c.check_session(n)
     body = parse(await request.body(), DecisionBody, extra=decision_errors)
     command = Decide(n, body.dossier_id, body.decision, body.granted_cents, body.motivation)
-    event = await c.run(command, principal(request).subject)
+    event = await c.decide(command, principal(request).subject)
     return {**_recorded(event), "decision": body.decision}
 
 
 @post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201)
 async def post_close(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
-    return _recorded(await c.run(CloseSession(n), principal(request).subject))
+    return _recorded(await c.close(n, principal(request).subject))
 
 
-HANDLERS = [list_sessions, get_session, get_ranking, post_review, post_decision, post_close]
+ROUTES = [list_sessions, get_session, get_ranking, post_review, post_decision, post_close]

@@ -1,7 +1,9 @@
 """The committee's gauges, read from the live view at scrape time (no cost per event, and the
 view's evolve stays free of side effects, as the audit replays it)."""
+
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from prometheus_client import Gauge
@@ -20,12 +22,17 @@ def agenda_size(view: CommitteeView, number: int) -> int:
 
 def decisions(view: CommitteeView, number: int, kind: str) -> int:
     state = view.session(number)
-    return sum(1 for e in agenda(state, view.index.entries)
-               if (d := state.standing(e.dossier_id, view.budget.refused)) is not None and d.kind == kind)
+    return sum(
+        1
+        for e in agenda(state, view.index.entries)
+        if (d := state.standing(e.dossier_id, view.budget.refused)) is not None and d.kind == kind
+    )
 
 
 def register(sessions: list[int], view: Callable[[], CommitteeView]) -> None:
     for n in sessions:
-        AGENDA.labels(str(n)).set_function(lambda n=n: agenda_size(view(), n))
+        AGENDA.labels(str(n)).set_function(functools.partial(lambda n: agenda_size(view(), n), n))
         for kind in KINDS:
-            DECISIONS.labels(str(n), kind).set_function(lambda n=n, kind=kind: decisions(view(), n, kind))
+            DECISIONS.labels(str(n), kind).set_function(
+                functools.partial(lambda n, kind: decisions(view(), n, kind), n, kind)
+            )

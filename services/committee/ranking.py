@@ -3,6 +3,7 @@ members' last reviews, and the overall mean (the mean of the criteria's means). 
 left null (free software where no software is involved) is averaged over the reviews that
 scored it, and left out of the overall mean when nobody scored it. Exact fractions inside,
 rounded to two decimals only for display; unreviewed dossiers come last."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -39,6 +40,14 @@ def ranking(state: SessionState, dossiers: Mapping[str, DossierEntry], criteria:
         overall = _mean([m for m in means.values() if m is not None])
         rows.append((entry, len(scores), means, overall))
     rows.sort(key=lambda r: (r[3] is None, -(r[3] or 0), r[0].dossier_id))
-    return [Ranked(rank=i, dossier_id=e.dossier_id, title=e.title, reviews=count,
-                   means={c: _shown(m) for c, m in means.items()}, overall=_shown(overall))
-            for i, (e, count, means, overall) in enumerate(rows, start=1)]
+    return [
+        Ranked(
+            rank=i,
+            dossier_id=e.dossier_id,
+            title=e.title,
+            reviews=count,
+            means={c: _shown(m) for c, m in means.items()},
+            overall=_shown(overall),
+        )
+        for i, (e, count, means, overall) in enumerate(rows, start=1)
+    ]

@@ -1,5 +1,6 @@
 """Request bodies of the committee's API and the checks msgspec cannot express; every faulty
 field is named (HTTP 422, aap_platform.validation)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -19,7 +20,7 @@ class ScoresBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     diagnosis: Score
     co_construction: Score
     roadmap: Score
-    free_software: Score | None = None     # null: no software involved, not applicable
+    free_software: Score | None = None  # null: no software involved, not applicable
 
 
 class ReviewBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -40,6 +41,7 @@ def review_errors(call: CallConfig):
         if call.member(body.member_id) is None:
             return [{"field": "member_id", "message": "membre du comité inconnu pour cet appel"}]
         return []
+
     return check
 
 

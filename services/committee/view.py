@@ -1,11 +1,14 @@
-"""The committee's read model, fed with the whole call stream: the shared dossier lifecycle
-index, every session's state (by the decider's own evolve) and the committee's view of the
-budget. Like `aap_contract.lifecycle.DossierIndex`, it evolves in place and returns itself; replaying
-the log into a fresh `initial_view` gives the same view.
+"""The committee's read model, fed with the whole call stream: the dossier lifecycle index,
+every session's state (folded by the decider's own `evolve`) and the committee's view of the
+budget. `evolve_view` updates it in place and returns it; replaying the log into a fresh
+`initial_view` gives the same view.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from aap_contract.config import CallConfig
 from aap_contract.entry import summary
@@ -21,17 +24,29 @@ from aap_contract.events import (
     ReviewRecorded,
     SessionClosed,
 )
-from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, initial_index
+from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, evolve_index, initial_index
 from aap_contract.reading import SUMMARY_READING
 from aap_platform.codec import decoder_with
+from aap_platform.projection import Projection
 from services.committee import domain
 from services.committee.agenda import Facts, SessionState
 
 # the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's
-TYPES = INDEX_TYPES | {t.__name__ for t in (
-    ReviewRecorded, ProjectSelected, ProjectRejected, ProjectDeferred, SessionClosed,
-    CreditsReserved, ReservationRefused, CreditsCommitted, ReservationsLapsed)}
-DECODE = decoder_with(SUMMARY_READING)          # a dossier is read as far as its summary needs
+TYPES = INDEX_TYPES | {
+    t.__name__
+    for t in (
+        ReviewRecorded,
+        ProjectSelected,
+        ProjectRejected,
+        ProjectDeferred,
+        SessionClosed,
+        CreditsReserved,
+        ReservationRefused,
+        CreditsCommitted,
+        ReservationsLapsed,
+    )
+}
+DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
 
 
 class BudgetFacts:
@@ -39,98 +54,89 @@ class BudgetFacts:
 
     def __init__(self, envelope_cents: int) -> None:
         self.envelope_cents = envelope_cents
-        self.reserved: dict[str, int] = {}        # dossier -> reserved, not yet committed
+        self.reserved: dict[str, int] = {}  # dossier -> reserved, not yet committed
         self.committed_cents = 0
-        self.pending: dict[str, int] = {}         # selection event id -> granted, unanswered
+        self.pending: dict[str, int] = {}  # selection event id -> granted, unanswered
         self.refused: set[str] = set()
         self.answered: set[str] = set()
 
     @property
     def available_cents(self) -> int:
-        return (self.envelope_cents - sum(self.reserved.values()) - self.committed_cents
-                - sum(self.pending.values()))
+        return self.envelope_cents - sum(self.reserved.values()) - self.committed_cents - sum(self.pending.values())
 
-    def evolve(self, event: Event) -> "BudgetFacts":
-        on = _BUDGET_ON.get(type(event.data))
-        if on is not None:
-            on(self, event.data, event.event_id)
-        return self
-
-    def _selected(self, d: ProjectSelected, event_id: str) -> None:
+    def on_selected(self, d: ProjectSelected, event_id: str) -> None:
         self.pending[event_id] = d.granted_cents
 
     def _answered(self, d: CreditsReserved | ReservationRefused) -> None:
         self.pending.pop(d.selection_event_id, None)
         self.answered.add(d.selection_event_id)
 
-    def _reserved(self, d: CreditsReserved, _: str) -> None:
+    def on_reserved(self, d: CreditsReserved, _: str) -> None:
         self._answered(d)
         self.reserved[d.dossier_id] = d.amount_cents
 
-    def _refused(self, d: ReservationRefused, _: str) -> None:
+    def on_refused(self, d: ReservationRefused, _: str) -> None:
         self._answered(d)
         self.refused.add(d.selection_event_id)
 
-    def _committed(self, d: CreditsCommitted, _: str) -> None:
+    def on_committed(self, d: CreditsCommitted, _: str) -> None:
         self.reserved.pop(d.dossier_id, None)
         self.committed_cents += d.amount_cents
 
-    def _lapsed(self, d: ReservationsLapsed, _: str) -> None:
+    def on_lapsed(self, d: ReservationsLapsed, _: str) -> None:
         for lapse in d.lapses:
             self.reserved.pop(lapse.dossier_id, None)
 
 
-_BUDGET_ON = {ProjectSelected: BudgetFacts._selected, CreditsReserved: BudgetFacts._reserved,
-              ReservationRefused: BudgetFacts._refused, CreditsCommitted: BudgetFacts._committed,
-              ReservationsLapsed: BudgetFacts._lapsed}
+# What each budget-related event type does to the committee's view of the budget, by type name.
+_BUDGET_ON: dict[str, Callable[[BudgetFacts, Any, str], None]] = {
+    "ProjectSelected": BudgetFacts.on_selected,
+    "CreditsReserved": BudgetFacts.on_reserved,
+    "ReservationRefused": BudgetFacts.on_refused,
+    "CreditsCommitted": BudgetFacts.on_committed,
+    "ReservationsLapsed": BudgetFacts.on_lapsed,
+}
 
 
 class CommitteeView:
     def __init__(self, call: CallConfig) -> None:
-        self._call = call                          # private: not part of the audited state
-        self.index: DossierIndex = initial_index(summary)   # the dossier's summary, not its content
+        self._call = call  # private: not part of the audited state
+        self.index: DossierIndex = initial_index(summary)  # the dossier's summary, not its content
         # keyed by str(number), like the aggregate ids (and so that the audit can hash the view)
-        self.sessions: dict[str, SessionState] = {str(s.number): SessionState(s.number) for s in call.sessions}
+        self.sessions: dict[str, SessionState] = {str(s.number): domain.initial_state(s.number) for s in call.sessions}
         self.budget = BudgetFacts(call.budget.envelope_cents)
-
-    def evolve(self, event: Event) -> "CommitteeView":
-        self.index = self.index.evolve(event)
-        self.budget = self.budget.evolve(event)
-        if event.aggregate_type == "session":
-            key = event.aggregate_id
-            if key in self.sessions:
-                self.sessions[key] = _evolve_session(self.sessions[key], event)
-        return self
 
     def session(self, number: int) -> SessionState:
         return self.sessions[str(number)]
 
     def facts(self, now: datetime) -> Facts:
         b = self.budget
-        return Facts(now=now, call=self._call, dossiers=self.index.entries, refused=b.refused,
-                     answered=b.answered, available_cents=b.available_cents)
+        return Facts(
+            now=now,
+            call=self._call,
+            dossiers=self.index.entries,
+            refused=b.refused,
+            answered=b.answered,
+            available_cents=b.available_cents,
+        )
 
 
-def _evolve_session(state: SessionState, event: Event) -> SessionState:
-    """`domain.evolve`, without copying the session's per-dossier maps on every event (that
-    made a replay quadratic in the dossiers): reviews and decisions go into the view's own maps
-    (the view holds the only reference to them), a closing through the decider's evolve.
-    Same resulting state."""
-    d = event.data
-    if type(d) is ReviewRecorded:
-        reviews = state.reviews
-        reviews[d.dossier_id] = {**reviews.get(d.dossier_id, {}), d.member_id: d.scores}
-        return state
-    decision = domain.decision_of(event)
-    if decision is not None:
-        state.decisions[d.dossier_id] = decision
-        return state
-    return domain.evolve(state, event)
-
-
-def initial_view(call: CallConfig):
+def initial_view(call: CallConfig) -> Callable[[], CommitteeView]:
     return lambda: CommitteeView(call)
 
 
 def evolve_view(view: CommitteeView, event: Event) -> CommitteeView:
-    return view.evolve(event)
+    evolve_index(view.index, event)
+    on_budget = _BUDGET_ON.get(event.type)
+    if on_budget is not None:
+        on_budget(view.budget, event.data, event.event_id)
+    if event.aggregate_type == "session":
+        state = view.sessions.get(event.aggregate_id)
+        if state is not None:
+            domain.evolve(state, event)
+    return view
+
+
+def projection(call: CallConfig) -> Projection[CommitteeView]:
+    """The view as the service runs it: fed by the call's stream, only the types it acts on."""
+    return Projection("committee", initial_view(call), evolve_view, types=TYPES, decode=DECODE)

@@ -11,6 +11,7 @@
 
 The token is sent in the Authorization header only: never logged, never in an error message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,7 +73,7 @@ class Pacer:
     def delay(self) -> float:
         """Seconds until a token is free (0: now); takes it when free."""
         self._refill()
-        if self.tokens >= 1 - 1e-9:          # a float refill may stop a hair short of 1
+        if self.tokens >= 1 - 1e-9:  # a float refill may stop a hair short of 1
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate
@@ -86,6 +87,7 @@ class Pacer:
 @dataclass
 class DnStatus:
     """What /health/ready and the metrics say of DN."""
+
     reachable: bool = True
     last_error: str | None = None
     unreachable_since: float | None = None
@@ -93,8 +95,12 @@ class DnStatus:
     rate_limited: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"reachable": self.reachable, "last_error": self.last_error, "requests": self.requests,
-                "rate_limited": self.rate_limited}
+        return {
+            "reachable": self.reachable,
+            "last_error": self.last_error,
+            "requests": self.requests,
+            "rate_limited": self.rate_limited,
+        }
 
 
 @dataclass
@@ -131,8 +137,10 @@ class DnClient:
             self.status.requests += 1
             try:
                 response = await self.http.post(
-                    self.url, json={"query": query, "variables": variables, "operationName": operation},
-                    headers={"Authorization": f"Bearer {self.token}"})
+                    self.url,
+                    json={"query": query, "variables": variables, "operationName": operation},
+                    headers={"Authorization": f"Bearer {self.token}"},
+                )
             except httpx.TransportError as exc:
                 metrics.DN_REQUESTS.labels(operation, "unreachable").inc()
                 await self._unreachable(type(exc).__name__, attempt, started)

@@ -2,20 +2,21 @@
 
 The reactor is durable and in order; a failed DN mutation raises, so the event is redelivered with
 backoff and parked after 5 attempts (aap_platform.reactor): never taken for a success."""
+
 from __future__ import annotations
 
 from aap_contract.envelope import Event
-from aap_contract.events import EligibilityAssessed, SessionClosed
-from aap_platform.reactor import Handler
+from aap_platform.reactor import Subscription
 from services.connector.handlers import Handlers
 
 CONSUMES = ("EligibilityAssessed", "SessionClosed")
 
 
-def reactor(handlers: Handlers) -> Handler:
+def subscription(handlers: Handlers) -> Subscription:
     async def on_event(event: Event, seq: int) -> None:
-        if isinstance(event.data, EligibilityAssessed):
+        if event.type == "EligibilityAssessed":
             await handlers.write_back_assessment(event)
-        elif isinstance(event.data, SessionClosed):
+        elif event.type == "SessionClosed":
             await handlers.write_back_session(event)
-    return on_event
+
+    return Subscription(on_event, aggregates=("assessment", "session"), types=CONSUMES)

@@ -1,6 +1,7 @@
 """Where each démarche's sync stands, in a NATS key-value bucket: the last `endCursor` of its
 dossiers (never overwritten by null: DN gives null on an empty page) and the instant of the last
 deletion seen."""
+
 from __future__ import annotations
 
 import re
@@ -38,7 +39,7 @@ class Cursors:
         return await self._get(f"cursor.{int(demarche)}")
 
     async def save_cursor(self, demarche: int, cursor: str | None) -> None:
-        if cursor:                          # an empty page's null keeps the last cursor
+        if cursor:  # an empty page's null keeps the last cursor
             await (await self._store()).put(f"cursor.{int(demarche)}", cursor.encode())
 
     async def deleted_since(self, demarche: int) -> datetime | None:

@@ -5,6 +5,7 @@ One command records one fact; a command that would repeat a fact already recorde
 so a redelivered event or a restarted sync appends nothing twice, and a write-back recorded as done
 is never asked of DN again.
 """
+
 from __future__ import annotations
 
 import base64
@@ -68,9 +69,9 @@ class DnState(msgspec.Struct):
     number: int | None = None
     demarche: int | None = None
     dn_id: str | None = None
-    imported: str | None = None           # fingerprint of the content last imported
+    imported: str | None = None  # fingerprint of the content last imported
     document_checksum: str | None = None
-    failed: str | None = None             # fingerprint of the content last failed
+    failed: str | None = None  # fingerprint of the content last failed
     failure: DnImportFailed | None = None
     deleted: bool = False
     written: set[str] = msgspec.field(default_factory=set)
@@ -124,26 +125,47 @@ def decide(command: Command, state: DnState, context: object = None) -> EventDat
         if state.imported == command.fingerprint and state.document_checksum == command.document_checksum:
             return None
         return DnDossierImported(
-            dossier_id=command.dossier_id, demarche=command.demarche, number=command.number,
-            dn_id=command.dn_id, action=command.action, fingerprint=command.fingerprint,
-            modified_at=command.modified_at, document_checksum=command.document_checksum)
+            dossier_id=command.dossier_id,
+            demarche=command.demarche,
+            number=command.number,
+            dn_id=command.dn_id,
+            action=command.action,
+            fingerprint=command.fingerprint,
+            modified_at=command.modified_at,
+            document_checksum=command.document_checksum,
+        )
     if isinstance(command, RecordFailure):
         last = state.failure
-        if last is not None and state.failed == command.fingerprint and last.kind == command.kind \
-                and last.problems == command.problems:
+        if (
+            last is not None
+            and state.failed == command.fingerprint
+            and last.kind == command.kind
+            and last.problems == command.problems
+        ):
             return None
         return DnImportFailed(
-            dossier_id=command.dossier_id, demarche=command.demarche, number=command.number,
-            kind=command.kind, problems=command.problems, fingerprint=command.fingerprint,
-            modified_at=command.modified_at)
+            dossier_id=command.dossier_id,
+            demarche=command.demarche,
+            number=command.number,
+            kind=command.kind,
+            problems=command.problems,
+            fingerprint=command.fingerprint,
+            modified_at=command.modified_at,
+        )
     if isinstance(command, RecordDeletion):
         if state.deleted:
             return None
-        return DnDossierDeleted(dossier_id=command.dossier_id, demarche=command.demarche,
-                                number=command.number, reason=command.reason, deleted_at=command.deleted_at)
+        return DnDossierDeleted(
+            dossier_id=command.dossier_id,
+            demarche=command.demarche,
+            number=command.number,
+            reason=command.reason,
+            deleted_at=command.deleted_at,
+        )
     if state.number is None or not state.in_aap:
         raise Refusal("UNKNOWN_DOSSIER", f"Le dossier {command.dossier_id} n'a pas été importé de Démarche Numérique.")
     if command.key in state.written:
         return None
-    return DnWriteBackDone(dossier_id=command.dossier_id, number=state.number, mutation=command.mutation,
-                           key=command.key)
+    return DnWriteBackDone(
+        dossier_id=command.dossier_id, number=state.number, mutation=command.mutation, key=command.key
+    )

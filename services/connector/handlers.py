@@ -3,6 +3,7 @@ each (the only caller of `execute` in the service), and the write-backs: a DN mu
 when its key is not recorded as done, and recorded as done only once DN accepted it.
 
 Event ids are stable, so a retried command after a crash is stored once (Nats-Msg-Id)."""
+
 from __future__ import annotations
 
 import logging
@@ -52,26 +53,41 @@ def fold(loaded: Loaded) -> DnState:
 
 
 class Handlers:
-    def __init__(self, store: Callable[[], EventStore], call: CallConfig, now: Callable[[], datetime],
-                 dn: Callable[[], DnClient | None]) -> None:
+    def __init__(
+        self,
+        store: Callable[[], EventStore],
+        call: CallConfig,
+        now: Callable[[], datetime],
+        dn: Callable[[], DnClient | None],
+    ) -> None:
         self.store, self.call, self.now, self.dn = store, call, now, dn
-        self.view: Any = None          # the read model (Projection), for the HTTP API
-        self.loop: Any = None          # the sync loop, when a DN token is configured
+        self.view: Any = None  # the read model (Projection), for the HTTP API
+        self.loop: Any = None  # the sync loop, when a DN token is configured
 
     async def state(self, dossier_id: str) -> DnState:
         return fold(await self.store().load(AGGREGATE, dossier_id))
 
     async def _run(self, dossier_id: str, command, event_id: str, causation: Event | None = None) -> Event | None:
-        return await execute(self.store(), AGGREGATE, dossier_id, lambda loaded: decide(command, fold(loaded)),
-                             actor=ACTOR, now=self.now, causation=causation, event_id=event_id)
+        return await execute(
+            self.store(),
+            AGGREGATE,
+            dossier_id,
+            lambda loaded: decide(command, fold(loaded)),
+            actor=ACTOR,
+            now=self.now,
+            causation=causation,
+            event_id=event_id,
+        )
 
     async def record_import(self, c: RecordImport) -> Event | None:
-        return await self._run(c.dossier_id, c, stable_id("dn-import", c.dossier_id, c.fingerprint,
-                                                          c.document_checksum or ""))
+        return await self._run(
+            c.dossier_id, c, stable_id("dn-import", c.dossier_id, c.fingerprint, c.document_checksum or "")
+        )
 
     async def record_failure(self, c: RecordFailure) -> Event | None:
-        return await self._run(c.dossier_id, c, stable_id("dn-failure", c.dossier_id, c.fingerprint, c.kind,
-                                                          *c.problems))
+        return await self._run(
+            c.dossier_id, c, stable_id("dn-failure", c.dossier_id, c.fingerprint, c.kind, *c.problems)
+        )
 
     async def record_deletion(self, c: RecordDeletion) -> Event | None:
         return await self._run(c.dossier_id, c, stable_id("dn-deletion", c.dossier_id))
@@ -147,7 +163,10 @@ class Handlers:
             elif isinstance(d, ReviewRecorded) and d.session == closed.session:
                 reviews.setdefault(d.dossier_id, []).append(d)
         done = 0
-        for dossier_id, laureate in [*((d, True) for d in closed.laureates), *((d, False) for d in closed.not_retained)]:
+        for dossier_id, laureate in [
+            *((d, True) for d in closed.laureates),
+            *((d, False) for d in closed.not_retained),
+        ]:
             state = await self._imported(dossier_id)
             dn_id = state.dn_dossier_id if state is not None else None
             if state is None or state.deleted or dn_id is None:
@@ -155,7 +174,15 @@ class Handlers:
             c, link = self._link(state)
             if link is None:
                 continue
-            plan = writeback.for_decision(closed.session, laureate, dn_id, link, c, selections.get(dossier_id),
-                                          rejections.get(dossier_id), reviews.get(dossier_id, []))
+            plan = writeback.for_decision(
+                closed.session,
+                laureate,
+                dn_id,
+                link,
+                c,
+                selections.get(dossier_id),
+                rejections.get(dossier_id),
+                reviews.get(dossier_id, []),
+            )
             done += await self._apply(dossier_id, state, plan, event)
         return done

@@ -1,5 +1,6 @@
 """Intake's HTTP API as the connector uses it, with a service token of role `connector`: only intake
 publishes dossier events, so a DN dossier enters AAP through intake's own validation and rules."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,7 +20,7 @@ class IntakeUnavailable(Exception):
 
 class Answer(msgspec.Struct, frozen=True):
     outcome: Literal["ok", "refused", "invalid"]
-    action: str = ""                  # ok: submitted | amended | unchanged
+    action: str = ""  # ok: submitted | amended | unchanged
     problems: list[str] = []
 
 
@@ -49,8 +50,11 @@ class IntakeClient:
             return Answer("ok", action=body.get("action", ""))
         if response.status_code == 422:
             extra = body.get("extra") or []
-            return Answer("invalid", problems=[f"{e.get('field')} : {e.get('message')}" for e in extra]
-                          or [str(body.get("detail", "données invalides"))])
+            return Answer(
+                "invalid",
+                problems=[f"{e.get('field')} : {e.get('message')}" for e in extra]
+                or [str(body.get("detail", "données invalides"))],
+            )
         return Answer("refused", problems=[f"{body.get('code', response.status_code)} : {body.get('message', '')}"])
 
     async def import_dossier(self, dossier_id: str, submitted_at: datetime, dossier: Dossier) -> Answer:
@@ -58,11 +62,23 @@ class IntakeClient:
         return self._answer(await self._send("PUT", f"/imports/{dossier_id}", json=body))
 
     async def import_document(self, dossier_id: str, at: datetime, filename: str, content: bytes) -> Answer:
-        response = await self._send("PUT", f"/imports/{dossier_id}/document", content=content,
-                                    params={"at": at.isoformat(), "filename": filename},
-                                    headers={"Content-Type": "application/pdf"})
-        return self._answer(response) if response.status_code != 413 else Answer("refused", problems=[
-            "document trop volumineux pour intake"])
+        response = await self._send(
+            "PUT",
+            f"/imports/{dossier_id}/document",
+            content=content,
+            params={"at": at.isoformat(), "filename": filename},
+            headers={"Content-Type": "application/pdf"},
+        )
+        return (
+            self._answer(response)
+            if response.status_code != 413
+            else Answer("refused", problems=["document trop volumineux pour intake"])
+        )
+
+    async def document_sha256(self, dossier_id: str) -> str | None:
+        """The SHA-256 of the document intake holds for the dossier (None: none, or no dossier)."""
+        response = await self._send("GET", f"/dossiers/{dossier_id}")
+        return response.json().get("document_sha256") if response.status_code == 200 else None
 
     async def withdraw(self, dossier_id: str, reason: str) -> Answer:
         return self._answer(await self._send("POST", f"/dossiers/{dossier_id}/withdraw", json={"reason": reason}))

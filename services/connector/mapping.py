@@ -7,12 +7,13 @@ another type keeps its text), from the typed selections only where text is ambig
 of a multiple choice) or absent (a SIRET's establishment). Amounts are exact decimals turned into
 integer cents; a float never holds money.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -23,7 +24,9 @@ from aap_contract.dossier import (
     Document,
     Dossier,
     Expense,
+    ExpenseCategory,
     Financing,
+    Section,
     Software,
     siren_is_valid,
 )
@@ -31,16 +34,26 @@ from aap_contract.dossier import (
 Node = dict[str, Any]
 THEME_CODE = re.compile(r"^\s*(\d+(?:\.\d+)*)\b")
 MAX_CENTS = 10**13
-FIELD_LABELS = {     # a champ missing from the dossier is named by what the dossier needs from it
-    "applicant_name": "nom de la collectivité porteuse", "applicant_kind": "type de collectivité",
-    "applicant_departement": "département du siège", "contact_name": "interlocuteur opérationnel",
-    "contact_email": "adresse électronique de l'interlocuteur", "title": "intitulé du projet",
-    "summary": "description du projet", "theme": "thème et sous-thème", "global_cost": "coût global",
-    "requested": "subvention sollicitée", "expense_label": "nature de la dépense",
-    "expense_category": "catégorie de dépense", "expense_amount": "montant de la dépense",
-    "resource_kind": "type de ressource", "resource_amount": "montant de la ressource",
-    "joint_siret": "SIRET de la structure associée", "joint_kind": "type de structure",
-    "joint_contact_name": "référent de la structure", "joint_contact_email": "adresse électronique du référent",
+FIELD_LABELS = {  # a champ missing from the dossier is named by what the dossier needs from it
+    "applicant_name": "nom de la collectivité porteuse",
+    "applicant_kind": "type de collectivité",
+    "applicant_departement": "département du siège",
+    "contact_name": "interlocuteur opérationnel",
+    "contact_email": "adresse électronique de l'interlocuteur",
+    "title": "intitulé du projet",
+    "summary": "description du projet",
+    "theme": "thème et sous-thème",
+    "global_cost": "coût global",
+    "requested": "subvention sollicitée",
+    "expense_label": "nature de la dépense",
+    "expense_category": "catégorie de dépense",
+    "expense_amount": "montant de la dépense",
+    "resource_kind": "type de ressource",
+    "resource_amount": "montant de la ressource",
+    "joint_siret": "SIRET de la structure associée",
+    "joint_kind": "type de structure",
+    "joint_contact_name": "référent de la structure",
+    "joint_contact_email": "adresse électronique du référent",
 }
 
 
@@ -54,12 +67,14 @@ class DnFile(msgspec.Struct, frozen=True):
 def fingerprint(node: Node) -> str:
     """What the dossier says (champs and demandeur), without what moves by itself (file URLs,
     dates, state): the same content gives the same fingerprint."""
+
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: strip(v) for k, v in sorted(value.items()) if k != "url"}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
+
     content = {"demandeur": strip(node.get("demandeur")), "champs": strip(node.get("champs"))}
     return hashlib.sha256(msgspec.json.encode(content)).hexdigest()
 
@@ -71,11 +86,15 @@ def by_descriptor(champs: list[Node] | None) -> dict[str, Node]:
 def file_of(node: Node, link: DemarcheLink) -> DnFile | None:
     champ = by_descriptor(node.get("champs")).get(link.champs["document"])
     files = (champ or {}).get("files") or []
-    if not files:
+    if champ is None or not files:
         return None
     f = files[0]
-    return DnFile(champ_id=champ["id"], filename=f.get("filename") or "document.pdf",
-                  checksum=f.get("checksum") or "", url=f.get("url") or "")
+    return DnFile(
+        champ_id=champ["id"],
+        filename=f.get("filename") or "document.pdf",
+        checksum=f.get("checksum") or "",
+        url=f.get("url") or "",
+    )
 
 
 class _Reader:
@@ -116,8 +135,12 @@ class _Reader:
             amount = Decimal(cleaned)
         except InvalidOperation:
             amount = Decimal("NaN")
-        if not amount.is_finite() or amount < 0 or (amount * 100) != (amount * 100).to_integral_value() \
-                or amount * 100 > MAX_CENTS:
+        if (
+            not amount.is_finite()
+            or amount < 0
+            or (amount * 100) != (amount * 100).to_integral_value()
+            or amount * 100 > MAX_CENTS
+        ):
             label = (self.champ(field) or {}).get("label") or FIELD_LABELS.get(field, field)
             self.problems.append(f"{self.where}montant illisible pour « {label} » : « {raw} »")
             return 0
@@ -159,17 +182,29 @@ def _joint(reader: _Reader, c: Connector, problems: list[str]) -> list[Applicant
         r = _Reader(row, reader.ids, problems, f"structure associée n° {i} : ")
         siret_champ = r.champ("joint_siret") or {}
         etab = siret_champ.get("etablissement") or {}
-        siren, siret = _siren(etab.get("siret") or r.text("joint_siret"), (etab.get("entreprise") or {}).get("siren"),
-                              f"la structure associée n° {i}", problems)
+        siren, siret = _siren(
+            etab.get("siret") or r.text("joint_siret"),
+            (etab.get("entreprise") or {}).get("siren"),
+            f"la structure associée n° {i}",
+            problems,
+        )
         name = (etab.get("entreprise") or {}).get("raisonSociale") or f"Structure {siret or siren}"
         departement = str((etab.get("address") or {}).get("departmentCode") or "")
         if not departement:
             problems.append(f"structure associée n° {i} : département du siège inconnu (SIRET {siret or '?'})")
-        out.append(Applicant(
-            name=name, siren=siren, siret=siret, kind=r.option("joint_kind", c.kinds, "type de structure"),
-            departement=departement, operational_contact=False, validated=r.flag("joint_validated"),
-            resources_committed=r.flag("joint_resources_committed"),
-            contact=Contact(name=r.text("joint_contact_name"), email=r.text("joint_contact_email"))))
+        out.append(
+            Applicant(
+                name=name,
+                siren=siren,
+                siret=siret,
+                kind=r.option("joint_kind", c.kinds, "type de structure"),
+                departement=departement,
+                operational_contact=False,
+                validated=r.flag("joint_validated"),
+                resources_committed=r.flag("joint_resources_committed"),
+                contact=Contact(name=r.text("joint_contact_name"), email=r.text("joint_contact_email")),
+            )
+        )
     return out
 
 
@@ -180,38 +215,64 @@ def map_dossier(node: Node, track: str, link: DemarcheLink, call: CallConfig) ->
     problems: list[str] = []
     r = _Reader(by_descriptor(node.get("champs")), link.champs, problems)
     demandeur = node.get("demandeur") or {}
-    siren, siret = _siren(demandeur.get("siret"), (demandeur.get("entreprise") or {}).get("siren"),
-                          "le demandeur", problems)
+    siren, siret = _siren(
+        demandeur.get("siret"), (demandeur.get("entreprise") or {}).get("siren"), "le demandeur", problems
+    )
     applicant = Applicant(
-        name=r.text("applicant_name"), siren=siren, siret=siret,
-        kind=r.option("applicant_kind", c.kinds, "type de collectivité"), departement=_departement(r),
-        operational_contact=True, validated=r.flag("validated"), resources_committed=r.flag("resources_committed"),
-        contact=Contact(name=r.text("contact_name"), email=r.text("contact_email"),
-                        phone=r.text("contact_phone", required=False) or None))
+        name=r.text("applicant_name"),
+        siren=siren,
+        siret=siret,
+        kind=r.option("applicant_kind", c.kinds, "type de collectivité"),
+        departement=_departement(r),
+        operational_contact=True,
+        validated=r.flag("validated"),
+        resources_committed=r.flag("resources_committed"),
+        contact=Contact(
+            name=r.text("contact_name"),
+            email=r.text("contact_email"),
+            phone=r.text("contact_phone", required=False) or None,
+        ),
+    )
     expenses = []
     for i, row in enumerate(r.rows("expenses"), start=1):
         e = _Reader(row, link.champs, problems, f"dépense n° {i} : ")
-        expenses.append(Expense(label=e.text("expense_label"),
-                                category=e.option("expense_category", c.expense_categories, "catégorie de dépense")
-                                or "other",
-                                amount_cents=e.cents("expense_amount")))
+        expenses.append(
+            Expense(
+                label=e.text("expense_label"),
+                category=cast(
+                    ExpenseCategory,
+                    e.option("expense_category", c.expense_categories, "catégorie de dépense") or "other",
+                ),
+                amount_cents=e.cents("expense_amount"),
+            )
+        )
     own = other = 0
     for i, row in enumerate(r.rows("resources"), start=1):
         f = _Reader(row, link.champs, problems, f"ressource n° {i} : ")
         side, amount = f.option("resource_kind", c.resources, "type de ressource"), f.cents("resource_amount")
         own, other = (own + amount, other) if side == "own" else (own, other + amount)
-    financing = Financing(global_cost_cents=r.cents("global_cost"), requested_cents=r.cents("requested"),
-                          own_funding_cents=own, other_funding_cents=other)
-    sections = []
+    financing = Financing(
+        global_cost_cents=r.cents("global_cost"),
+        requested_cents=r.cents("requested"),
+        own_funding_cents=own,
+        other_funding_cents=other,
+    )
+    sections: list[Section] = []
     for label in (r.champ("document_sections") or {}).get("values") or ():
         if label in c.sections:
-            sections.append(c.sections[label])
+            sections.append(cast(Section, c.sections[label]))
         else:
             problems.append(f"partie de la note explicative inconnue : « {label} »")
     file = file_of(node, link)
     dossier = Dossier(
-        track=track, title=r.text("title"), summary=r.text("summary"), theme=_theme(r, call),
-        applicants=[applicant, *_joint(r, c, problems)], financing=financing, expenses=expenses,
+        track=track,
+        title=r.text("title"),
+        summary=r.text("summary"),
+        theme=_theme(r, call),
+        applicants=[applicant, *_joint(r, c, problems)],
+        financing=financing,
+        expenses=expenses,
         software=Software(involved=r.flag("software_involved"), free_software=r.flag("free_software")),
-        document=Document(filename=file.filename, sections=sections) if file else None)  # type: ignore[arg-type]
+        document=Document(filename=file.filename, sections=sections) if file else None,
+    )
     return problems or dossier

@@ -4,6 +4,7 @@ AAP_DN_TOKEN or AAP_DN_TOKEN_FILE: DN's Bearer token (never logged, never in an 
 AAP_DN_URL: overrides the call's [connector] api_url; AAP_INTAKE_URL: intake's API;
 AAP_CONNECTOR_TOKEN: a token of role `connector` for intake — without it, one is signed with the
 local development key (<data dir>/keys/jwt-private.pem), as `aap token issue` does."""
+
 from __future__ import annotations
 
 import os
@@ -31,12 +32,15 @@ class ConnectorSettings:
         token = env.get("AAP_DN_TOKEN") or None
         if token is None and env.get("AAP_DN_TOKEN_FILE"):
             token = Path(env["AAP_DN_TOKEN_FILE"]).read_text(encoding="utf-8").strip() or None
-        return cls(dn_url=env.get("AAP_DN_URL") or connector.api_url, dn_token=token,
-                   intake_url=env.get("AAP_INTAKE_URL", "http://127.0.0.1:8001"),
-                   intake_token=env.get("AAP_CONNECTOR_TOKEN") or None,
-                   private_key=data_dir / "keys" / "jwt-private.pem")
+        return cls(
+            dn_url=env.get("AAP_DN_URL") or connector.api_url,
+            dn_token=token,
+            intake_url=env.get("AAP_INTAKE_URL", "http://127.0.0.1:8001"),
+            intake_token=env.get("AAP_CONNECTOR_TOKEN") or None,
+            private_key=data_dir / "keys" / "jwt-private.pem",
+        )
 
-    def __repr__(self) -> str:          # never print a token
+    def __repr__(self) -> str:  # never print a token
         return f"ConnectorSettings(dn_url={self.dn_url!r}, intake_url={self.intake_url!r})"
 
 
@@ -50,7 +54,6 @@ class IntakeToken:
 
     def __call__(self) -> str:
         if self._token is None or time.time() > self._until:
-            self._token = issue_token(self.settings.private_key, role="connector", subject="connector",
-                                      ttl=TOKEN_TTL)
+            self._token = issue_token(self.settings.private_key, role="connector", subject="connector", ttl=TOKEN_TTL)
             self._until = time.time() + TOKEN_TTL / 2
         return self._token

@@ -10,6 +10,7 @@ intake's `/imports` at DN's own instant, its PDF downloaded (a fresh URL asked a
 expired), its MD5 checked and handed to intake; then recorded, so that the next pass skips it
 until it changes in DN. Dossiers are handled concurrently, within `concurrent_downloads`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 from aap_contract.config import CallConfig, DemarcheLink
 from aap_platform.ids import stable_id
@@ -32,6 +33,7 @@ from services.connector.mapping import DnFile, file_of, fingerprint, map_dossier
 
 log = logging.getLogger(__name__)
 PAGE = 100
+Action = Literal["submitted", "amended", "unchanged"]
 MAX_PAGES = 10_000
 
 
@@ -43,7 +45,7 @@ def dossier_id_for(call_id: str, number: int) -> str:
 def _instant(value: str | None) -> datetime | None:
     if not value:
         return None
-    instant = datetime.fromisoformat(value)      # Python 3.11 reads a trailing Z
+    instant = datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z
     return instant if instant.tzinfo is not None else None
 
 
@@ -52,17 +54,20 @@ class Summary:
     submitted: int = 0
     amended: int = 0
     unchanged: int = 0
-    skipped: int = 0                   # unchanged in DN since the last pass
+    skipped: int = 0  # unchanged in DN since the last pass
     withdrawn: int = 0
-    failed: dict[int, list[str]] = field(default_factory=dict)   # DN number -> reasons
+    failed: dict[int, list[str]] = field(default_factory=dict)  # DN number -> reasons
     pages: int = 0
     written_back: int = 0
 
     def french(self) -> str:
-        lines = [f"Dossiers importés : {self.submitted}", f"Dossiers modifiés : {self.amended}",
-                 f"Dossiers retirés : {self.withdrawn}",
-                 f"Dossiers inchangés : {self.unchanged + self.skipped}",
-                 f"Dossiers non importables : {len(self.failed)}"]
+        lines = [
+            f"Dossiers importés : {self.submitted}",
+            f"Dossiers modifiés : {self.amended}",
+            f"Dossiers retirés : {self.withdrawn}",
+            f"Dossiers inchangés : {self.unchanged + self.skipped}",
+            f"Dossiers non importables : {len(self.failed)}",
+        ]
         for number, reasons in sorted(self.failed.items()):
             lines.append(f"  - n° {number} : " + " ; ".join(reasons))
         lines.append(f"Écritures vers Démarche Numérique : {self.written_back}")
@@ -95,9 +100,13 @@ class Sync:
         gate = asyncio.Semaphore(connector.concurrent_downloads)
         for page_number in range(MAX_PAGES):
             variables: dict[str, Any] = {
-                "number": link.number, "first": PAGE, "after": cursor,
+                "number": link.number,
+                "first": PAGE,
+                "after": cursor,
                 "updatedSince": connector.updated_since.isoformat(),
-                "deletedSince": deleted_since.isoformat(), "withDeleted": page_number == 0}
+                "deletedSince": deleted_since.isoformat(),
+                "withDeleted": page_number == 0,
+            }
             data = await self.dn.query("dossiers", "DossiersPage", variables)
             summary.pages += 1
             demarche = data.get("demarche") or {}
@@ -109,7 +118,8 @@ class Sync:
             async def one(node: dict[str, Any]) -> None:
                 async with gate:
                     await self._dossier(track, link, node, summary)
-            async with asyncio.TaskGroup() as group:     # an error stops the page: it is done again
+
+            async with asyncio.TaskGroup() as group:  # an error stops the page: it is done again
                 for node in nodes:
                     group.create_task(one(node))
             info = page.get("pageInfo") or {}
@@ -119,8 +129,9 @@ class Sync:
             if not info.get("hasNextPage"):
                 return
 
-    async def _deletions(self, link: DemarcheLink, demarche: dict[str, Any], since: datetime,
-                         summary: Summary) -> datetime:
+    async def _deletions(
+        self, link: DemarcheLink, demarche: dict[str, Any], since: datetime, summary: Summary
+    ) -> datetime:
         latest = since
         for kind in ("deletedDossiers", "pendingDeletedDossiers"):
             for node in (demarche.get(kind) or {}).get("nodes") or ():
@@ -135,12 +146,16 @@ class Sync:
                 reason = f"supprimé dans Démarche Numérique ({node.get('reason', 'inconnu')})"
                 answer = await self.intake.withdraw(dossier_id, reason)
                 if answer.outcome != "ok":
-                    await self.handlers.record_failure(RecordFailure(
-                        dossier_id, link.number, node["number"], "refused", answer.problems, "deleted", at))
+                    await self.handlers.record_failure(
+                        RecordFailure(
+                            dossier_id, link.number, node["number"], "refused", answer.problems, "deleted", at
+                        )
+                    )
                     summary.failed[node["number"]] = answer.problems
                     continue
-                await self.handlers.record_deletion(RecordDeletion(dossier_id, link.number, node["number"],
-                                                                   str(node.get("reason", "")), at))
+                await self.handlers.record_deletion(
+                    RecordDeletion(dossier_id, link.number, node["number"], str(node.get("reason", "")), at)
+                )
                 summary.withdrawn += 1
         if latest > since:
             await self.cursors.save_deleted_since(link.number, latest)
@@ -158,12 +173,22 @@ class Sync:
             return
         modified = _instant(node.get("dateDerniereModification")) or self.handlers.now()
         # a new dossier at its deposit; a change at the applicant's last change of its champs
-        at = (_instant(node.get("dateDepot")) if not state.known
-              else _instant(node.get("dateDerniereModificationChamps"))) or modified
+        at = (
+            _instant(node.get("dateDepot")) if not state.known else _instant(node.get("dateDerniereModificationChamps"))
+        ) or modified
 
         async def fail(kind: str, problems: list[str]) -> None:
-            await self.handlers.record_failure(RecordFailure(dossier_id, link.number, number, kind,  # type: ignore[arg-type]
-                                                             problems, print_, modified))
+            await self.handlers.record_failure(
+                RecordFailure(
+                    dossier_id,
+                    link.number,
+                    number,
+                    kind,  # type: ignore[arg-type]
+                    problems,
+                    print_,
+                    modified,
+                )
+            )
             summary.failed[number] = problems
             metrics.DN_IMPORTS.labels(kind).inc()
 
@@ -176,13 +201,22 @@ class Sync:
         file = file_of(node, link)
         checksum = None
         if file is not None and file.checksum != state.document_checksum:
-            problem = await self._document(dossier_id, number, at, file)
+            problem = await self._document(dossier_id, number, at, file, answer.action == "unchanged")
             if problem:
                 return await fail("document", [problem])
             checksum = file.checksum
-        await self.handlers.record_import(RecordImport(
-            dossier_id, link.number, number, str(node.get("id", "")), answer.action, print_, modified,  # type: ignore[arg-type]
-            checksum or state.document_checksum))
+        await self.handlers.record_import(
+            RecordImport(
+                dossier_id,
+                link.number,
+                number,
+                str(node.get("id", "")),
+                cast(Action, answer.action),
+                print_,
+                modified,
+                checksum or state.document_checksum,
+            )
+        )
         metrics.DN_IMPORTS.labels(answer.action).inc()
         if answer.action == "submitted":
             summary.submitted += 1
@@ -191,10 +225,11 @@ class Sync:
         else:
             summary.unchanged += 1
 
-    async def _document(self, dossier_id: str, number: int, at: datetime, file: DnFile) -> str | None:
-        """None when the file is now intake's, else what went wrong (in French)."""
+    async def _document(self, dossier_id: str, number: int, at: datetime, file: DnFile, known: bool) -> str | None:
+        """None when the file is now intake's, else what went wrong (in French). `known`: intake
+        already had this content (a pass interrupted after it): its document may be there too."""
         content = await self.dn.download(file.url) if file.url else None
-        if content is None:          # expired: ask DN for a fresh URL
+        if content is None:  # expired: ask DN for a fresh URL
             data = await self.dn.query("dossier_files", "DossierFiles", {"number": number, "champId": file.champ_id})
             champs = (data.get("dossier") or {}).get("champs") or []
             files = [f for c in champs for f in (c.get("files") or ())]
@@ -204,8 +239,12 @@ class Sync:
                 return "fichier introuvable dans Démarche Numérique (lien expiré même après une nouvelle demande)"
         digest = base64.b64encode(hashlib.md5(content).digest()).decode()
         if digest != file.checksum:
-            return (f"somme de contrôle du fichier « {file.filename} » différente de celle annoncée "
-                    f"par Démarche Numérique ({digest} au lieu de {file.checksum})")
+            return (
+                f"somme de contrôle du fichier « {file.filename} » différente de celle annoncée "
+                f"par Démarche Numérique ({digest} au lieu de {file.checksum})"
+            )
+        if known and await self.intake.document_sha256(dossier_id) == hashlib.sha256(content).hexdigest():
+            return None
         answer = await self.intake.import_document(dossier_id, at, file.filename, content)
         return None if answer.outcome == "ok" else "document refusé par intake : " + " ; ".join(answer.problems)
 
@@ -256,5 +295,8 @@ class SyncLoop:
                 pass
 
     def as_dict(self) -> dict[str, Any]:
-        return {"syncing": self.running, "last_sync": self.last_at.isoformat() if self.last_at else None,
-                "last_sync_error": self.last_error}
+        return {
+            "syncing": self.running,
+            "last_sync": self.last_at.isoformat() if self.last_at else None,
+            "last_sync_error": self.last_error,
+        }

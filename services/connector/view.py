@@ -1,13 +1,16 @@
 """The connector's read model: each DN dossier's last outcome (imported, failed with its reasons,
 deleted) and the write-backs done. Pure."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import msgspec
 
+from aap_contract.config import CallConfig
 from aap_contract.envelope import Event
 from aap_contract.events import DnDossierDeleted, DnDossierImported, DnImportFailed, DnWriteBackDone
+from aap_platform.projection import Projection
 
 TYPES = frozenset(t.__name__ for t in (DnDossierImported, DnImportFailed, DnDossierDeleted, DnWriteBackDone))
 
@@ -16,8 +19,8 @@ class Entry(msgspec.Struct):
     dossier_id: str
     number: int
     demarche: int
-    status: str = "imported"            # imported | failed | deleted
-    kind: str | None = None             # of the failure: unmappable | refused | document
+    status: str = "imported"  # imported | failed | deleted
+    kind: str | None = None  # of the failure: unmappable | refused | document
     problems: list[str] = msgspec.field(default_factory=list)
     modified_at: datetime | None = None
     write_backs: list[str] = msgspec.field(default_factory=list)
@@ -43,7 +46,12 @@ class ConnectorView:
         if isinstance(d, DnDossierImported):
             entry.status, entry.kind, entry.problems, entry.modified_at = "imported", None, [], d.modified_at
         elif isinstance(d, DnImportFailed):
-            entry.status, entry.kind, entry.problems, entry.modified_at = "failed", d.kind, list(d.problems), d.modified_at
+            entry.status, entry.kind, entry.problems, entry.modified_at = (
+                "failed",
+                d.kind,
+                list(d.problems),
+                d.modified_at,
+            )
         else:
             entry.status = "deleted"
         return self
@@ -64,3 +72,8 @@ def initial_view() -> ConnectorView:
 
 def evolve_view(view: ConnectorView, event: Event) -> ConnectorView:
     return view.evolve(event)
+
+
+def projection(call: CallConfig) -> Projection[ConnectorView]:
+    """The view as the service runs it: fed by the call's stream, only the connector's own facts."""
+    return Projection("connector-imports", initial_view, evolve_view, types=TYPES)

@@ -2,15 +2,18 @@
 
 State: the dossier events (submission or amendment ids) already assessed. A command to
 assess an event already assessed decides nothing, so a redelivered event records nothing.
+The rules themselves are in `services.eligibility.rules`.
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
 from aap_contract.config import CallConfig
 from aap_contract.dossier import Dossier
+from aap_contract.envelope import Event
 from aap_contract.events import EligibilityAssessed
 from services.eligibility.rules import assess
 
@@ -19,29 +22,23 @@ AGGREGATE = "assessment"
 
 class AssessDossier(msgspec.Struct, frozen=True):
     dossier_id: str
-    dossier_event_id: str     # the DossierSubmitted / DossierAmended whose content is judged
+    dossier_event_id: str  # the DossierSubmitted / DossierAmended whose content is judged
     dossier: Dossier
 
 
-class AssessmentState(msgspec.Struct, frozen=True):
-    assessed: frozenset[str] = frozenset()
+class AssessmentState(msgspec.Struct):
+    """Not frozen: `evolve` updates it in place; start each fold from `initial_state()`."""
+
+    assessed: set[str] = msgspec.field(default_factory=set)
 
 
 def initial_state() -> AssessmentState:
     return AssessmentState()
 
 
-def evolve(state: AssessmentState, data: object) -> AssessmentState:
-    if isinstance(data, EligibilityAssessed):
-        return AssessmentState(assessed=state.assessed | {data.dossier_event_id})
-    return state
-
-
-def state_of(events: Iterable[object]) -> AssessmentState:
-    """The state from an aggregate's events (envelopes or bare payloads)."""
-    state = initial_state()
-    for event in events:
-        state = evolve(state, getattr(event, "data", event))
+def evolve(state: AssessmentState, event: Event[Any]) -> AssessmentState:
+    if isinstance(event.data, EligibilityAssessed):
+        state.assessed.add(event.data.dossier_event_id)
     return state
 
 
@@ -49,5 +46,9 @@ def decide(command: AssessDossier, state: AssessmentState, call: CallConfig) -> 
     if command.dossier_event_id in state.assessed:
         return None
     failures = assess(command.dossier, call)
-    return EligibilityAssessed(dossier_id=command.dossier_id, dossier_event_id=command.dossier_event_id,
-                               eligible=not failures, failures=failures)
+    return EligibilityAssessed(
+        dossier_id=command.dossier_id,
+        dossier_event_id=command.dossier_event_id,
+        eligible=not failures,
+        failures=failures,
+    )

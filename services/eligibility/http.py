@@ -1,4 +1,6 @@
-"""Eligibility HTTP API: read the latest assessment of dossiers (the view; no command here)."""
+"""Eligibility HTTP API: read the latest assessment of dossiers (the view; no command here).
+Routes translate a request to a read of the view and its result to a response."""
+
 from __future__ import annotations
 
 import msgspec
@@ -7,10 +9,11 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery
 
 from aap_contract.refusal import Refusal
-from aap_platform.auth import principal, require
+from aap_platform.auth import ROLES, principal, require
+from services.eligibility.handlers import EligibilityHandlers
 from services.eligibility.view import Assessment, AssessmentView, Entry
 
-READERS = ("applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin")
+READERS = ROLES
 BOOLEANS = {"true": True, "false": False}
 
 
@@ -19,31 +22,43 @@ class AssessmentList(msgspec.Struct, frozen=True):
 
 
 def _view(request: Request) -> AssessmentView:
-    return request.app.state.assessments.state
+    handlers: EligibilityHandlers = request.app.state.handlers
+    return handlers.view.state
 
 
 def _visible(request: Request, entry: Entry | None) -> bool:
     return entry is not None and entry.assessment is not None and principal(request).acts_for(entry.sirens)
 
 
-@get("/assessments/{dossier_id:str}", guards=[require(*READERS)], sync_to_thread=False,
-     summary="La dernière évaluation d'éligibilité d'un dossier")
+@get(
+    "/assessments/{dossier_id:str}",
+    guards=[require(*READERS)],
+    sync_to_thread=False,
+    summary="La dernière évaluation d'éligibilité d'un dossier",
+)
 def get_assessment(request: Request, dossier_id: FromPath[str]) -> Assessment:
     entry = _view(request).get(dossier_id)
-    if not _visible(request, entry):
+    if entry is None or entry.assessment is None or not _visible(request, entry):
         raise Refusal("UNKNOWN_DOSSIER", f"Aucune évaluation d'éligibilité pour le dossier « {dossier_id} ».")
     return entry.assessment
 
 
-@get("/assessments", guards=[require(*READERS)], sync_to_thread=False,
-     summary="Les dernières évaluations, filtrables par verdict (eligible=true|false)")
+@get(
+    "/assessments",
+    guards=[require(*READERS)],
+    sync_to_thread=False,
+    summary="Les dernières évaluations, filtrables par verdict (eligible=true|false)",
+)
 def list_assessments(request: Request, eligible: FromQuery[str | None] = None) -> AssessmentList:
     if eligible is not None and eligible.lower() not in BOOLEANS:
-        raise ValidationException("données invalides : eligible", status_code=422,
-                                  extra=[{"field": "eligible", "message": "attendu : true ou false"}])
+        raise ValidationException(
+            "données invalides : eligible",
+            status_code=422,
+            extra=[{"field": "eligible", "message": "attendu : true ou false"}],
+        )
     verdict = None if eligible is None else BOOLEANS[eligible.lower()]
     entries = [e for e in _view(request).assessed(verdict) if _visible(request, e)]
-    return AssessmentList(items=[e.assessment for e in entries])
+    return AssessmentList(items=[e.assessment for e in entries if e.assessment is not None])
 
 
-HANDLERS = [get_assessment, list_assessments]
+ROUTES = [get_assessment, list_assessments]

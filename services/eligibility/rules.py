@@ -4,6 +4,7 @@ Each rule is a small function `(dossier, call) -> French sentence | None` (None:
 `RULES` is their table in the order of the SPEC. `assess` lists every rule that fails.
 Amounts are int cents and rates are compared with integer arithmetic only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,9 +17,13 @@ from aap_contract.money import format_euros as eur
 Rule = Callable[[Dossier, CallConfig], str | None]
 
 CATEGORY_LABELS = {
-    "service": "prestations externes et développement", "study": "diagnostic ou étude",
-    "training": "formation", "software": "licences et abonnements", "other": "autres dépenses",
-    "staff": "dépenses de personnel", "it_equipment": "achat d'équipements informatiques",
+    "service": "prestations externes et développement",
+    "study": "diagnostic ou étude",
+    "training": "formation",
+    "software": "licences et abonnements",
+    "other": "autres dépenses",
+    "staff": "dépenses de personnel",
+    "it_equipment": "achat d'équipements informatiques",
 }
 SECTION_LABELS = {
     "situation": "situation existante, besoins et objectifs",
@@ -40,18 +45,22 @@ def applicant_kind(d: Dossier, call: CallConfig) -> str | None:
     kinds = call.eligibility.applicant_kinds
     bad = [f"{who(a)} est de nature « {a.kind} »" for a in d.applicants if a.kind not in kinds]
     if bad:
-        return (f"Porteur de nature non éligible : {listing(bad)} ; "
-                f"natures éligibles : {', '.join(kinds)}.")
+        return f"Porteur de nature non éligible : {listing(bad)} ; natures éligibles : {', '.join(kinds)}."
     return None
 
 
 def applicant_territory(d: Dossier, call: CallConfig) -> str | None:
     deps = call.departements
-    bad = [f"{who(a)} a son siège dans le département « {a.departement} »"
-           for a in d.applicants if a.departement not in deps]
+    bad = [
+        f"{who(a)} a son siège dans le département « {a.departement} »"
+        for a in d.applicants
+        if a.departement not in deps
+    ]
     if bad:
-        return (f"Porteur hors du territoire de l'appel : {listing(bad)} ; "
-                f"départements de l'appel : {', '.join(sorted(deps))}.")
+        return (
+            f"Porteur hors du territoire de l'appel : {listing(bad)} ; "
+            f"départements de l'appel : {', '.join(sorted(deps))}."
+        )
     return None
 
 
@@ -61,15 +70,18 @@ def joint_contact(d: Dossier, call: CallConfig) -> str | None:
         return None
     if not contacts:
         return "Aucun porteur n'est désigné comme interlocuteur opérationnel, alors qu'il en faut exactement un."
-    return (f"{len(contacts)} porteurs sont désignés comme interlocuteur opérationnel "
-            f"({', '.join(who(a) for a in contacts)}), alors qu'il en faut exactement un.")
+    return (
+        f"{len(contacts)} porteurs sont désignés comme interlocuteur opérationnel "
+        f"({', '.join(who(a) for a in contacts)}), alors qu'il en faut exactement un."
+    )
 
 
 def joint_commitment(d: Dossier, call: CallConfig) -> str | None:
     bad = []
     for a in d.applicants:
-        missing = ([] if a.validated else ["n'a pas validé le projet par son instance de décision"]) + \
-                  ([] if a.resources_committed else ["n'a pas engagé ses compétences et ressources internes"])
+        missing = ([] if a.validated else ["n'a pas validé le projet par son instance de décision"]) + (
+            [] if a.resources_committed else ["n'a pas engagé ses compétences et ressources internes"]
+        )
         if missing:
             bad.append(f"{who(a)} {' et '.join(missing)}")
     return f"Engagement des porteurs incomplet : {listing(bad)}." if bad else None
@@ -84,15 +96,20 @@ def theme(d: Dossier, call: CallConfig) -> str | None:
     if allowed is None:
         return f"La démarche « {d.track} » n'existe pas dans cet appel (démarches : {', '.join(call.tracks)})."
     if parent not in allowed:
-        return (f"La sous-thématique {code} « {call.themes[code]} » relève de la thématique {parent}, "
-                f"qui n'appartient pas à la démarche « {d.track} » (thématiques {', '.join(allowed)}).")
+        return (
+            f"La sous-thématique {code} « {call.themes[code]} » relève de la thématique {parent}, "
+            f"qui n'appartient pas à la démarche « {d.track} » (thématiques {', '.join(allowed)})."
+        )
     return None
 
 
 def operating_budget(d: Dossier, call: CallConfig) -> str | None:
     excluded = call.eligibility.excluded_expense_categories
-    bad = [f"« {e.label} » ({eur(e.amount_cents)}, {CATEGORY_LABELS.get(e.category, e.category)})"
-           for e in d.expenses if e.category in excluded]
+    bad = [
+        f"« {e.label} » ({eur(e.amount_cents)}, {CATEGORY_LABELS.get(e.category, e.category)})"
+        for e in d.expenses
+        if e.category in excluded
+    ]
     if bad:
         return f"Dépenses de fonctionnement que l'appel ne finance pas : {listing(bad)}."
     return None
@@ -103,8 +120,7 @@ def cost_range(d: Dossier, call: CallConfig) -> str | None:
     cost = d.financing.global_cost_cents
     if low < cost < high:
         return None
-    return (f"Le coût global de {eur(cost)} n'est pas strictement compris entre "
-            f"{eur(low)} et {eur(high)}.")
+    return f"Le coût global de {eur(cost)} n'est pas strictement compris entre {eur(low)} et {eur(high)}."
 
 
 def financing_plan(d: Dossier, call: CallConfig) -> str | None:
@@ -113,13 +129,17 @@ def financing_plan(d: Dossier, call: CallConfig) -> str | None:
     spent = sum(e.amount_cents for e in d.expenses)
     gaps = []
     if funded != f.global_cost_cents:
-        gaps.append(f"à la somme des financements, {eur(funded)} (demandé {eur(f.requested_cents)}, "
-                    f"autofinancement {eur(f.own_funding_cents)}, autres {eur(f.other_funding_cents)})")
+        gaps.append(
+            f"à la somme des financements, {eur(funded)} (demandé {eur(f.requested_cents)}, "
+            f"autofinancement {eur(f.own_funding_cents)}, autres {eur(f.other_funding_cents)})"
+        )
     if spent != f.global_cost_cents:
         gaps.append(f"au total des lignes de dépenses, {eur(spent)}")
     if gaps:
-        return (f"Plan de financement déséquilibré : le coût global de {eur(f.global_cost_cents)} "
-                f"n'est pas égal {' ni '.join(gaps)}.")
+        return (
+            f"Plan de financement déséquilibré : le coût global de {eur(f.global_cost_cents)} "
+            f"n'est pas égal {' ni '.join(gaps)}."
+        )
     return None
 
 
@@ -130,9 +150,11 @@ def funding_rate(d: Dossier, call: CallConfig) -> str | None:
         return None
     side = "moins" if asked * 100 < lo * cost else "plus"
     floor_cents, ceiling_cents = -(-lo * cost // 100), hi * cost // 100
-    return (f"Le montant demandé de {eur(asked)} représente {side} de {lo if side == 'moins' else hi} % "
-            f"du coût global de {eur(cost)} ; il doit être compris entre {lo} % et {hi} %, "
-            f"soit entre {eur(floor_cents)} et {eur(ceiling_cents)}.")
+    return (
+        f"Le montant demandé de {eur(asked)} représente {side} de {lo if side == 'moins' else hi} % "
+        f"du coût global de {eur(cost)} ; il doit être compris entre {lo} % et {hi} %, "
+        f"soit entre {eur(floor_cents)} et {eur(ceiling_cents)}."
+    )
 
 
 def document(d: Dossier, call: CallConfig) -> str | None:
@@ -145,9 +167,10 @@ def document(d: Dossier, call: CallConfig) -> str | None:
     if not missing:
         return None
     names = ", ".join(f"« {SECTION_LABELS.get(s, s)} » ({s})" for s in missing)
-    why = (" (le projet déploie une solution logicielle)"
-           if call.eligibility.software_section in missing else "")
-    return f"Le document descriptif « {d.document.filename} » ne contient pas la ou les parties requises : {names}{why}."
+    why = " (le projet déploie une solution logicielle)" if call.eligibility.software_section in missing else ""
+    return (
+        f"Le document descriptif « {d.document.filename} » ne contient pas la ou les parties requises : {names}{why}."
+    )
 
 
 RULES: dict[str, Rule] = {

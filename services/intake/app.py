@@ -2,17 +2,23 @@
 
 Run: `uvicorn --factory services.intake.app:create_app --port 8001`.
 """
+
 from __future__ import annotations
+
+import functools
 
 from litestar import Litestar
 from prometheus_client import Gauge
 
+from aap_contract.lifecycle import STATUSES
 from aap_platform.projection import Projection
 from aap_platform.runtime import Runtime, build_app
 from aap_platform.settings import Settings
+from services.intake import consumers
 from services.intake.documents import DocumentStore, max_document_bytes
-from services.intake.http import HANDLERS, Intake
-from services.intake.view import STATUSES, TYPES, IntakeView, evolve_view, initial_view
+from services.intake.handlers import IntakeHandlers
+from services.intake.http import ROUTES
+from services.intake.view import IntakeView, projection
 
 DOSSIERS = Gauge("aap_dossiers", "Dossiers by status, as the intake view sees them", ["status"])
 
@@ -20,19 +26,21 @@ DOSSIERS = Gauge("aap_dossiers", "Dossiers by status, as the intake view sees th
 def _measure(view: Projection[IntakeView]) -> None:
     """The gauge reads the live view at scrape time: no per-event cost on the replay path."""
     for status in STATUSES:
-        DOSSIERS.labels(status).set_function(lambda status=status: view.state.counts[status])
+        DOSSIERS.labels(status).set_function(functools.partial(lambda s: view.state.counts[s], status))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    view = Projection("intake-dossiers", initial_view, evolve_view, types=TYPES)
+    runtime = Runtime("intake", settings)
+    view = projection(runtime.call)
+    runtime.views.append(view)
     _measure(view)
-    runtime = Runtime("intake", settings, views=[view])
-    intake = Intake(runtime=runtime, view=view, max_document_bytes=max_document_bytes())
+    runtime.reactor = consumers.subscription()
+    handlers = IntakeHandlers(runtime=runtime, view=view, max_document_bytes=max_document_bytes())
 
     async def on_start() -> None:
-        intake.documents = DocumentStore(runtime.store.js, runtime.call.id, settings.nats_replicas)
+        handlers.documents = DocumentStore(runtime.store.js, runtime.call.id, settings.nats_replicas)
 
-    app = build_app(runtime, HANDLERS, title="AAP — dépôt des dossiers (intake)", on_start=on_start)
-    app.state.intake = intake
+    app = build_app(runtime, ROUTES, title="AAP — dépôt des dossiers (intake)", on_start=on_start)
+    app.state.handlers = handlers
     return app

@@ -4,6 +4,7 @@ Objects are named by dossier and content hash, so storing the same bytes twice i
 and an object left behind by a refused or raced upload is never mistaken for the dossier's:
 only a `DocumentUploaded` event makes a document the dossier's.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,13 +37,18 @@ def too_large(limit: int) -> HTTPException:
 def check_pdf(content_type: str | None, body: bytes, limit: int) -> None:
     """415 for another content type, 413 beyond the limit, 422 when the bytes are no PDF."""
     if (content_type or "").split(";")[0].strip().lower() != PDF:
-        raise HTTPException(status_code=415, detail="type de contenu non pris en charge : le document "
-                                                    "doit être envoyé en application/pdf")
+        raise HTTPException(
+            status_code=415,
+            detail="type de contenu non pris en charge : le document doit être envoyé en application/pdf",
+        )
     if len(body) > limit:
         raise too_large(limit)
     if not body.startswith(PDF_MAGIC):
-        raise ValidationException("le document n'est pas un fichier PDF", status_code=422,
-                                  extra=[{"field": "body", "message": "le contenu n'est pas un fichier PDF"}])
+        raise ValidationException(
+            "le document n'est pas un fichier PDF",
+            status_code=422,
+            extra=[{"field": "body", "message": "le contenu n'est pas un fichier PDF"}],
+        )
 
 
 def sha256(body: bytes) -> str:

@@ -1,4 +1,5 @@
 """Intake's request and response bodies: validation naming every faulty field, list items."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,8 +11,9 @@ from litestar.exceptions import ValidationException
 from aap_contract.config import CallConfig
 from aap_contract.dossier import Dossier, siren_is_valid
 from aap_contract.entry import DossierEntry
+from aap_contract.lifecycle import STATUSES
 from aap_platform.validation import FieldErrors, parse
-from services.intake.view import STATUSES, Filters
+from services.intake.view import Filters
 
 
 class WithdrawBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -40,7 +42,7 @@ def parse_dossier(raw: bytes, call: CallConfig) -> Dossier:
     try:
         data = msgspec.json.decode(raw) if raw else None
     except msgspec.DecodeError:
-        data = raw                       # parse() reports the unreadable JSON
+        data = raw  # parse() reports the unreadable JSON
     extra = call_checks(data, call)
     try:
         return parse(data if data is not None else b"", Dossier, extra=lambda _: extra)
@@ -48,8 +50,9 @@ def parse_dossier(raw: bytes, call: CallConfig) -> Dossier:
         errors = list(exc.extra or [])
         seen = {e["field"] for e in errors}
         errors += [e for e in extra if e["field"] not in seen]
-        raise ValidationException("données invalides : " + ", ".join(e["field"] for e in errors),
-                                  extra=errors, status_code=422) from None
+        raise ValidationException(
+            "données invalides : " + ", ".join(e["field"] for e in errors), extra=errors, status_code=422
+        ) from None
 
 
 class ImportBody(msgspec.Struct, frozen=True):
@@ -64,16 +67,20 @@ def parse_import(raw: bytes, call: CallConfig) -> ImportBody:
     except msgspec.DecodeError:
         data = None
     if not isinstance(data, dict):
-        raise ValidationException("données invalides : body", status_code=422,
-                                  extra=[{"field": "body", "message": "objet JSON attendu"}])
+        raise ValidationException(
+            "données invalides : body", status_code=422, extra=[{"field": "body", "message": "objet JSON attendu"}]
+        )
     at = data.get("submitted_at")
     try:
         submitted_at = datetime.fromisoformat(at) if isinstance(at, str) else None
     except ValueError:
         submitted_at = None
     if submitted_at is None or submitted_at.tzinfo is None:
-        raise ValidationException("données invalides : submitted_at", status_code=422,
-                                  extra=[{"field": "submitted_at", "message": "instant ISO 8601 avec fuseau attendu"}])
+        raise ValidationException(
+            "données invalides : submitted_at",
+            status_code=422,
+            extra=[{"field": "submitted_at", "message": "instant ISO 8601 avec fuseau attendu"}],
+        )
     return ImportBody(submitted_at, parse_dossier(msgspec.json.encode(data.get("dossier")), call))
 
 
@@ -84,12 +91,20 @@ def parse_withdraw(raw: bytes) -> WithdrawBody:
 def item(entry: DossierEntry, *, full: bool = False) -> dict:
     """A dossier as the API shows it (ARCHITECTURE.md, Intake)."""
     out = {
-        "dossier_id": entry.dossier_id, "status": entry.status, "session": entry.session,
-        "agenda_session": entry.agenda_session, "eligible": entry.eligible, "reasons": entry.reasons,
+        "dossier_id": entry.dossier_id,
+        "status": entry.status,
+        "session": entry.session,
+        "agenda_session": entry.agenda_session,
+        "eligible": entry.eligible,
+        "reasons": entry.reasons,
         "failures": [{"code": f.code, "message": f.message} for f in entry.failures],
-        "granted_cents": entry.granted_cents, "committed_cents": entry.committed_cents,
-        "title": entry.dossier.title, "theme": entry.dossier.theme, "departement": entry.departement,
-        "submitted_at": entry.submitted_at.isoformat(), "updated_at": entry.updated_at.isoformat(),
+        "granted_cents": entry.granted_cents,
+        "committed_cents": entry.committed_cents,
+        "title": entry.dossier.title,
+        "theme": entry.dossier.theme,
+        "departement": entry.departement,
+        "submitted_at": entry.submitted_at.isoformat(),
+        "updated_at": entry.updated_at.isoformat(),
         "document_sha256": entry.document_sha256,
     }
     if full:
@@ -108,7 +123,7 @@ def parse_query(params: dict[str, str]) -> tuple[Filters, int, int]:
         raw = params.get(name)
         if raw in (None, ""):
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             errors.append({"field": name, "message": f"entier attendu entre {low} et {high}"})
             return default
         return int(raw)
@@ -120,8 +135,11 @@ def parse_query(params: dict[str, str]) -> tuple[Filters, int, int]:
     page = number("page", 1, 1, 10**9)
     page_size = number("page_size", 50, 1, MAX_PAGE_SIZE)
     if errors:
-        raise ValidationException("paramètres invalides : " + ", ".join(e["field"] for e in errors),
-                                  extra=errors, status_code=422)
-    filters = Filters(status=status, session=session, departement=params.get("departement") or None,
-                      theme=params.get("theme") or None)
+        raise ValidationException(
+            "paramètres invalides : " + ", ".join(e["field"] for e in errors), extra=errors, status_code=422
+        )
+    filters = Filters(
+        status=status, session=session, departement=params.get("departement") or None, theme=params.get("theme") or None
+    )
+    assert page is not None and page_size is not None  # both have a default
     return filters, page, page_size

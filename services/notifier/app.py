@@ -4,6 +4,7 @@ Mail settings come from the environment (AAP_SMTP_HOST, AAP_SMTP_PORT, AAP_SMTP_
 AAP_SMTP_USER, AAP_SMTP_PASSWORD; without AAP_SMTP_HOST, .eml files in AAP_OUTBOX_DIR,
 default <data_dir>/outbox), read when the app is built, never at import.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,17 +14,20 @@ from litestar import Litestar
 from aap_platform.projection import Projection
 from aap_platform.runtime import Runtime, build_app
 from aap_platform.settings import Settings
-from services.notifier import consumers, http
+from services.notifier import consumers
+from services.notifier.handlers import NotifierHandlers
+from services.notifier.http import ROUTES
 from services.notifier.mailer import Mailer, MailSettings
 from services.notifier.render import Templates, templates_dir
 from services.notifier.sender import Sender
-from services.notifier.view import DECODE, TYPES, evolve, initial_view
+from services.notifier.view import DECODE, TYPES, evolve_view, initial_view
 
 SERVICE = "notifier"
 
 
 class NotifierRuntime(Runtime):
     """The shared runtime, plus the sender: stopped before the connection, reported in readiness."""
+
     sender: Sender | None = None
 
     async def stop(self) -> None:
@@ -35,21 +39,26 @@ class NotifierRuntime(Runtime):
         info = await super().readiness()
         if self.sender is not None:
             counts = self.sender.counts()
-            info.update({"notifications_pending": counts["pending"], "notifications_overdue": counts["overdue"],
-                         "notifications_parked": counts["parked"]})
+            info.update(
+                {
+                    "notifications_pending": counts["pending"],
+                    "notifications_overdue": counts["overdue"],
+                    "notifications_parked": counts["parked"],
+                }
+            )
         return info
 
 
 def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    view = Projection(SERVICE, initial_view, evolve, types=TYPES, decode=DECODE)
+    view = Projection(SERVICE, initial_view, evolve_view, types=TYPES, decode=DECODE)
     runtime = NotifierRuntime(SERVICE, settings, views=[view])
     mail = MailSettings.from_env(os.environ, settings.data_dir)
-    sender = Sender(runtime, view, mailer or mail.mailer(), Templates(templates_dir(runtime.call)), mail)
+    handlers = NotifierHandlers(runtime)
+    sender = Sender(handlers, view, mailer or mail.mailer(), Templates(templates_dir(runtime.call)), mail)
     runtime.sender = sender
     runtime.busy = sender.busy
-    runtime.reactor = consumers.reactor(view, sender)
-    runtime.consumes = ("SessionClosed",)     # for /asyncapi.json
-    app = build_app(runtime, http.routes(view, sender), title="AAP — notifier", on_start=sender.start)
+    runtime.reactor = consumers.subscription(view, sender)
+    app = build_app(runtime, ROUTES, title="AAP — notifier", on_start=sender.start)
     app.state.sender = sender
     return app

@@ -1,20 +1,20 @@
-"""Which notifications a closed session calls for, and when one counts as sent. Pure.
+"""What a notification is, and the notification aggregate: when one counts as sent. Pure.
 
 Ids are deterministic (`s1-individual-<dossier>`, `s1-collective`), so that every process,
 every restart and every replay names the same notification the same way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 import msgspec
 
 from aap_contract.entry import DossierEntry
+from aap_contract.envelope import Event
 from aap_contract.events import NotificationSent
-from aap_platform.store import Loaded
-from services.notifier.view import NotifierView
 
 Kind = Literal["individual", "collective"]
 
@@ -53,41 +53,51 @@ def contacts(entries: Iterable[DossierEntry | None]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification]:
-    """Per closed session, in closing order: one individual notification per lauréat, then one
-    collective notification to every dossier not retained. Deferred dossiers get nothing."""
-    out: list[Notification] = []
-    entries = view.dossiers.entries
-    for closed in sorted(view.sessions.values(), key=lambda s: (s.closed_at, s.session)):
-        due_at = closed.closed_at + delay
-        for dossier_id in closed.laureates:
-            out.append(Notification(individual_id(closed.session, dossier_id), "individual", closed.session,
-                                    (dossier_id,), contacts([entries.get(dossier_id)]), closed.closed_at, due_at))
-        if closed.not_retained:
-            ids = tuple(closed.not_retained)
-            out.append(Notification(collective_id(closed.session), "collective", closed.session, ids,
-                                    tuple(sorted(contacts(entries.get(i) for i in ids), key=str.lower)),
-                                    closed.closed_at, due_at))
-    return out
-
-
 def is_overdue(notification: Notification, now: datetime) -> bool:
     return now > notification.due_at
 
 
-def already_sent(loaded: Loaded) -> bool:
-    return any(isinstance(e.data, NotificationSent) for e in loaded.events)
-
-
-def record_sent(loaded: Loaded, n: Notification, message: str, subject: str) -> NotificationSent | None:
-    """Decide the fact recorded once the SMTP server accepted the message (None: recorded already)."""
-    if already_sent(loaded):
-        return None
-    return NotificationSent(notification_id=n.notification_id, kind=n.kind, session=n.session,
-                            dossier_ids=list(n.dossier_ids), recipients=list(n.recipients),
-                            message_id=message, subject=subject)
-
-
 def retry_delay(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff after `attempts` failures, capped: a message is never given up."""
-    return min(cap, base * 2 ** min(max(attempts - 1, 0), 32))
+    return float(min(cap, base * 2 ** min(max(attempts - 1, 0), 32)))
+
+
+# --- the notification aggregate: one per notification id, recorded once sent -------------
+
+
+class RecordSent(msgspec.Struct, frozen=True):
+    """The SMTP server accepted the message: record it (once)."""
+
+    notification: Notification
+    message_id: str
+    subject: str
+
+
+class NotificationState(msgspec.Struct):
+    sent: bool = False
+
+
+def initial_state() -> NotificationState:
+    return NotificationState()
+
+
+def evolve(state: NotificationState, event: Event[Any]) -> NotificationState:
+    if isinstance(event.data, NotificationSent):
+        state.sent = True
+    return state
+
+
+def decide(command: RecordSent, state: NotificationState, context: None = None) -> NotificationSent | None:
+    """The fact recorded once the mail server accepted the message (None: recorded already)."""
+    if state.sent:
+        return None
+    n = command.notification
+    return NotificationSent(
+        notification_id=n.notification_id,
+        kind=n.kind,
+        session=n.session,
+        dossier_ids=list(n.dossier_ids),
+        recipients=list(n.recipients),
+        message_id=command.message_id,
+        subject=command.subject,
+    )

@@ -4,6 +4,7 @@ Addresses with a non-ASCII domain (numerique@région.example.fr) are sent IDNA-e
 (numerique@xn--rgion-bsa.example.fr), which every SMTP server accepts; a non-ASCII local part
 is left as is and needs a server that offers SMTPUTF8.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,10 +17,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import aiosmtplib
 import msgspec
+
+TlsMode = Literal["none", "starttls", "ssl"]
 
 
 class Outgoing(msgspec.Struct, frozen=True):
@@ -65,17 +68,32 @@ class Mailer(Protocol):
 
 
 class SmtpMailer:
-    def __init__(self, host: str, port: int, tls: Literal["none", "starttls", "ssl"] = "none",
-                 user: str | None = None, password: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tls: TlsMode = "none",
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.user, self.password, self.timeout = user, password, timeout
 
     async def send(self, out: Outgoing) -> None:
         """Returns once the server accepted the message for at least one recipient; raises otherwise."""
         await aiosmtplib.send(
-            build_message(out, with_bcc=False), sender=out.sender, recipients=out.recipients,
-            hostname=self.host, port=self.port, use_tls=self.tls == "ssl", start_tls=self.tls == "starttls",
-            username=self.user or None, password=self.password or None, timeout=self.timeout)
+            build_message(out, with_bcc=False),
+            sender=out.sender,
+            recipients=out.recipients,
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.tls == "ssl",
+            start_tls=self.tls == "starttls",
+            username=self.user or None,
+            password=self.password or None,
+            timeout=self.timeout,
+        )
 
 
 class OutboxMailer:
@@ -107,23 +125,25 @@ class OutboxMailer:
 class MailSettings(msgspec.Struct, frozen=True):
     smtp_host: str | None = None
     smtp_port: int = 25
-    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    smtp_tls: TlsMode = "none"
     smtp_user: str | None = None
     smtp_password: str | None = None
     outbox_dir: Path = Path(".aap/outbox")
-    retry_base: float = 2.0          # seconds before the first retry, doubled after each failure
-    retry_cap: float = 600.0         # the slowest retry pace: a message is never dropped
-    park_after: int = 5              # failures after which a message is reported as parked
+    retry_base: float = 2.0  # seconds before the first retry, doubled after each failure
+    retry_cap: float = 600.0  # the slowest retry pace: a message is never dropped
+    park_after: int = 5  # failures after which a message is reported as parked
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], data_dir: Path) -> "MailSettings":
+    def from_env(cls, env: Mapping[str, str], data_dir: Path) -> MailSettings:
         tls = env.get("AAP_SMTP_TLS", "none").strip().lower() or "none"
         if tls not in ("none", "starttls", "ssl"):
             raise ValueError(f"AAP_SMTP_TLS must be none, starttls or ssl, not {tls!r}")
         default_port = {"none": 25, "starttls": 587, "ssl": 465}[tls]
         return cls(
-            smtp_host=env.get("AAP_SMTP_HOST") or None, smtp_port=int(env.get("AAP_SMTP_PORT") or default_port),
-            smtp_tls=tls, smtp_user=env.get("AAP_SMTP_USER") or None,
+            smtp_host=env.get("AAP_SMTP_HOST") or None,
+            smtp_port=int(env.get("AAP_SMTP_PORT") or default_port),
+            smtp_tls=cast(TlsMode, tls),
+            smtp_user=env.get("AAP_SMTP_USER") or None,
             smtp_password=env.get("AAP_SMTP_PASSWORD") or None,
             outbox_dir=Path(env.get("AAP_OUTBOX_DIR") or Path(data_dir) / "outbox"),
             retry_base=float(env.get("AAP_NOTIFY_RETRY_BASE", 2.0)),

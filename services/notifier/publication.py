@@ -5,6 +5,7 @@ dossier gives one row per structure, each with the dossier's whole `montant` and
 `pourcentageSubvention` (shares split evenly, to 4 decimals, the remainder to the lead
 structure, so that they sum to exactly 1).
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,9 +16,22 @@ from aap_contract.config import CallConfig
 from aap_contract.money import format_decimal
 from services.notifier.view import NotifierView
 
-SCDL_FIELDS = ("nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire",
-               "idBeneficiaire", "objet", "montant", "nature", "conditionsVersement",
-               "datesPeriodeVersement", "idRAE", "notificationUE", "pourcentageSubvention")
+SCDL_FIELDS = (
+    "nomAttribuant",
+    "idAttribuant",
+    "dateConvention",
+    "referenceDecision",
+    "nomBeneficiaire",
+    "idBeneficiaire",
+    "objet",
+    "montant",
+    "nature",
+    "conditionsVersement",
+    "datesPeriodeVersement",
+    "idRAE",
+    "notificationUE",
+    "pourcentageSubvention",
+)
 STEP = Decimal("0.0001")
 
 
@@ -29,12 +43,16 @@ def laureates(view: NotifierView) -> dict:
             entry = view.dossiers.entries.get(dossier_id)
             if entry is None:
                 continue
-            items.append({
-                "dossier_id": dossier_id, "title": entry.title,
-                "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
-                "departement": entry.departement, "theme": entry.theme,
-                "granted_cents": entry.granted_cents,
-            })
+            items.append(
+                {
+                    "dossier_id": dossier_id,
+                    "title": entry.title,
+                    "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
+                    "departement": entry.departement,
+                    "theme": entry.theme,
+                    "granted_cents": entry.granted_cents,
+                }
+            )
         sessions[str(closed.session)] = items
     return {"sessions": sessions}
 
@@ -46,7 +64,7 @@ def shares(n: int) -> list[Decimal]:
 
 
 def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")        # 0.5, 0.3334, 1
+    return format(value.normalize(), "f")  # 0.5, 0.3334, 1
 
 
 def scdl_rows(view: NotifierView, call: CallConfig) -> list[dict[str, str]]:
@@ -60,16 +78,24 @@ def scdl_rows(view: NotifierView, call: CallConfig) -> list[dict[str, str]]:
             convention = view.committed_at.get(dossier_id, closed.closed_at).astimezone(tz).date().isoformat()
             lead_first = sorted(entry.applicants, key=lambda a: not a.operational_contact)
             for applicant, share in zip(lead_first, shares(len(lead_first))):
-                rows.append({
-                    "nomAttribuant": call.call.attributor_name, "idAttribuant": call.call.attributor_id,
-                    "dateConvention": convention,
-                    "referenceDecision": entry.legal_reference or f"{call.id}-session-{closed.session}",
-                    "nomBeneficiaire": applicant.name, "idBeneficiaire": applicant.siret or "",
-                    "objet": entry.title[:255], "montant": format_decimal(entry.granted_cents),
-                    "nature": "aide en numéraire", "conditionsVersement": "unique",
-                    "datesPeriodeVersement": f"{convention}/{max(convention, payment_end)}",
-                    "idRAE": "", "notificationUE": "non", "pourcentageSubvention": _number(share),
-                })
+                rows.append(
+                    {
+                        "nomAttribuant": call.call.attributor_name,
+                        "idAttribuant": call.call.attributor_id,
+                        "dateConvention": convention,
+                        "referenceDecision": entry.legal_reference or f"{call.id}-session-{closed.session}",
+                        "nomBeneficiaire": applicant.name,
+                        "idBeneficiaire": applicant.siret or "",
+                        "objet": entry.title[:255],
+                        "montant": format_decimal(entry.granted_cents),
+                        "nature": "aide en numéraire",
+                        "conditionsVersement": "unique",
+                        "datesPeriodeVersement": f"{convention}/{max(convention, payment_end)}",
+                        "idRAE": "",
+                        "notificationUE": "non",
+                        "pourcentageSubvention": _number(share),
+                    }
+                )
     return rows
 
 

@@ -1,29 +1,20 @@
 """The emails' words: French Jinja2 templates, overridable per call, fed from the view."""
+
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from aap_contract.config import CallConfig
 from aap_contract.entry import DossierEntry
+from aap_contract.french import french_date
 from aap_contract.money import format_euros
 from services.notifier.domain import Notification
 from services.notifier.view import NotifierView
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "templates"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
-
-
-def french_date(instant: datetime, tz: ZoneInfo) -> str:
-    """2021-05-20T13:00Z -> '20 mai 2021' (1er for the first day of a month)."""
-    local = instant.astimezone(tz)
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{day} {MONTHS[local.month - 1]} {local.year}"
 
 
 def templates_dir(call: CallConfig) -> Path | None:
@@ -38,8 +29,12 @@ def templates_dir(call: CallConfig) -> Path | None:
 class Templates:
     def __init__(self, override: Path | None = None) -> None:
         folders = [str(override)] if override else []
-        self.env = Environment(loader=ChoiceLoader([FileSystemLoader(folders + [str(DEFAULT_DIR)])]),
-                               undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        self.env = Environment(
+            loader=ChoiceLoader([FileSystemLoader(folders + [str(DEFAULT_DIR)])]),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
 
     def render(self, kind: str, context: dict) -> tuple[str, str]:
         subject = self.env.get_template(f"{kind}_subject.j2").render(context)
@@ -49,10 +44,23 @@ class Templates:
 
 def _dossier(entry: DossierEntry | None, dossier_id: str, call: CallConfig) -> dict:
     if entry is None:  # the view knows no such dossier: say so rather than fail forever
-        return {"id": dossier_id, "title": dossier_id, "theme": "", "theme_label": "", "applicants": [],
-                "granted": "", "global_cost": "", "outcome": "rejected", "motivation": "", "failures": []}
+        return {
+            "id": dossier_id,
+            "title": dossier_id,
+            "theme": "",
+            "theme_label": "",
+            "applicants": [],
+            "granted": "",
+            "global_cost": "",
+            "outcome": "rejected",
+            "motivation": "",
+            "failures": [],
+        }
     return {
-        "id": dossier_id, "title": entry.title, "theme": entry.theme, "theme_label": call.themes.get(entry.theme, ""),
+        "id": dossier_id,
+        "title": entry.title,
+        "theme": entry.theme,
+        "theme_label": call.themes.get(entry.theme, ""),
         "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
         "granted": format_euros(entry.granted_cents) if entry.granted_cents is not None else "",
         "global_cost": format_euros(entry.global_cost_cents),
@@ -66,10 +74,14 @@ def context(n: Notification, view: NotifierView, call: CallConfig) -> dict:
     entries = view.dossiers.entries
     dossiers = [_dossier(entries.get(i), i, call) for i in n.dossier_ids]
     return {
-        "call_title": call.call.title, "call_title_short": call.call.title.split(" : ")[0],
-        "region": call.call.region, "session": n.session,
+        "call_title": call.call.title,
+        "call_title_short": call.call.title.split(" : ")[0],
+        "region": call.call.region,
+        "session": n.session,
         "committee_date": french_date(n.closed_at, call.tz),
         "commitment_deadline": french_date(call.budget.commitment_deadline, call.tz),
-        "attributor_name": call.call.attributor_name, "sender_email": call.call.sender_email,
-        "dossier": dossiers[0] if n.kind == "individual" else None, "dossiers": dossiers,
+        "attributor_name": call.call.attributor_name,
+        "sender_email": call.call.sender_email,
+        "dossier": dossiers[0] if n.kind == "individual" else None,
+        "dossiers": dossiers,
     }

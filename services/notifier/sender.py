@@ -7,6 +7,7 @@ server accepted, before the record — resends that message alone, with the same
 A failing message is retried with exponential backoff, forever; past `park_after` failures it
 is reported as parked (metric, error log, GET /notifications) and still retried at the capped pace.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,25 +18,14 @@ from datetime import timedelta
 
 from prometheus_client import Counter, Gauge
 
-from aap_platform.ids import stable_id
 from aap_platform.projection import Projection
-from aap_platform.runtime import Runtime
-from aap_platform.store import ConcurrencyError
-from services.notifier.domain import (
-    Notification,
-    already_sent,
-    due_notifications,
-    is_overdue,
-    message_id,
-    record_sent,
-    retry_delay,
-)
+from services.notifier.domain import Notification, is_overdue, message_id, retry_delay
+from services.notifier.handlers import NotifierHandlers
 from services.notifier.mailer import Mailer, MailSettings, Outgoing
 from services.notifier.render import Templates, context
-from services.notifier.view import NotifierView
+from services.notifier.view import NotifierView, due_notifications
 
 log = logging.getLogger(__name__)
-AGGREGATE = "notification"
 IDLE_SECONDS = 1.0
 
 SENT = Counter("aap_notifications_sent", "Notifications accepted by the mail server", ["kind"])
@@ -46,15 +36,22 @@ PARKED = Gauge("aap_notifications_parked", "Notifications that failed too often 
 
 
 class Sender:
-    def __init__(self, runtime: Runtime, view: Projection[NotifierView], mailer: Mailer,
-                 templates: Templates, settings: MailSettings) -> None:
-        self.runtime, self.view, self.mailer, self.templates = runtime, view, mailer, templates
+    def __init__(
+        self,
+        handlers: NotifierHandlers,
+        view: Projection[NotifierView],
+        mailer: Mailer,
+        templates: Templates,
+        settings: MailSettings,
+    ) -> None:
+        self.handlers, self.runtime = handlers, handlers.runtime
+        self.view, self.mailer, self.templates = view, mailer, templates
         self.settings = settings
-        self.delay = timedelta(days=runtime.call.notifications.delay_days)
+        self.delay = timedelta(days=self.runtime.call.notifications.delay_days)
         self.attempts: dict[str, int] = {}
         self.last_error: dict[str, str] = {}
         self._retry_at: dict[str, float] = {}
-        self._done: set[str] = set()          # recorded by this process (the view may lag a moment)
+        self._done: set[str] = set()  # recorded by this process (the view may lag a moment)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -76,8 +73,11 @@ class Sender:
 
     def counts(self) -> dict[str, int]:
         unsent, now = self.unsent(), self.runtime.now()
-        counts = {"pending": len(unsent), "overdue": sum(is_overdue(n, now) for n in unsent),
-                  "parked": sum(self.is_parked(n.notification_id) for n in unsent)}
+        counts = {
+            "pending": len(unsent),
+            "overdue": sum(is_overdue(n, now) for n in unsent),
+            "parked": sum(self.is_parked(n.notification_id) for n in unsent),
+        }
         PENDING.set(counts["pending"])
         OVERDUE.set(counts["overdue"])
         PARKED.set(counts["parked"])
@@ -124,14 +124,13 @@ class Sender:
         return max(pause, 0.01)
 
     async def deliver(self, n: Notification) -> None:
-        loaded = await self.runtime.store.load(AGGREGATE, n.notification_id)
-        if already_sent(loaded):
+        if await self.handlers.is_recorded(n.notification_id):
             self._done.add(n.notification_id)
             return
         out = self.compose(n)
         await self.mailer.send(out)
         SENT.labels(n.kind).inc()
-        await self.record(n, out)
+        await self.handlers.record_sent(n, out.message_id, out.subject)
         self._done.add(n.notification_id)
         self._retry_at.pop(n.notification_id, None)
         log.info("notifier: sent %s to %d recipient(s)", n.notification_id, len(n.recipients))
@@ -140,26 +139,17 @@ class Sender:
         call = self.runtime.call
         subject, body = self.templates.render(n.kind, context(n, self.view.state, call))
         individual = n.kind == "individual"
-        return Outgoing(notification_id=n.notification_id, message_id=message_id(n.notification_id, call.id),
-                        sender=call.call.sender_email, sender_name=call.call.attributor_name,
-                        to=n.recipients if individual else (), bcc=() if individual else n.recipients,
-                        subject=subject, body=body, date=self.runtime.now())
-
-    async def record(self, n: Notification, out: Outgoing) -> None:
-        """Append NotificationSent (stable event id: a retried append is stored once)."""
-        for _ in range(5):
-            loaded = await self.runtime.store.load(AGGREGATE, n.notification_id)
-            data = record_sent(loaded, n, out.message_id, out.subject)
-            if data is None:
-                return
-            event = loaded.next(data, actor="notifier", at=self.runtime.now(),
-                                event_id=stable_id("notification", n.notification_id))
-            try:
-                await self.runtime.append(event, loaded.version)
-                return
-            except ConcurrencyError:
-                continue
-        raise ConcurrencyError(f"notification {n.notification_id}: could not record it as sent")
+        return Outgoing(
+            notification_id=n.notification_id,
+            message_id=message_id(n.notification_id, call.id),
+            sender=call.call.sender_email,
+            sender_name=call.call.attributor_name,
+            to=n.recipients if individual else (),
+            bcc=() if individual else n.recipients,
+            subject=subject,
+            body=body,
+            date=self.runtime.now(),
+        )
 
     def _failed(self, n: Notification, exc: Exception) -> float:
         nid = n.notification_id
@@ -169,9 +159,19 @@ class Sender:
         delay = retry_delay(attempts, self.settings.retry_base, self.settings.retry_cap)
         self._retry_at[nid] = time.monotonic() + delay
         if attempts == self.settings.park_after + 1:
-            log.error("notifier: PARKED notification %s after %d failed attempts (%s); still retried every %.0fs",
-                      nid, attempts, self.last_error[nid], self.settings.retry_cap)
+            log.error(
+                "notifier: PARKED notification %s after %d failed attempts (%s); still retried every %.0fs",
+                nid,
+                attempts,
+                self.last_error[nid],
+                self.settings.retry_cap,
+            )
         else:
-            log.warning("notifier: sending %s failed (attempt %d: %s), retry in %.1fs",
-                        nid, attempts, self.last_error[nid], delay)
+            log.warning(
+                "notifier: sending %s failed (attempt %d: %s), retry in %.1fs",
+                nid,
+                attempts,
+                self.last_error[nid],
+                delay,
+            )
         return delay

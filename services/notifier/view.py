@@ -4,33 +4,37 @@ Dossiers (titles, applicants, contacts, grants, motivations, eligibility failure
 the shared lifecycle index; on top of it, the sessions closed, the notifications already sent
 and the dates of the legal commitments (the SCDL file's convention dates).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
+from aap_contract.config import CallConfig
 from aap_contract.entry import summary_with_applicants
 from aap_contract.envelope import Event
 from aap_contract.events import CreditsCommitted, NotificationSent, SessionClosed
-from aap_contract.lifecycle import INDEX_TYPES, DossierIndex
+from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, evolve_index
 from aap_contract.reading import SUMMARY_READING
 from aap_platform.codec import decoder_with
+from aap_platform.projection import Projection
+from services.notifier.domain import Notification, collective_id, contacts, individual_id
 
 # the event types the view acts on (the others are not decoded)
 TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}
-DECODE = decoder_with(SUMMARY_READING)          # a dossier is read as far as its summary needs
+DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
 
 
-class ClosedSession(msgspec.Struct, frozen=True, gc=False):     # acyclic: untracked by the cyclic GC
+class ClosedSession(msgspec.Struct, frozen=True, gc=False):  # acyclic: untracked by the cyclic GC
     session: int
     closed_at: datetime
     laureates: tuple[str, ...]
     not_retained: tuple[str, ...]
 
 
-class SentRecord(msgspec.Struct, frozen=True, gc=False):     # acyclic: untracked by the cyclic GC
+class SentRecord(msgspec.Struct, frozen=True, gc=False):  # acyclic: untracked by the cyclic GC
     notification_id: str
     kind: str
     session: int
@@ -53,17 +57,65 @@ def initial_view() -> NotifierView:
     return NotifierView()
 
 
-def evolve(view: NotifierView, event: Event) -> NotifierView:
-    view.dossiers.evolve(event)
+def evolve_view(view: NotifierView, event: Event) -> NotifierView:
+    evolve_index(view.dossiers, event)
     d = event.data
     if isinstance(d, SessionClosed) and d.session not in view.sessions:
         # A session closes once; the first close is the one the notifications answer to.
-        view.sessions[d.session] = ClosedSession(d.session, event.occurred_at, tuple(d.laureates),
-                                                 tuple(d.not_retained))
+        view.sessions[d.session] = ClosedSession(
+            d.session, event.occurred_at, tuple(d.laureates), tuple(d.not_retained)
+        )
     elif isinstance(d, NotificationSent) and d.notification_id not in view.sent:
         view.sent[d.notification_id] = SentRecord(
-            d.notification_id, d.kind, d.session, tuple(d.dossier_ids), tuple(d.recipients),
-            d.message_id, d.subject, event.occurred_at)
+            d.notification_id,
+            d.kind,
+            d.session,
+            tuple(d.dossier_ids),
+            tuple(d.recipients),
+            d.message_id,
+            d.subject,
+            event.occurred_at,
+        )
     elif isinstance(d, CreditsCommitted):
         view.committed_at[d.dossier_id] = event.occurred_at
     return view
+
+
+def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification]:
+    """Per closed session, in closing order: one individual notification per lauréat, then one
+    collective notification to every dossier not retained. Deferred dossiers get nothing."""
+    out: list[Notification] = []
+    entries = view.dossiers.entries
+    for closed in sorted(view.sessions.values(), key=lambda s: (s.closed_at, s.session)):
+        due_at = closed.closed_at + delay
+        for dossier_id in closed.laureates:
+            out.append(
+                Notification(
+                    individual_id(closed.session, dossier_id),
+                    "individual",
+                    closed.session,
+                    (dossier_id,),
+                    contacts([entries.get(dossier_id)]),
+                    closed.closed_at,
+                    due_at,
+                )
+            )
+        if closed.not_retained:
+            ids = tuple(closed.not_retained)
+            out.append(
+                Notification(
+                    collective_id(closed.session),
+                    "collective",
+                    closed.session,
+                    ids,
+                    tuple(sorted(contacts(entries.get(i) for i in ids), key=str.lower)),
+                    closed.closed_at,
+                    due_at,
+                )
+            )
+    return out
+
+
+def projection(call: CallConfig) -> Projection[NotifierView]:
+    """The view as the service runs it: fed by the call's stream, only the types it acts on."""
+    return Projection("notifier", initial_view, evolve_view, types=TYPES, decode=DECODE)

@@ -1,5 +1,6 @@
 """Fixtures of the connector's tests: a fake DN on loopback, intake served over HTTP in this event
 loop (the connector talks to it as it does in production), and a sync pass wired like the service's."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,10 @@ async def dn():
 async def intake(settings, nc):
     """Intake over HTTP; `intake.clock(at)` moves the simulated clock and waits until intake saw it."""
     from services.intake.app import create_app
+
     app = create_app(settings)
     async with serve(app) as url:
+
         async def clock(at: str) -> None:
             revision = await set_clock(nc.jetstream(), CALL, datetime.fromisoformat(at))
             for _ in range(500):
@@ -42,14 +45,20 @@ async def intake(settings, nc):
                     return
                 await asyncio.sleep(0.01)
             raise AssertionError("intake never saw the clock move")
+
         app.state.url, app.state.clock = url, clock
         yield app
 
 
 @pytest.fixture
 def connector_settings(keys, intake, dn):
-    return ConnectorSettings(dn_url=dn.url + "/api/v2/graphql", dn_token=TOKEN, intake_url=intake.state.url,
-                             intake_token=None, private_key=keys[0])
+    return ConnectorSettings(
+        dn_url=dn.url + "/api/v2/graphql",
+        dn_token=TOKEN,
+        intake_url=intake.state.url,
+        intake_token=None,
+        private_key=keys[0],
+    )
 
 
 @pytest.fixture
@@ -64,6 +73,7 @@ def make_sync(store, nc, connector_settings):
         clients.extend([client, intake])
         handlers = Handlers(lambda: store, HDF, lambda: datetime.now().astimezone(), lambda: client)
         return Sync(HDF, client, intake, handlers, Cursors(nc.jetstream(), CALL))
+
     yield make
     for c in clients:
         asyncio.get_event_loop().create_task(c.close())

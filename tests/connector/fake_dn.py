@@ -11,6 +11,7 @@ behaviours the connector relies on (REFERENCE: DN's docs and server code, see th
   `mutation_errors` (the next N calls of a mutation answer a payload error), `expire_next` (numbers
   whose next file URL is already expired).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,19 +36,38 @@ SUBSET = Path(__file__).resolve().parent / "dn_schema_subset.graphql"
 PARIS = ZoneInfo("Europe/Paris")
 TOKEN = "dn-test-token"
 INSTRUCTEUR = "SW5zdHJ1Y3RldXItMTgyMzE="
-STATE_LABELS = {"en_construction": "en construction", "en_instruction": "en instruction", "accepte": "accepté",
-                "refuse": "refusé", "sans_suite": "classé sans suite"}
-KINDS = ["Commune", "Établissement public de coopération intercommunale (EPCI) à fiscalité propre", "Métropole",
-         "Département", "Région"]
-THEMES = {"standard": ["1.1 – Exploiter des données en lien avec une activité de la collectivité",
-                       "1.3 – Dématérialiser un processus interne ou une procédure",
-                       "2.2 – Former et accompagner les agents (nouvelles méthodes et outils numériques)",
-                       "3.4 – Dématérialiser un axe de la relation usagers"],
-          "innovation_lab": ["4.1 – Transformation interne (mise en œuvre d'un process ou d'un service public)",
-                             "4.3 – Acculturation des services à l'innovation"]}
-SECTIONS = ["Situation existante, besoins et objectifs", "Méthode : démarche participative, calendrier et pilotage",
-            "Place du projet dans la feuille de route numérique de la collectivité",
-            "Justification du choix de la solution numérique"]
+STATE_LABELS = {
+    "en_construction": "en construction",
+    "en_instruction": "en instruction",
+    "accepte": "accepté",
+    "refuse": "refusé",
+    "sans_suite": "classé sans suite",
+}
+KINDS = [
+    "Commune",
+    "Établissement public de coopération intercommunale (EPCI) à fiscalité propre",
+    "Métropole",
+    "Département",
+    "Région",
+]
+THEMES = {
+    "standard": [
+        "1.1 – Exploiter des données en lien avec une activité de la collectivité",
+        "1.3 – Dématérialiser un processus interne ou une procédure",
+        "2.2 – Former et accompagner les agents (nouvelles méthodes et outils numériques)",
+        "3.4 – Dématérialiser un axe de la relation usagers",
+    ],
+    "innovation_lab": [
+        "4.1 – Transformation interne (mise en œuvre d'un process ou d'un service public)",
+        "4.3 – Acculturation des services à l'innovation",
+    ],
+}
+SECTIONS = [
+    "Situation existante, besoins et objectifs",
+    "Méthode : démarche participative, calendrier et pilotage",
+    "Place du projet dans la feuille de route numérique de la collectivité",
+    "Justification du choix de la solution numérique",
+]
 DEPARTEMENTS = [("02", "Aisne"), ("59", "Nord"), ("60", "Oise"), ("62", "Pas-de-Calais"), ("80", "Somme")]
 
 
@@ -71,8 +91,14 @@ def checksum(content: bytes) -> str:
 
 def _champ(typename: str, descriptor: str, label: str, text: str | None, row: str | None = None, **extra) -> dict:
     champ_id = b64(base64.b64decode(descriptor).decode() + f"|{row}") if row else descriptor
-    return {"__typename": typename, "id": champ_id, "champDescriptorId": descriptor, "label": label,
-            "stringValue": text, **extra}
+    return {
+        "__typename": typename,
+        "id": champ_id,
+        "champDescriptorId": descriptor,
+        "label": label,
+        "stringValue": text,
+        **extra,
+    }
 
 
 class FakeDN:
@@ -83,10 +109,11 @@ class FakeDN:
         self._wire()
         self.demarches: dict[int, dict[str, Any]] = {
             link.number: {"track": track, "dossiers": {}, "deleted": [], "pending": []}
-            for track, link in self.links.items()}
+            for track, link in self.links.items()
+        }
         self.files: dict[str, bytes] = {}
         self.annotations: dict[tuple[int, str], Any] = {}
-        self.mutations: list[tuple[str, int]] = []       # (mutation, dossier number) accepted
+        self.mutations: list[tuple[str, int]] = []  # (mutation, dossier number) accepted
         self.url = ""
         self.clock = datetime(2021, 4, 1, 8, 0, tzinfo=PARIS)
         self.requests = 0
@@ -97,9 +124,9 @@ class FakeDN:
         self.mutation_errors: dict[str, int] = {}
         self.url_ttl = 3600.0
         self.expire_next: set[int] = set()
-        self.broken_files: set[str] = set()       # file keys answered HTTP 500
-        self.fail_requests: set[int] = set()      # GraphQL request numbers answered with a root error
-        self.operations: list[tuple[str, dict]] = []   # (operationName, variables) of each request
+        self.broken_files: set[str] = set()  # file keys answered HTTP 500
+        self.fail_requests: set[int] = set()  # GraphQL request numbers answered with a root error
+        self.operations: list[tuple[str, dict]] = []  # (operationName, variables) of each request
 
     # --- data ------------------------------------------------------------------------------
 
@@ -110,14 +137,20 @@ class FakeDN:
     def add(self, track: str, number: int, deposit: datetime | None = None, **over: Any) -> dict:
         link = self.links[track]
         deposit = deposit or self.tick()
-        record = {"number": number, "state": "en_construction", "deposit": deposit, "modified": deposit,
-                  "version": 0, "track": track, **over}
+        record = {
+            "number": number,
+            "state": "en_construction",
+            "deposit": deposit,
+            "modified": deposit,
+            "version": 0,
+            "track": track,
+            **over,
+        }
         record["node"] = self._node(link, track, record)
         self.demarches[link.number]["dossiers"][number] = record
         return record
 
-    def change(self, number: int, *, title: str | None = None, cost: str | None = None,
-               new_file: bool = False) -> None:
+    def change(self, number: int, *, title: str | None = None, cost: str | None = None, new_file: bool = False) -> None:
         record = self._record(number)
         record.setdefault("title", None)
         if title is not None:
@@ -134,8 +167,13 @@ class FakeDN:
         record = self._record(number)
         demarche = self.demarches[self.links[record["track"]].number]
         del demarche["dossiers"][number]
-        entry = {"id": b64(f"Dossier-{number}"), "number": number, "state": record["state"],
-                 "reason": "user_request", "dateSupression": self.tick().isoformat()}
+        entry = {
+            "id": b64(f"Dossier-{number}"),
+            "number": number,
+            "state": record["state"],
+            "reason": "user_request",
+            "dateSupression": self.tick().isoformat(),
+        }
         demarche["pending" if pending else "deleted"].append(entry)
 
     def _record(self, number: int) -> dict:
@@ -159,7 +197,7 @@ class FakeDN:
         cost = r.get("cost") or f"{40000 + (i % 50) * 1000}.50"
         try:
             cents = round(float(cost) * 100)
-        except ValueError:               # what an applicant typed, unreadable as a number
+        except ValueError:  # what an applicant typed, unreadable as a number
             cents = 0
         requested, own = cents * 70 // 100, cents - cents * 70 // 100
         content = pdf_for(n, r["version"])
@@ -167,60 +205,161 @@ class FakeDN:
         self.files[key] = content
         row = f"0{n}"
         champs = [
-            _champ("TextChamp", c["applicant_name"], "Nom de la collectivité", f"Commune n° {n}", value=f"Commune n° {n}"),
+            _champ(
+                "TextChamp", c["applicant_name"], "Nom de la collectivité", f"Commune n° {n}", value=f"Commune n° {n}"
+            ),
             _champ("DropDownListChamp", c["applicant_kind"], "Type de collectivité", KINDS[i % 5], value=KINDS[i % 5]),
-            _champ("DepartementChamp", c["applicant_departement"], "Département", f"{dep[0]} - {dep[1]}",
-                   departement={"code": dep[0], "name": dep[1]}),
+            _champ(
+                "DepartementChamp",
+                c["applicant_departement"],
+                "Département",
+                f"{dep[0]} - {dep[1]}",
+                departement={"code": dep[0], "name": dep[1]},
+            ),
             _champ("TextChamp", c["contact_name"], "Interlocuteur", f"Agent {n}", value=f"Agent {n}"),
-            _champ("TextChamp", c["contact_email"], "Adresse électronique", f"agent{n}@commune{n}.fr",
-                   value=f"agent{n}@commune{n}.fr"),
+            _champ(
+                "TextChamp",
+                c["contact_email"],
+                "Adresse électronique",
+                f"agent{n}@commune{n}.fr",
+                value=f"agent{n}@commune{n}.fr",
+            ),
             _champ("CheckboxChamp", c["validated"], "Projet validé", "true", value=True),
             _champ("CheckboxChamp", c["resources_committed"], "Ressources mobilisées", "true", value=True),
-            _champ("TextChamp", c["title"], "Intitulé du projet", r.get("title") or f"Projet numérique {n}",
-                   value=r.get("title") or f"Projet numérique {n}"),
-            _champ("TextChamp", c["summary"], "Description", f"Description du projet {n}.",
-                   value=f"Description du projet {n}."),
-            _champ("DropDownListChamp", c["theme"], "Thème", r.get("theme") or THEMES[track][i % len(THEMES[track])],
-                   value=r.get("theme") or THEMES[track][i % len(THEMES[track])]),
+            _champ(
+                "TextChamp",
+                c["title"],
+                "Intitulé du projet",
+                r.get("title") or f"Projet numérique {n}",
+                value=r.get("title") or f"Projet numérique {n}",
+            ),
+            _champ(
+                "TextChamp",
+                c["summary"],
+                "Description",
+                f"Description du projet {n}.",
+                value=f"Description du projet {n}.",
+            ),
+            _champ(
+                "DropDownListChamp",
+                c["theme"],
+                "Thème",
+                r.get("theme") or THEMES[track][i % len(THEMES[track])],
+                value=r.get("theme") or THEMES[track][i % len(THEMES[track])],
+            ),
             _champ("YesNoChamp", c["software_involved"], "Solution logicielle ?", "true", value=True),
             _champ("YesNoChamp", c["free_software"], "Logiciel libre ?", "true", value=True),
-            _champ("DecimalNumberChamp", c["global_cost"], "Coût global du projet (€ HT)", cost,
-                   value=cents / 100 if cents else None),
-            _champ("DecimalNumberChamp", c["requested"], "Subvention sollicitée (€)", f"{requested / 100:.2f}",
-                   value=requested / 100),
-            _champ("RepetitionChamp", c["expenses"], "Dépenses prévisionnelles", None, rows=[
-                {"id": b64(f"Row-{row}"), "champs": [
-                    _champ("TextChamp", c["expense_label"], "Nature", "Prestation", row, value="Prestation"),
-                    _champ("DropDownListChamp", c["expense_category"], "Catégorie",
-                           "Prestations externes et développements", row,
-                           value="Prestations externes et développements"),
-                    _champ("TextChamp", c["expense_amount"], "Montant (€ HT)", cost, row, value=cost)]}]),
-            _champ("RepetitionChamp", c["resources"], "Autres ressources", None, rows=[
-                {"id": b64(f"Row-r{row}"), "champs": [
-                    _champ("DropDownListChamp", c["resource_kind"], "Type de ressource", "Autofinancement", "r" + row,
-                           value="Autofinancement"),
-                    _champ("TextChamp", c["resource_amount"], "Montant (€ HT)", f"{own / 100:.2f}", "r" + row,
-                           value=f"{own / 100:.2f}")]}]),
-            _champ("PieceJustificativeChamp", c["document"], "Note explicative du projet (PDF)",
-                   f"Note {n}.pdf", files=[{
-                       "filename": f"Note {n}.pdf", "contentType": "application/pdf", "checksum": checksum(content),
-                       "byteSizeBigInt": str(len(content)), "url": self._url(key, n)}]),
-            _champ("MultipleDropDownListChamp", c["document_sections"], "Parties traitées", ", ".join(SECTIONS),
-                   values=SECTIONS),
+            _champ(
+                "DecimalNumberChamp",
+                c["global_cost"],
+                "Coût global du projet (€ HT)",
+                cost,
+                value=cents / 100 if cents else None,
+            ),
+            _champ(
+                "DecimalNumberChamp",
+                c["requested"],
+                "Subvention sollicitée (€)",
+                f"{requested / 100:.2f}",
+                value=requested / 100,
+            ),
+            _champ(
+                "RepetitionChamp",
+                c["expenses"],
+                "Dépenses prévisionnelles",
+                None,
+                rows=[
+                    {
+                        "id": b64(f"Row-{row}"),
+                        "champs": [
+                            _champ("TextChamp", c["expense_label"], "Nature", "Prestation", row, value="Prestation"),
+                            _champ(
+                                "DropDownListChamp",
+                                c["expense_category"],
+                                "Catégorie",
+                                "Prestations externes et développements",
+                                row,
+                                value="Prestations externes et développements",
+                            ),
+                            _champ("TextChamp", c["expense_amount"], "Montant (€ HT)", cost, row, value=cost),
+                        ],
+                    }
+                ],
+            ),
+            _champ(
+                "RepetitionChamp",
+                c["resources"],
+                "Autres ressources",
+                None,
+                rows=[
+                    {
+                        "id": b64(f"Row-r{row}"),
+                        "champs": [
+                            _champ(
+                                "DropDownListChamp",
+                                c["resource_kind"],
+                                "Type de ressource",
+                                "Autofinancement",
+                                "r" + row,
+                                value="Autofinancement",
+                            ),
+                            _champ(
+                                "TextChamp",
+                                c["resource_amount"],
+                                "Montant (€ HT)",
+                                f"{own / 100:.2f}",
+                                "r" + row,
+                                value=f"{own / 100:.2f}",
+                            ),
+                        ],
+                    }
+                ],
+            ),
+            _champ(
+                "PieceJustificativeChamp",
+                c["document"],
+                "Note explicative du projet (PDF)",
+                f"Note {n}.pdf",
+                files=[
+                    {
+                        "filename": f"Note {n}.pdf",
+                        "contentType": "application/pdf",
+                        "checksum": checksum(content),
+                        "byteSizeBigInt": str(len(content)),
+                        "url": self._url(key, n),
+                    }
+                ],
+            ),
+            _champ(
+                "MultipleDropDownListChamp",
+                c["document_sections"],
+                "Parties traitées",
+                ", ".join(SECTIONS),
+                values=SECTIONS,
+            ),
         ]
-        return {"id": b64(f"Dossier-{n}"), "number": n, "state": lambda info: r["state"],
-                "dateDepot": r["deposit"].isoformat(), "dateDerniereModification": lambda info: r["modified"].isoformat(),
-                "dateDerniereModificationChamps": (r.get("champs_modified") or r["deposit"]).isoformat(),
-                "demandeur": {"__typename": "PersonneMorale", "siret": siren + "00017",
-                              "entreprise": {"siren": siren, "raisonSociale": f"COMMUNE {n}"},
-                              "address": {"departmentCode": dep[0]}},
-                "champs": champs}
+        return {
+            "id": b64(f"Dossier-{n}"),
+            "number": n,
+            "state": lambda info: r["state"],
+            "dateDepot": r["deposit"].isoformat(),
+            "dateDerniereModification": lambda info: r["modified"].isoformat(),
+            "dateDerniereModificationChamps": (r.get("champs_modified") or r["deposit"]).isoformat(),
+            "demandeur": {
+                "__typename": "PersonneMorale",
+                "siret": siren + "00017",
+                "entreprise": {"siren": siren, "raisonSociale": f"COMMUNE {n}"},
+                "address": {"departmentCode": dep[0]},
+            },
+            "champs": champs,
+        }
 
     def _url(self, key: str, number: int):
         def url(info) -> str:
             expires = time.time() - 1 if number in self.expire_next else time.time() + self.url_ttl
             self.expire_next.discard(number)
             return f"{self.url}/files/{key}?temp_url_expires={expires:.3f}"
+
         return url
 
     # --- GraphQL -----------------------------------------------------------------------------
@@ -231,8 +370,9 @@ class FakeDN:
         q, m = self.schema.query_type.fields, self.schema.mutation_type.fields
         q["demarche"].resolve = lambda _, info, number: self._demarche(number)
         q["dossier"].resolve = lambda _, info, number: self._record(number)["node"]
-        m["dossierPasserEnInstruction"].resolve = self._state_change("dossierPasserEnInstruction", "en_construction",
-                                                                     "en_instruction")
+        m["dossierPasserEnInstruction"].resolve = self._state_change(
+            "dossierPasserEnInstruction", "en_construction", "en_instruction"
+        )
         m["dossierAccepter"].resolve = self._state_change("dossierAccepter", "en_instruction", "accepte")
         m["dossierRefuser"].resolve = self._state_change("dossierRefuser", "en_instruction", "refuse")
         m["dossierModifierAnnotations"].resolve = self._annotate
@@ -243,10 +383,13 @@ class FakeDN:
         if number not in self.demarches:
             raise graphql.GraphQLError("Demarche not found", extensions={"code": "not_found"})
         d = self.demarches[number]
-        return {"id": b64(f"Procedure-{number}"), "number": number,
-                "dossiers": lambda info, **args: self._page(d, args),
-                "deletedDossiers": lambda info, **args: self._deleted(d["deleted"], args),
-                "pendingDeletedDossiers": lambda info, **args: self._deleted(d["pending"], args)}
+        return {
+            "id": b64(f"Procedure-{number}"),
+            "number": number,
+            "dossiers": lambda info, **args: self._page(d, args),
+            "deletedDossiers": lambda info, **args: self._deleted(d["deleted"], args),
+            "pendingDeletedDossiers": lambda info, **args: self._deleted(d["pending"], args),
+        }
 
     @staticmethod
     def _cursor(record: dict) -> str:
@@ -266,9 +409,10 @@ class FakeDN:
             key = (datetime.fromisoformat(at), int(number))
             records = [r for r in records if (r["modified"], r["number"]) > key]
         page = records[:first]
-        return {"pageInfo": {"hasNextPage": len(records) > first,
-                             "endCursor": self._cursor(page[-1]) if page else None},
-                "nodes": [r["node"] for r in page]}
+        return {
+            "pageInfo": {"hasNextPage": len(records) > first, "endCursor": self._cursor(page[-1]) if page else None},
+            "nodes": [r["node"] for r in page],
+        }
 
     @staticmethod
     def _deleted(entries: list[dict], args: dict) -> dict:
@@ -302,6 +446,7 @@ class FakeDN:
             record["state"], record["modified"] = target, self.tick()
             self.mutations.append((name, record["number"]))
             return {"dossier": record["node"], "errors": None}
+
         return resolve
 
     def _annotate(self, _, info, input):
@@ -334,8 +479,13 @@ class FakeDN:
                 break
         self.requests += 1
         status, headers, content = await self._answer(scope, body)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+            }
+        )
         await send({"type": "http.response.body", "body": content})
 
     async def _answer(self, scope, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -363,10 +513,19 @@ class FakeDN:
         request = json.loads(body)
         self.operations.append((request.get("operationName"), request.get("variables") or {}))
         if self.graphql_requests in self.fail_requests:
-            return 200, {"content-type": "application/json"}, json.dumps({"data": None, "errors": [
-                {"message": "Timeout", "extensions": {"code": "timeout"}}]}).encode()
-        result = await graphql.graphql(self.schema, request["query"], variable_values=request.get("variables"),
-                                       operation_name=request.get("operationName"))
+            return (
+                200,
+                {"content-type": "application/json"},
+                json.dumps(
+                    {"data": None, "errors": [{"message": "Timeout", "extensions": {"code": "timeout"}}]}
+                ).encode(),
+            )
+        result = await graphql.graphql(
+            self.schema,
+            request["query"],
+            variable_values=request.get("variables"),
+            operation_name=request.get("operationName"),
+        )
         out: dict[str, Any] = {"data": result.data}
         if result.errors:
             out["errors"] = [e.formatted for e in result.errors]
@@ -377,8 +536,7 @@ class FakeDN:
 async def serve(app, port: int | None = None):
     """Serve an ASGI app with uvicorn on loopback, in this event loop; yields its base URL."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

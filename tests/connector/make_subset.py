@@ -2,6 +2,7 @@
 connector's documents use — each type with only the fields they select (input types, enums and
 scalars whole). The fake DN of the tests serves this subset. Run again when a document changes:
 `python -m tests.connector.make_subset`."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -21,11 +22,11 @@ from graphql import (
 
 HERE = Path(__file__).resolve().parent
 DOCUMENTS = HERE.parents[1] / "services" / "connector" / "graphql"
-HEADER = '''# A subset of DN's official GraphQL schema (dn_schema.graphql: demarches-simplifiees.fr commit
+HEADER = """# A subset of DN's official GraphQL schema (dn_schema.graphql: demarches-simplifiees.fr commit
 # e1338d79114265bb1ee774235e1be64962e60d09, app/graphql/schema.graphql): the types and fields the
 # connector's documents (services/connector/graphql/*.graphql) select, written by make_subset.py.
 # The fake DN server of the tests serves it.
-'''
+"""
 
 
 def used_fields(schema: graphql.GraphQLSchema) -> tuple[dict[str, set[str]], set[str]]:
@@ -74,7 +75,7 @@ def subset(schema: graphql.GraphQLSchema) -> str:
                     todo.append(i.name)
         elif isinstance(t, GraphQLInputObjectType):
             todo += [get_named_type(f.type).name for f in t.fields.values()]
-    for name in keep:       # an interface of which only `__typename` is selected keeps its first field
+    for name in keep:  # an interface of which only `__typename` is selected keeps its first field
         t = schema.get_type(name)
         if isinstance(t, GraphQLInterfaceType) and not fields.get(name):
             fields[name] = {next(iter(t.fields))}
@@ -93,8 +94,7 @@ def subset(schema: graphql.GraphQLSchema) -> str:
                 wanted |= fields.get(i.name.value, set())
             # a type must keep one field: only `__typename` selected keeps its first one (id)
             wanted = wanted or {node.fields[0].name.value}
-            node = replace(node, fields=tuple(f for f in node.fields if f.name.value in wanted),
-                           interfaces=interfaces)
+            node = replace(node, fields=tuple(f for f in node.fields if f.name.value in wanted), interfaces=interfaces)
         elif isinstance(node, graphql.UnionTypeDefinitionNode):
             node = replace(node, types=tuple(t for t in node.types if t.name.value in keep))
         definitions.append(node)

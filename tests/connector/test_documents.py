@@ -1,6 +1,7 @@
 """Every GraphQL document the connector sends validates against DN's official schema (the project's
 copy, dn_schema.graphql) and against the subset the fake DN serves; the subset is what
 make_subset.py derives from the official schema and the documents (re-run it when they change)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,15 @@ NAMES = sorted(p.name for p in DOCUMENTS.glob("*.graphql"))
 
 
 def test_the_connector_sends_these_documents():
-    assert NAMES == ["accepter.graphql", "demarche.graphql", "dossier_files.graphql", "dossiers.graphql",
-                     "modifier_annotations.graphql", "passer_en_instruction.graphql", "refuser.graphql"]
+    assert NAMES == [
+        "accepter.graphql",
+        "demarche.graphql",
+        "dossier_files.graphql",
+        "dossiers.graphql",
+        "modifier_annotations.graphql",
+        "passer_en_instruction.graphql",
+        "refuser.graphql",
+    ]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,4 +1,5 @@
 """DN dossiers (DN's own answers, dn_samples.json) mapped to AAP dossiers, or listed with why not."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,19 @@ def mapped(number: int):
 
 def test_a_dn_dossier_becomes_the_aap_dossier_with_exact_cents_and_the_demandeurs_siret():
     d = mapped(4381211)
-    assert (d.track, d.theme, d.title) == ("standard", "1.3", "Dématérialisation de la chaîne comptable et des "
-                                                              "parapheurs — Laon")
+    assert (d.track, d.theme, d.title) == (
+        "standard",
+        "1.3",
+        "Dématérialisation de la chaîne comptable et des parapheurs — Laon",
+    )
     a = d.applicants[0]
     assert (a.siren, a.siret, a.kind, a.departement, a.operational_contact) == (
-        "210240867", "21024086700213", "commune", "02", True)
+        "210240867",
+        "21024086700213",
+        "commune",
+        "02",
+        True,
+    )
     assert d.financing.global_cost_cents == 7_459_900 and d.financing.requested_cents == 6_713_900
     assert d.financing.own_funding_cents == 746_000
     assert sum(e.amount_cents for e in d.expenses) == d.financing.global_cost_cents
@@ -41,7 +50,12 @@ def test_joint_structures_come_with_their_siret_kind_and_departement():
     assert len(d.applicants) == 3
     joint = d.applicants[1]
     assert (joint.siret, joint.siren, joint.kind, joint.departement, joint.operational_contact) == (
-        "24622488500086", "246224885", "epci", "62", False)
+        "24622488500086",
+        "246224885",
+        "epci",
+        "62",
+        False,
+    )
 
 
 def test_an_incomplete_personne_morale_gives_its_siren_from_the_siret():

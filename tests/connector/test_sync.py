@@ -1,4 +1,5 @@
 """The DN sync against a fake DN on loopback, intake over HTTP and a real nats-server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +19,7 @@ FIRST = 5_000_000
 async def types(store) -> Counter:
     """Event types in the whole stream."""
     from aap_platform.codec import decode
+
     counts: Counter = Counter()
     last = await store.last_sequence()
     for seq in range(1, last + 1):
@@ -36,32 +38,32 @@ def add(dn, count: int, track: str = "standard", first: int = FIRST) -> list[int
 async def test_a_first_sync_of_250_dossiers_over_three_pages_then_a_second_appends_nothing(dn, make_sync, store, nc):
     add(dn, 250)
     summary = await make_sync().run_once()
-    assert (summary.submitted, summary.pages, summary.failed) == (250, 3 + 1, {})   # 3 pages + the empty démarche
+    assert (summary.submitted, summary.pages, summary.failed) == (250, 3 + 1, {})  # 3 pages + the empty démarche
     counts = await types(store)
     assert counts["DossierSubmitted"] == counts["DocumentUploaded"] == counts["DnDossierImported"] == 250
     assert "Dossiers importés : 250" in summary.french()
 
     last, requests = await store.last_sequence(), dn.graphql_requests
     again = await make_sync().run_once()
-    assert await store.last_sequence() == last                       # nothing appended
-    assert dn.graphql_requests - requests == 2                       # one request per démarche
-    assert (again.submitted, again.skipped) == (0, 0)               # nothing after the saved cursor
+    assert await store.last_sequence() == last  # nothing appended
+    assert dn.graphql_requests - requests == 2  # one request per démarche
+    assert (again.submitted, again.skipped) == (0, 0)  # nothing after the saved cursor
 
     kv = await nc.jetstream().key_value(bucket_name(CALL))
-    await kv.delete(f"cursor.{STANDARD}")                            # a sync from scratch
+    await kv.delete(f"cursor.{STANDARD}")  # a sync from scratch
     scratch = await make_sync().run_once()
     assert (scratch.submitted, scratch.skipped, scratch.pages) == (0, 250, 4)
     assert await store.last_sequence() == last
 
 
 async def test_changes_and_deletions_are_picked_up_incrementally(dn, make_sync, store, intake):
-    await intake.state.clock("2021-04-20T12:00:00+02:00")           # withdrawals are decided on intake's clock
+    await intake.state.clock("2021-04-20T12:00:00+02:00")  # withdrawals are decided on intake's clock
     numbers = add(dn, 12)
     add(dn, 3, "innovation_lab", first=6_000_000)
     await make_sync().run_once()
     for n in numbers[:3]:
         dn.change(n, title=f"Nouveau titre {n}")
-    dn.change(numbers[3], new_file=True)                             # a new PDF only
+    dn.change(numbers[3], new_file=True)  # a new PDF only
     dn.delete(numbers[4])
     dn.delete(6_000_001, pending=True)
     summary = await make_sync().run_once()
@@ -76,8 +78,8 @@ async def test_changes_and_deletions_are_picked_up_incrementally(dn, make_sync, 
 
 async def test_a_restart_mid_sync_resumes_at_the_saved_cursor_and_imports_nothing_twice(dn, make_sync, store, nc):
     numbers = add(dn, 250)
-    dn.broken_files.add(dn.file_key(numbers[150]))                  # page 2 stops on this dossier's file
-    with pytest.raises(Exception):                                   # noqa: B017 — the pass dies, as in a crash
+    dn.broken_files.add(dn.file_key(numbers[150]))  # page 2 stops on this dossier's file
+    with pytest.raises(Exception):  # noqa: B017 — the pass dies, as in a crash
         await make_sync(patience=0.5, backoff=(0.1,)).run_once()
     saved = await Cursors(nc.jetstream(), CALL).cursor(STANDARD)
     first_page = next(v for op, v in dn.operations if op == "DossiersPage")
@@ -87,7 +89,7 @@ async def test_a_restart_mid_sync_resumes_at_the_saved_cursor_and_imports_nothin
 
     dn.broken_files.clear()
     dn.operations.clear()
-    summary = await make_sync().run_once()                           # a new process: fresh clients and state
+    summary = await make_sync().run_once()  # a new process: fresh clients and state
     assert next(v for op, v in dn.operations if op == "DossiersPage")["after"] == saved
     counts = await types(store)
     assert counts["DossierSubmitted"] == counts["DocumentUploaded"] == counts["DnDossierImported"] == 250
@@ -121,6 +123,7 @@ async def test_dn_unreachable_for_a_while_the_sync_waits_and_resumes(dn, make_sy
         while True:
             seen.append(sync.dn.status.reachable)
             await asyncio.sleep(0.05)
+
     watcher = asyncio.create_task(watch())
     summary = await sync.run_once()
     watcher.cancel()

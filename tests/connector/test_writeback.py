@@ -1,12 +1,13 @@
 """The decisions written back to DN, each exactly once: the connector, intake and eligibility as
 apps over HTTP in this event loop, the committee's facts appended as the committee would."""
+
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import msgspec
@@ -32,8 +33,13 @@ async def until(condition, timeout: float = 20.0) -> None:
 @asynccontextmanager
 async def connector_app(settings, dn, intake, token):
     from services.connector.app import create_app
-    env = {"AAP_DN_TOKEN": TOKEN, "AAP_DN_URL": dn.url + "/api/v2/graphql", "AAP_INTAKE_URL": intake.state.url,
-           "AAP_CONNECTOR_TOKEN": token("connector", "connector")}
+
+    env = {
+        "AAP_DN_TOKEN": TOKEN,
+        "AAP_DN_URL": dn.url + "/api/v2/graphql",
+        "AAP_INTAKE_URL": intake.state.url,
+        "AAP_CONNECTOR_TOKEN": token("connector", "connector"),
+    }
     app = create_app(settings, env=env)
     async with serve(app) as url:
         app.state.url = url
@@ -43,13 +49,14 @@ async def connector_app(settings, dn, intake, token):
 @asynccontextmanager
 async def eligibility_app(settings):
     from services.eligibility.app import create_app
+
     async with serve(create_app(settings)) as url:
         yield url
 
 
 async def append(store, aggregate_type: str, aggregate_id: str, data) -> None:
     loaded = await store.load(aggregate_type, aggregate_id)
-    await store.append(loaded.next(data, actor="committee:test", at=datetime.now(timezone.utc)), loaded.version)
+    await store.append(loaded.next(data, actor="committee:test", at=datetime.now(UTC)), loaded.version)
 
 
 def state_changes(dn) -> Counter:
@@ -60,36 +67,41 @@ async def test_every_write_back_happens_exactly_once_after_the_session_closes(dn
     numbers = [FIRST + i for i in range(6)]
     for n in numbers[:5]:
         dn.add("standard", n)
-    dn.add("standard", numbers[5], cost="20000")                     # ineligible: COST_RANGE
+    dn.add("standard", numbers[5], cost="20000")  # ineligible: COST_RANGE
     ids = {n: dossier_id_for(CALL, n) for n in numbers}
     async with eligibility_app(settings), connector_app(settings, dn, intake, token) as app:
         # the first pass imports; each assessment puts the dossier in instruction, annotated
-        await until(lambda: sum(1 for m, _ in dn.mutations if m == "dossierPasserEnInstruction") == 6
-                    and ("dossierRefuser", numbers[5]) in dn.mutations)
+        await until(
+            lambda: (
+                sum(1 for m, _ in dn.mutations if m == "dossierPasserEnInstruction") == 6
+                and ("dossierRefuser", numbers[5]) in dn.mutations
+            )
+        )
         assert dn.state_of(numbers[5]) == "refuse" and dn.state_of(numbers[0]) == "en_instruction"
         assert dn.annotations[(numbers[5], "Q2hhbXAtMTg2MjM0Mg==")].startswith("Inéligible")
 
-        async with httpx.AsyncClient() as http:                      # our mutations moved the dossiers in DN
+        async with httpx.AsyncClient() as http:  # our mutations moved the dossiers in DN
             last = await store.last_sequence()
             handlers = app.state.handlers
             before = handlers.loop.last_at
             handlers.loop.trigger()
             await until(lambda: handlers.loop.last_at != before and not handlers.loop.running)
-            assert await store.last_sequence() == last               # same content: nothing imported again
+            assert await store.last_sequence() == last  # same content: nothing imported again
             ready = (await http.get(app.state.url + "/health/ready")).json()
             assert ready["dn"]["reachable"] is True and ready["dn"]["last_sync_error"] is None
 
-        dn.mutation_errors["dossierAccepter"] = 2                    # answered with `errors` twice, then fine
+        dn.mutation_errors["dossierAccepter"] = 2  # answered with `errors` twice, then fine
         for n in numbers[:2]:
             await append(store, "session", "1", ReviewRecorded(1, ids[n], "referent-59", Scores(3, 2, 2, None)))
             await append(store, "session", "1", ProjectSelected(1, ids[n], 3_000_000))
         for n in numbers[2:5]:
             await append(store, "session", "1", ProjectRejected(1, ids[n], "Projet moins abouti que d'autres."))
-        await append(store, "session", "1", SessionClosed(1, [ids[n] for n in numbers[:2]],
-                                                          [ids[n] for n in numbers[2:5]]))
+        await append(
+            store, "session", "1", SessionClosed(1, [ids[n] for n in numbers[:2]], [ids[n] for n in numbers[2:5]])
+        )
         await until(lambda: len(state_changes(dn)) == 6 + 2 + 4)
         await asyncio.sleep(0.5)
-    assert set(state_changes(dn).values()) == {1}                    # every state change exactly once
+    assert set(state_changes(dn).values()) == {1}  # every state change exactly once
     assert [dn.state_of(n) for n in numbers] == ["accepte"] * 2 + ["refuse"] * 4
     assert dn.annotations[(numbers[0], "Q2hhbXAtMTg2MjM0Mw==")] == 2.33
 
@@ -113,11 +125,13 @@ async def test_a_mutation_that_keeps_failing_is_parked_never_recorded(dn, intake
     dn.add("standard", FIRST)
     dn.mutation_errors["dossierPasserEnInstruction"] = 100
     async with eligibility_app(settings), connector_app(settings, dn, intake, token):
+
         async def parked() -> int:
             try:
                 return (await nc.jetstream().stream_info(parked_stream(store))).state.messages
             except Exception:  # noqa: BLE001
                 return 0
+
         deadline = time.monotonic() + 20
         while await parked() == 0:
             assert time.monotonic() < deadline, "never parked"

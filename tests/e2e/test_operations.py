@@ -1,6 +1,7 @@
 """Run it, watch it, audit it: `aap up` as a process, `aap demo` played on it, then the audit
 tools, the services' /metrics (through `promtool check metrics`) and /asyncapi.json, all on
 that same running system."""
+
 from __future__ import annotations
 
 import base64
@@ -21,8 +22,16 @@ from aap_contract.events import published_by
 pytestmark = pytest.mark.e2e
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
 REACTORS = ("eligibility", "budget", "notifier")
-OPS_METRICS = ("aap_http_requests", "aap_events_published", "aap_events_consumed", "aap_handler_seconds",
-               "aap_redeliveries", "aap_parked_messages", "aap_consumer_pending", "aap_view_position")
+OPS_METRICS = (
+    "aap_http_requests",
+    "aap_events_published",
+    "aap_events_consumed",
+    "aap_handler_seconds",
+    "aap_redeliveries",
+    "aap_parked_messages",
+    "aap_consumer_pending",
+    "aap_view_position",
+)
 
 
 def aap(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -39,15 +48,23 @@ class Running:
 
     @property
     def services(self) -> list[str]:
-        return [*self.nats, "--data-dir", str(self.data),
-                *(arg for name in SERVICES for arg in (f"--{name}-url", self.urls[name]))]
+        return [
+            *self.nats,
+            "--data-dir",
+            str(self.data),
+            *(arg for name in SERVICES for arg in (f"--{name}-url", self.urls[name])),
+        ]
 
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     data = tmp_path_factory.mktemp("ops") / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "aap.cli", "up", "--free-ports", "--data-dir", str(data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aap.cli", "up", "--free-ports", "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         urls: dict[str, str] = {}
         for line in proc.stdout:
@@ -69,8 +86,16 @@ def test_the_demo_plays_a_whole_call_and_explains_it_in_french(system):
     out = system.demo.stdout
     assert system.demo.returncode == 0, system.demo.stderr + out
     assert "Horloge simulée" in out and "9 commandes refusées" in out
-    for code in ("WINDOW", "LOCKED", "GRANT_RANGE", "LAST_SESSION", "OPEN_ITEMS", "NOT_ON_AGENDA",
-                 "NOT_SELECTED", "COMMITMENT_DEADLINE"):
+    for code in (
+        "WINDOW",
+        "LOCKED",
+        "GRANT_RANGE",
+        "LAST_SESSION",
+        "OPEN_ITEMS",
+        "NOT_ON_AGENDA",
+        "NOT_SELECTED",
+        "COMMITMENT_DEADLINE",
+    ):
         assert f"→ {code}" in out
     assert "Dossiers déposés : 29" in out and "18  retenus, crédits engagés" in out
     assert "1  retenus, crédits annulés (non engagés à l'échéance)" in out
@@ -126,7 +151,7 @@ def test_as_of_shows_the_views_as_they_stood(system):
     assert result.returncode == 0, result.stderr
     views = json.loads(result.stdout)
     assert set(views) == set(SERVICES)
-    counts = views["intake"]["intake-dossiers"]["counts"]      # after relevé 1, before its committee
+    counts = views["intake"]["intake-dossiers"]["counts"]  # after relevé 1, before its committee
     assert (counts["eligible"], counts["ineligible"], counts["withdrawn"], counts["committed"]) == (13, 2, 1, 0)
 
 
@@ -151,7 +176,7 @@ def test_every_service_documents_its_events_in_asyncapi(system):
 def test_metrics_pass_promtool_and_carry_what_operations_need(system):
     promtool = shutil.which("promtool")
     for name in SERVICES:
-        httpx.get(f"{system.urls[name]}/asyncapi.json", timeout=10)     # one counted request each
+        httpx.get(f"{system.urls[name]}/asyncapi.json", timeout=10)  # one counted request each
         text, samples = scrape(system.urls[name])
         if promtool:
             checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
@@ -186,7 +211,7 @@ def test_the_demonstration_is_deterministic_varied_and_well_formed():
 
     call = load_call("hdf-itn7-axe3-2021")
     scenario, dossiers = build(call)
-    assert build(call) == (scenario, dossiers)                     # fixed seed
+    assert build(call) == (scenario, dossiers)  # fixed seed
     assert parse(scenario).steps and 25 <= len(dossiers) <= 35
     applicants = [a for d in dossiers.values() for a in d["applicants"]]
     assert all(siren_is_valid(a["siren"]) for a in applicants)

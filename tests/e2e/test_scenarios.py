@@ -1,5 +1,6 @@
 """The public scenarios, each played by `aap scenario run` against the five services started
 as processes with their own nats-server; and a wrong expectation must fail loudly."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,7 @@ RUN_TIMEOUT = 240
 
 
 def aap(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aap.cli", *argv], capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT)
+    return subprocess.run([sys.executable, "-m", "aap.cli", *argv], capture_output=True, text=True, timeout=RUN_TIMEOUT)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
@@ -41,7 +41,7 @@ def test_a_wrong_expectation_exits_1_and_prints_the_differences(tmp_path):
     assert result.returncode == 1, result.stderr[-4000:]
     assert json.loads(result.stdout)["steps"] == [{"index": 0, "ok": True}]
     assert "steps[0].ok: expected false, got true" in result.stderr
-    assert "steps[0].error: expected \"WINDOW\", got (missing)" in result.stderr
+    assert 'steps[0].error: expected "WINDOW", got (missing)' in result.stderr
     assert "budget.envelope_cents: expected 1, got 168500000" in result.stderr
 
 
@@ -64,7 +64,11 @@ def test_steps_on_unknown_refs_get_the_systems_own_answer(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     outcome = json.loads(result.stdout)
     assert [(s["ok"], s.get("error")) for s in outcome["steps"]] == [
-        (False, "VALIDATION"), (False, "UNKNOWN_DOSSIER"), (False, "UNKNOWN_DOSSIER"),
-        (False, "UNKNOWN_DOSSIER"), (True, None)]
+        (False, "VALIDATION"),
+        (False, "UNKNOWN_DOSSIER"),
+        (False, "UNKNOWN_DOSSIER"),
+        (False, "UNKNOWN_DOSSIER"),
+        (True, None),
+    ]
     assert "applicants" in outcome["steps"][0]["message"]
     assert outcome["dossiers"] == {}

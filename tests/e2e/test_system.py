@@ -1,5 +1,6 @@
 """`aap up` starts everything and stops it on SIGTERM; a scenario plays against that running
 system (--nats-url and service URLs); a service that dies at start is named with its log."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,12 @@ def read_banner(proc: subprocess.Popen) -> dict[str, str]:
 
 def test_up_serves_a_scenario_and_stops_everything_on_sigterm(tmp_path):
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "aap.cli", "up", "--free-ports", "--data-dir", str(data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aap.cli", "up", "--free-ports", "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         urls = read_banner(proc)
         assert set(urls) == {"NATS", *SERVICES}
@@ -53,8 +58,14 @@ def test_up_serves_a_scenario_and_stops_everything_on_sigterm(tmp_path):
 
 
 async def test_a_service_that_dies_at_start_is_named_with_its_log(tmp_path, nats_server):
-    system = System(tmp_path, nats_url=nats_server.url, free_ports=True, services=("intake",),
-                    app_factory="services.{name}.no_such_module:create_app", start_timeout=30)
+    system = System(
+        tmp_path,
+        nats_url=nats_server.url,
+        free_ports=True,
+        services=("intake",),
+        app_factory="services.{name}.no_such_module:create_app",
+        start_timeout=30,
+    )
     with pytest.raises(StartError) as exc:
         await system.start()
     message = str(exc.value)

@@ -2,11 +2,12 @@
 3.0.0 (shipped beside this file), its `send` operations are exactly the events the service
 publishes, every message has a payload schema that accepts a real event; and the service
 serves it, without a token, at GET /asyncapi.json."""
+
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
@@ -51,22 +52,35 @@ def test_each_document_is_valid_asyncapi_3_and_sends_exactly_what_the_service_pu
     doc = as_json(document(service, CALL, consumes=["ProjectSelected"] if service == "budget" else ()))
     assert doc["asyncapi"] == "3.0.0"
     assert errors(doc) == []
-    sent = [resolve(doc, m["$ref"])["$ref"].rsplit("/", 1)[1]
-            for op in doc["operations"].values() if op["action"] == "send" for m in op["messages"]]
+    sent = [
+        resolve(doc, m["$ref"])["$ref"].rsplit("/", 1)[1]
+        for op in doc["operations"].values()
+        if op["action"] == "send"
+        for m in op["messages"]
+    ]
     assert sorted(sent) == sorted(t.__name__ for t in published_by(service))
     assert sent, f"{service} publishes something"
     for name, message in doc["components"]["messages"].items():
         payload = resolve(doc, message["payload"]["$ref"])
         assert payload["properties"]["type"]["const"] == name
-        assert {"event_id", "version", "aggregate_type", "aggregate_id", "sequence", "occurred_at", "actor",
-                "prev_hash", "data"} <= set(payload["required"])
+        assert {
+            "event_id",
+            "version",
+            "aggregate_type",
+            "aggregate_id",
+            "sequence",
+            "occurred_at",
+            "actor",
+            "prev_hash",
+            "data",
+        } <= set(payload["required"])
         assert message["x-aap-publisher"] in SERVICES
 
 
 def test_the_validator_rejects_a_broken_document():
     doc = as_json(document("budget", CALL))
     broken = copy.deepcopy(doc)
-    broken["operations"]["sendCreditsReserved"]["action"] = "publish"      # the 2.x vocabulary
+    broken["operations"]["sendCreditsReserved"]["action"] = "publish"  # the 2.x vocabulary
     del broken["info"]["version"]
     found = errors(broken)
     assert any("operations" in e for e in found) and any("info" in e for e in found)
@@ -86,10 +100,24 @@ def test_channels_are_the_call_subjects_with_parameters_and_reactions_are_receiv
 
 def test_a_real_event_matches_its_message_payload_schema():
     doc = as_json(document("budget", CALL))
-    schema = {**resolve(doc, doc["components"]["messages"]["CreditsReserved"]["payload"]["$ref"]),
-              "components": doc["components"]}
-    event = Event("e-1", "CreditsReserved", 1, "envelope", CALL.call.id, 3, datetime.now(timezone.utc), "budget",
-                  "c-1", None, "0" * 64, CreditsReserved("d-1", 1, "s-1", 4_500_000))
+    schema = {
+        **resolve(doc, doc["components"]["messages"]["CreditsReserved"]["payload"]["$ref"]),
+        "components": doc["components"],
+    }
+    event = Event(
+        "e-1",
+        "CreditsReserved",
+        1,
+        "envelope",
+        CALL.call.id,
+        3,
+        datetime.now(UTC),
+        "budget",
+        "c-1",
+        None,
+        "0" * 64,
+        CreditsReserved("d-1", 1, "s-1", 4_500_000),
+    )
     instance = msgspec.json.decode(encode(event))
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(instance)) == []
     instance["data"]["amount_cents"] = "beaucoup"
@@ -109,4 +137,5 @@ async def test_the_service_serves_its_document_publicly(settings):
     assert doc["info"]["title"].startswith("AAP — budget")
     assert "reactProjectSelected" in doc["operations"]
     assert {k for k, op in doc["operations"].items() if op["action"] == "send"} == {
-        f"send{t.__name__}" for t in published_by("budget")}
+        f"send{t.__name__}" for t in published_by("budget")
+    }

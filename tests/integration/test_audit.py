@@ -1,5 +1,6 @@
 """Audit: the log's integrity is verifiable, a tampered copy is caught at the right event,
 a dossier's timeline reads in order, and a rebuilt view equals the live one."""
+
 from __future__ import annotations
 
 import base64
@@ -25,7 +26,9 @@ from aap_platform.audit import compare
 from aap_platform.execute import execute
 from aap_platform.projection import Projection
 
-SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"][0]["dossier"]
+SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"][
+    0
+]["dossier"]
 T0 = datetime(2021, 4, 6, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
 
 
@@ -33,14 +36,33 @@ async def _history(store) -> None:
     dossier = msgspec.convert(SAMPLE, Dossier)
     for i in range(4):
         at = T0 + timedelta(hours=i)
-        sub = await execute(store, "dossier", f"d{i}", lambda l, i=i: DossierSubmitted(f"d{i}", dossier, 1),
-                            actor="intake", now=lambda at=at: at)
-        await execute(store, "assessment", f"d{i}",
-                      lambda l, i=i, sub=sub: EligibilityAssessed(f"d{i}", sub.event_id, i != 2,
-                                                                   [] if i != 2 else [RuleFailure("THEME", "Thème inconnu.")]),
-                      actor="eligibility", now=lambda at=at: at + timedelta(minutes=1), causation=sub)
-    await execute(store, "dossier", "d1", lambda l: DossierWithdrawn("d1", "abandon"), actor="intake",
-                  now=lambda: T0 + timedelta(days=1))
+        sub = await execute(
+            store,
+            "dossier",
+            f"d{i}",
+            lambda l, i=i: DossierSubmitted(f"d{i}", dossier, 1),
+            actor="intake",
+            now=lambda at=at: at,
+        )
+        await execute(
+            store,
+            "assessment",
+            f"d{i}",
+            lambda l, i=i, sub=sub: EligibilityAssessed(
+                f"d{i}", sub.event_id, i != 2, [] if i != 2 else [RuleFailure("THEME", "Thème inconnu.")]
+            ),
+            actor="eligibility",
+            now=lambda at=at: at + timedelta(minutes=1),
+            causation=sub,
+        )
+    await execute(
+        store,
+        "dossier",
+        "d1",
+        lambda l: DossierWithdrawn("d1", "abandon"),
+        actor="intake",
+        now=lambda: T0 + timedelta(days=1),
+    )
 
 
 async def test_the_live_log_verifies_and_a_tampered_copy_fails_at_the_right_event(store, tmp_path):
@@ -55,7 +77,7 @@ async def test_the_live_log_verifies_and_a_tampered_copy_fails_at_the_right_even
     assert verify(read_lines(path)).digest == verdict.digest
 
     lines = path.read_text().splitlines()
-    line = json.loads(lines[4])                       # event #5: the third submission
+    line = json.loads(lines[4])  # event #5: the third submission
     event = json.loads(base64.b64decode(line["data_b64"]))
     event["data"]["dossier"]["financing"]["requested_cents"] += 1_000_000
     line["data_b64"] = base64.b64encode(json.dumps(event).encode()).decode()
@@ -67,10 +89,10 @@ async def test_the_live_log_verifies_and_a_tampered_copy_fails_at_the_right_even
     assert "does not match its recorded hash" in findings[0].problem
 
     removed = tmp_path / "removed.jsonl"
-    removed.write_text("\n".join(lines[:2] + lines[3:]) + "\n")   # event #3 (d1's submission) removed
+    removed.write_text("\n".join(lines[:2] + lines[3:]) + "\n")  # event #3 (d1's submission) removed
     findings = verify(read_lines(removed)).findings
     assert findings[0].seq == 3 and "missing" in findings[0].problem
-    assert any(f.seq == 9 and "not chained" in f.problem for f in findings)   # d1 withdrawn
+    assert any(f.seq == 9 and "not chained" in f.problem for f in findings)  # d1 withdrawn
 
 
 async def test_a_dossier_timeline_reads_in_order_with_its_status(store):

@@ -1,9 +1,11 @@
 """The event backbone against a real nats-server: concurrency, dedupe, redelivery, replay."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+import pytest
 from faststream.nats import NatsBroker
 
 from aap_contract.envelope import Event
@@ -11,6 +13,7 @@ from aap_contract.events import DossierWithdrawn
 from aap_platform.execute import execute
 from aap_platform.projection import Projection
 from aap_platform.reactor import (
+    Subscription,
     attach_reactor,
     ensure_parked_stream,
     parked_stream,
@@ -18,7 +21,7 @@ from aap_platform.reactor import (
 )
 from aap_platform.store import ConcurrencyError, EventStore
 
-NOW = datetime(2021, 4, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2021, 4, 2, 9, 0, tzinfo=UTC)
 
 
 def withdrawn(loaded, reason: str) -> Event:
@@ -50,7 +53,7 @@ async def test_same_event_appended_twice_is_stored_once(store):
     loaded = await store.load("dossier", "d2")
     event = withdrawn(loaded, "x")
     first = await store.append(event, loaded.version)
-    second = await store.append(event, loaded.version)   # a retry after a lost ack
+    second = await store.append(event, loaded.version)  # a retry after a lost ack
     third = await store.append(event, None)
     assert first == second == third
     assert [e.event_id for e in (await store.load("dossier", "d2")).events] == [event.event_id]
@@ -59,12 +62,32 @@ async def test_same_event_appended_twice_is_stored_once(store):
 
 async def test_execute_redecides_on_conflict(store):
     async def bump(i):
-        return await execute(store, "dossier", "d3", lambda l: DossierWithdrawn("d3", str(len(l.events))),
-                             actor="t", now=lambda: NOW)
+        return await execute(
+            store, "dossier", "d3", lambda l: DossierWithdrawn("d3", str(len(l.events))), actor="t", now=lambda: NOW
+        )
+
     await asyncio.gather(*(bump(i) for i in range(8)))
     loaded = await store.load("dossier", "d3")
     assert [e.data.reason for e in loaded.events] == [str(i) for i in range(8)]
     assert [e.sequence for e in loaded.events] == list(range(1, 9))
+
+
+def withdrawals(handler) -> Subscription:
+    return Subscription(handler, aggregates=("dossier",), types=("DossierWithdrawn",))
+
+
+def test_a_subscription_names_the_aggregates_of_the_types_it_reacts_to():
+    """A reaction to a type published on an aggregate it does not subscribe to would receive
+    nothing: refused when declared, not discovered in production."""
+
+    async def handler(event: Event, seq: int) -> None: ...
+
+    with pytest.raises(ValueError, match="ProjectSelected"):
+        Subscription(handler, aggregates=("dossier",), types=("DossierSubmitted", "ProjectSelected"))
+    with pytest.raises(ValueError, match="unknown event type"):
+        Subscription(handler, aggregates=(), types=("NoSuchEvent",))
+    both = Subscription(handler, aggregates=("dossier", "session"), types=("DossierSubmitted", "ProjectSelected"))
+    assert both.types == ("DossierSubmitted", "ProjectSelected")
 
 
 async def test_failing_handler_is_redelivered_and_applied_once(nats_server, store):
@@ -80,7 +103,7 @@ async def test_failing_handler_is_redelivered_and_applied_once(nats_server, stor
         applied.append(event.event_id)
 
     broker = NatsBroker(nats_server.url)
-    attach_reactor(broker, store, "flaky", handler, backoff=(0.05, 0.05, 0.05))
+    attach_reactor(broker, store, "flaky", withdrawals(handler), backoff=(0.05, 0.05, 0.05))
     await broker.start()
     try:
         loaded = await store.load("dossier", "d4")
@@ -104,7 +127,7 @@ async def test_handler_that_keeps_failing_is_parked_not_dropped(nats_server, sto
         raise RuntimeError("always")
 
     broker = NatsBroker(nats_server.url)
-    attach_reactor(broker, store, "broken", handler, max_deliver=3, backoff=(0.02,))
+    attach_reactor(broker, store, "broken", withdrawals(handler), max_deliver=3, backoff=(0.02,))
     await broker.start()
     try:
         loaded = await store.load("dossier", "d5")
@@ -155,8 +178,7 @@ async def test_rebuilt_view_equals_live_view_and_restart_resumes(store):
 
 def test_apply_never_applies_a_sequence_twice():
     view = Projection("count", count_view, evolve_count)
-    e = Event("id", "DossierWithdrawn", 2, "dossier", "d", 1, NOW, "t", "c", None, "0",
-              DossierWithdrawn("d"))
+    e = Event("id", "DossierWithdrawn", 2, "dossier", "d", 1, NOW, "t", "c", None, "0", DossierWithdrawn("d"))
     assert view.apply(1, e) is True
     assert view.apply(1, e) is False
     assert view.state == {"d": 1}

@@ -1,5 +1,6 @@
 """The budget over HTTP, in process, against a real nats-server and the simulated clock:
 commitments, refusals, roles, the lapse at the deadline and the views after it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,9 @@ from tests.conftest import CALL
 
 ENVELOPE = load_call().budget.envelope_cents
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "02-full-call.json"
-DOSSIER = msgspec.convert(next(s["dossier"] for s in json.loads(SCENARIO.read_text())["steps"]
-                               if s["action"] == "submit"), Dossier)
+DOSSIER = msgspec.convert(
+    next(s["dossier"] for s in json.loads(SCENARIO.read_text())["steps"] if s["action"] == "submit"), Dossier
+)
 GRANTS = {"A": 4_500_000, "B": 5_000_000, "D": 7_000_000}
 
 
@@ -45,6 +47,7 @@ def auth(token):
 
 # The app runs in the test client's own thread and event loop: the test talks to NATS through
 # its own connection (`store`) and only reads the runtime's plain attributes.
+
 
 async def clock(client, store, at: str) -> None:
     """Set the simulated clock; wait until the service ran its tick callbacks for it."""
@@ -87,7 +90,9 @@ async def prepare(client, store) -> None:
     """Dossiers A, B, C, D submitted; A, B and D selected and their credits reserved."""
     await clock(client, store, "2021-05-20T10:00:00+02:00")
     for dossier_id in ("A", "B", "C", "D"):
-        await append(store, "dossier", dossier_id, DossierSubmitted(dossier_id, DOSSIER, 1), "2021-04-02T10:00:00+02:00")
+        await append(
+            store, "dossier", dossier_id, DossierSubmitted(dossier_id, DOSSIER, 1), "2021-04-02T10:00:00+02:00"
+        )
     for dossier_id, grant in GRANTS.items():
         await append(store, "session", "1", ProjectSelected(1, dossier_id, grant), "2021-05-20T10:00:00+02:00")
     events = await envelope_events(store, 3)
@@ -96,8 +101,9 @@ async def prepare(client, store) -> None:
 
 
 async def commit(client, headers, dossier_id: str, reference: str = "EJ-2100012345"):
-    return await client.post("/commitments", json={"dossier_id": dossier_id, "legal_reference": reference},
-                             headers=headers)
+    return await client.post(
+        "/commitments", json={"dossier_id": dossier_id, "legal_reference": reference}, headers=headers
+    )
 
 
 async def test_commitment_flow_refusals_and_roles(client, store, auth):
@@ -127,12 +133,18 @@ async def test_commitment_flow_refusals_and_roles(client, store, auth):
         assert (await client.get("/reservations", headers=auth(role))).status_code == 200
 
     events = await envelope_events(store, 4)
-    assert [type(e.data) for e in events[3:]] == [CreditsCommitted]          # refusals recorded nothing
+    assert [type(e.data) for e in events[3:]] == [CreditsCommitted]  # refusals recorded nothing
     budget = (await client.get("/budget", headers=auth("auditor"))).json()
     assert (budget["reserved_cents"], budget["committed_cents"], budget["available_cents"]) == (
-        12_000_000, 4_500_000, ENVELOPE - 16_500_000)
-    assert budget["by_departement"]["59"] == {"reserved_cents": 12_000_000, "committed_cents": 4_500_000,
-                                              "granted_cents": 16_500_000}
+        12_000_000,
+        4_500_000,
+        ENVELOPE - 16_500_000,
+    )
+    assert budget["by_departement"]["59"] == {
+        "reserved_cents": 12_000_000,
+        "committed_cents": 4_500_000,
+        "granted_cents": 16_500_000,
+    }
     assert budget["by_theme"][DOSSIER.theme]["committed_cents"] == 4_500_000
     items = {i["dossier_id"]: i for i in (await client.get("/reservations", headers=officer)).json()["items"]}
     assert items["A"]["status"] == "committed" and items["A"]["legal_reference"] == "EJ-2100012345"
@@ -142,14 +154,14 @@ async def test_commitment_flow_refusals_and_roles(client, store, auth):
 async def test_lapse_at_the_deadline_and_the_view_after_it(client, store, auth):
     await prepare(client, store)
     officer = auth()
-    await clock(client, store, "2021-12-31T23:59:59+01:00")                         # the deadline second itself
-    assert len(await envelope_events(store, 3)) == 3                         # nothing lapses yet
+    await clock(client, store, "2021-12-31T23:59:59+01:00")  # the deadline second itself
+    assert len(await envelope_events(store, 3)) == 3  # nothing lapses yet
     assert (await commit(client, officer, "A")).status_code == 201
-    await clock(client, store, "2021-12-31T22:59:59Z")                              # the same second, in UTC
+    await clock(client, store, "2021-12-31T22:59:59Z")  # the same second, in UTC
     assert (await commit(client, officer, "D")).status_code == 201
 
     await clock(client, store, "2022-01-01T00:00:00+01:00")
-    events = await envelope_events(store, 6)        # appended before the clock revision was reported
+    events = await envelope_events(store, 6)  # appended before the clock revision was reported
     lapse = events[-1]
     assert isinstance(lapse.data, ReservationsLapsed)
     assert [(x.dossier_id, x.amount_cents) for x in lapse.data.lapses] == [("B", 5_000_000)]
@@ -157,18 +169,28 @@ async def test_lapse_at_the_deadline_and_the_view_after_it(client, store, auth):
     assert late.status_code == 409 and late.json()["code"] == "COMMITMENT_DEADLINE"
 
     await clock(client, store, "2022-01-03T09:05:00+01:00")
-    assert len((await store.load("envelope", CALL)).events) == 6             # lapsed once
+    assert len((await store.load("envelope", CALL)).events) == 6  # lapsed once
     await settled(client, store)
     budget = (await client.get("/budget", headers=officer)).json()
     assert {k: budget[k] for k in ("envelope_cents", "reserved_cents", "committed_cents", "available_cents")} == {
-        "envelope_cents": ENVELOPE, "reserved_cents": 0, "committed_cents": 11_500_000,
-        "available_cents": ENVELOPE - 11_500_000}
-    assert budget["by_session"]["1"] == {"reserved_cents": 0, "committed_cents": 11_500_000, "granted_cents": 11_500_000}
+        "envelope_cents": ENVELOPE,
+        "reserved_cents": 0,
+        "committed_cents": 11_500_000,
+        "available_cents": ENVELOPE - 11_500_000,
+    }
+    assert budget["by_session"]["1"] == {
+        "reserved_cents": 0,
+        "committed_cents": 11_500_000,
+        "granted_cents": 11_500_000,
+    }
     items = {i["dossier_id"]: i["status"] for i in (await client.get("/reservations", headers=officer)).json()["items"]}
     assert items == {"A": "committed", "B": "lapsed", "D": "committed"}
 
     metrics = (await client.get("/metrics")).text
-    gauges = {s.labels["kind"]: s.value for f in text_string_to_metric_families(metrics)
-              if f.name == "aap_envelope_cents" for s in f.samples}
-    assert gauges == {"envelope": ENVELOPE, "reserved": 0, "committed": 11_500_000,
-                      "available": ENVELOPE - 11_500_000}
+    gauges = {
+        s.labels["kind"]: s.value
+        for f in text_string_to_metric_families(metrics)
+        if f.name == "aap_envelope_cents"
+        for s in f.samples
+    }
+    assert gauges == {"envelope": ENVELOPE, "reserved": 0, "committed": 11_500_000, "available": ENVELOPE - 11_500_000}

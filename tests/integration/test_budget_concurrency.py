@@ -1,8 +1,10 @@
 """The envelope never goes below zero, whatever the concurrency — against a real nats-server."""
+
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from types import SimpleNamespace
 
 import msgspec
 import pytest
@@ -14,8 +16,9 @@ from aap_platform.clock import set_clock
 from aap_platform.ids import stable_id
 from aap_platform.projection import Projection
 from services.budget.app import create_app
-from services.budget.consumers import reactor, run_command
-from services.budget.domain import Envelope, Reserve, evolve, initial_state
+from services.budget.consumers import subscription
+from services.budget.domain import Envelope, evolve, initial_state
+from services.budget.handlers import BudgetHandlers
 from services.budget.view import evolve_view, figures, initial_view
 from tests.conftest import CALL
 
@@ -30,8 +33,7 @@ def small_call(tmp_path) -> str:
     """The shipped call, with an envelope that fits exactly ten grants."""
     text = (calls_dir() / f"{CALL}.toml").read_text(encoding="utf-8")
     path = tmp_path / "small-envelope.toml"
-    path.write_text(text.replace("envelope_cents = 168500000", f"envelope_cents = {FITS * GRANT}"),
-                    encoding="utf-8")
+    path.write_text(text.replace("envelope_cents = 168500000", f"envelope_cents = {FITS * GRANT}"), encoding="utf-8")
     assert load_call(str(path)).budget.envelope_cents == FITS * GRANT
     return str(path)
 
@@ -40,7 +42,7 @@ def check_never_below_zero(initial: Envelope, events) -> Envelope:
     """Replay the envelope's events in order; every intermediate state keeps available >= 0."""
     state = initial
     for e in events:
-        state = evolve(state, e.data)
+        state = evolve(state, e)
         assert state.available_cents >= 0, f"envelope below zero after event #{e.sequence}"
     return state
 
@@ -52,6 +54,7 @@ async def wait_envelope_events(store, count: int) -> list:
             if len(loaded.events) >= count:
                 return loaded.events
             await asyncio.sleep(0.05)
+
     return await asyncio.wait_for(poll(), 60)
 
 
@@ -68,15 +71,19 @@ async def test_fifty_concurrent_selections_exactly_ten_funded(store, settings, s
 
         async def select(i: int):
             loaded = await store.load("session", f"{i}")
-            event = loaded.next(ProjectSelected(session=1, dossier_id=f"D{i:02d}", granted_cents=GRANT),
-                                actor="committee", at=SELECTION_DAY)
+            event = loaded.next(
+                ProjectSelected(session=1, dossier_id=f"D{i:02d}", granted_cents=GRANT),
+                actor="committee",
+                at=SELECTION_DAY,
+            )
             await store.append(event, loaded.version)
             return event
+
         selections = await asyncio.gather(*(select(i) for i in range(RACERS)))
 
         events = await wait_envelope_events(store, RACERS)
         last = await store.last_sequence()
-        while runtime.position < last:                  # the app runs in the client's own loop
+        while runtime.position < last:  # the app runs in the client's own loop
             await asyncio.sleep(0.01)
         answer = (await client.get("/budget", headers=headers)).json()
         reservations = (await client.get("/reservations", headers=headers)).json()["items"]
@@ -88,7 +95,7 @@ async def test_fifty_concurrent_selections_exactly_ten_funded(store, settings, s
     final = check_never_below_zero(initial, events)
     assert final.available_cents == 0 and final.reserved_cents == FITS * GRANT
     by_selection = {s.event_id: s for s in selections}
-    for e in events:                                  # each answer derives from its selection
+    for e in events:  # each answer derives from its selection
         assert e.causation_id in by_selection
         assert e.event_id == stable_id("reservation", e.causation_id)
         assert e.data.dossier_id == by_selection[e.causation_id].data.dossier_id
@@ -100,20 +107,33 @@ async def test_fifty_concurrent_selections_exactly_ten_funded(store, settings, s
     assert sorted(r["status"] for r in reservations).count("refused") == RACERS - FITS
 
     assert [(a["view"], a["live_digest"]) for a in audit] == [("budget", audit[0]["rebuilt_digest"])]
-    fresh = Projection("budget-replay", lambda: initial_view(initial), evolve_view)
+    fresh = Projection("budget-replay", lambda: initial_view(load_call(small_call).budget), evolve_view)
     await fresh.start(store)
     await asyncio.wait_for(fresh.ready.wait(), 10)
     await fresh.stop()
-    assert {k: v for k, v in figures(fresh.state, sessions=["1", "2"]).items() if not k.startswith("by_")} == \
-        {k: v for k, v in answer.items() if not k.startswith("by_")}
+    assert {k: v for k, v in figures(fresh.state, sessions=["1", "2"]).items() if not k.startswith("by_")} == {
+        k: v for k, v in answer.items() if not k.startswith("by_")
+    }
     assert figures(fresh.state, sessions=["1", "2"])["by_session"] == answer["by_session"]
+
+
+def handlers_on(store, small_call: str) -> BudgetHandlers:
+    """The budget's handlers on the store alone (the commands need no view to reserve)."""
+    runtime = SimpleNamespace(store=store, call=load_call(small_call), now=lambda: SELECTION_DAY)
+    return BudgetHandlers(runtime, view=None)  # type: ignore[arg-type]
 
 
 async def test_fifty_reserve_commands_racing_on_the_envelope(store, small_call):
     initial = initial_state(load_call(small_call).budget)
-    commands = [Reserve(dossier_id=f"D{i:02d}", session=1, selection_event_id=f"sel-{i}", amount_cents=GRANT)
-                for i in range(RACERS)]
-    answers = await asyncio.gather(*(run_command(store, initial, c, now=lambda: SELECTION_DAY) for c in commands))
+    handlers = handlers_on(store, small_call)
+    loaded = await store.load("session", "1")
+    selections = [
+        loaded.next(
+            ProjectSelected(session=1, dossier_id=f"D{i:02d}", granted_cents=GRANT), actor="committee", at=SELECTION_DAY
+        )
+        for i in range(RACERS)
+    ]
+    answers = await asyncio.gather(*(handlers.reserve(s) for s in selections))
     assert sum(isinstance(a.data, CreditsReserved) for a in answers) == FITS
     events = (await store.load("envelope", CALL)).events
     assert len(events) == RACERS
@@ -122,14 +142,14 @@ async def test_fifty_reserve_commands_racing_on_the_envelope(store, small_call):
 
 
 async def test_a_redelivered_selection_appends_nothing_new(store, small_call):
-    initial = initial_state(load_call(small_call).budget)
-    handle = reactor(lambda: store, initial, lambda: SELECTION_DAY)
+    handle = subscription(handlers_on(store, small_call)).handler
     loaded = await store.load("session", "1")
-    selection = loaded.next(ProjectSelected(session=1, dossier_id="D1", granted_cents=GRANT),
-                            actor="committee", at=SELECTION_DAY)
+    selection = loaded.next(
+        ProjectSelected(session=1, dossier_id="D1", granted_cents=GRANT), actor="committee", at=SELECTION_DAY
+    )
     seq = await store.append(selection, loaded.version)
-    await asyncio.gather(handle(selection, seq), handle(selection, seq))      # a redelivery racing
-    await handle(selection, seq)                                             # and a late one
+    await asyncio.gather(handle(selection, seq), handle(selection, seq))  # a redelivery racing
+    await handle(selection, seq)  # and a late one
     events = (await store.load("envelope", CALL)).events
     assert [type(e.data) for e in events] == [CreditsReserved]
     assert events[0].event_id == stable_id("reservation", selection.event_id)

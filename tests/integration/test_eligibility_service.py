@@ -1,9 +1,10 @@
 """The eligibility service against a real nats-server: dossier events go in through the store,
 assessments come out once each, the view serves the latest one."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from litestar.testing import AsyncTestClient
@@ -20,7 +21,7 @@ from aap_platform.ids import stable_id
 from services.eligibility.app import create_app
 from tests.unit.test_eligibility_rules import BREAKERS, reference, scenario
 
-T0 = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2021, 4, 6, 9, 30, tzinfo=UTC)
 
 
 async def publish(store, dossier_id: str, data, minutes: int = 0) -> Event:
@@ -123,14 +124,14 @@ async def test_amended_back_and_forth_gives_three_assessments_latest_wins(store,
 
 async def test_nothing_lost_while_down_and_no_duplicate_on_restart(store, settings, token):
     sources = [await submit(store, f"d-{i}", reference()) for i in range(5)]
-    await publish(store, "d-0", DossierWithdrawn("d-0", "abandon"), minutes=1)   # still assessed
+    await publish(store, "d-0", DossierWithdrawn("d-0", "abandon"), minutes=1)  # still assessed
     async with AsyncTestClient(create_app(settings)) as client:
         await settle(client, store)
     for i, source in enumerate(sources):
         events = await assessments(store, f"d-{i}")
         assert [e.data.dossier_event_id for e in events] == [source.event_id]
 
-    await amend(store, "d-1", BREAKERS["THEME"](reference()))                     # while down again
+    await amend(store, "d-1", BREAKERS["THEME"](reference()))  # while down again
     await submit(store, "d-5", reference())
     async with AsyncTestClient(create_app(settings)) as client:
         await settle(client, store)
@@ -158,15 +159,16 @@ async def test_a_redelivered_event_appends_nothing_new(store, settings):
     from types import SimpleNamespace
 
     from aap_contract.config import load_call
-    from services.eligibility.consumers import make_handler
+    from services.eligibility.consumers import subscription
+    from services.eligibility.handlers import EligibilityHandlers
 
     runtime = SimpleNamespace(store=store, call=load_call(settings.call), now=lambda: T0)
-    handle = make_handler(runtime)
+    handle = subscription(EligibilityHandlers(runtime, view=None)).handler
     source = await submit(store, "d-1", reference())
     withdrawn = await publish(store, "d-1", DossierWithdrawn("d-1"), minutes=1)
     await handle(source, 1)
-    await handle(source, 1)               # redelivery, e.g. the ack was lost
-    await handle(withdrawn, 2)            # not a content event: nothing to assess
+    await handle(source, 1)  # redelivery, e.g. the ack was lost
+    await handle(withdrawn, 2)  # not a content event: nothing to assess
     events = await assessments(store, "d-1")
     assert len(events) == 1 and events[0].data.dossier_event_id == source.event_id
     assert await store.last_sequence() == 3

@@ -1,4 +1,5 @@
 """Intake over HTTP, in process, against a real nats-server and a simulated clock."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,6 +34,7 @@ async def client(settings, monkeypatch):
 def clock(client, nc):
     """clock(at): set the simulated clock and wait until the service has seen it.
     (The app runs on the test client's own event loop: the test talks to NATS on its own connection.)"""
+
     async def move(at: str) -> None:
         runtime = client.app.state.runtime
         revision = await set_clock(nc.jetstream(), CALL, datetime.fromisoformat(at))
@@ -41,6 +43,7 @@ def clock(client, nc):
                 return
             await asyncio.sleep(0.01)
         raise AssertionError("the service never saw the clock move")
+
     return move
 
 
@@ -62,7 +65,7 @@ async def test_submit_read_withdraw_list_filter_paginate(client, auth, clock, st
     assert first.json()["session"] == 1 and first.json()["status"] == "submitted"
     await clock("2021-04-08T10:00:00+02:00")
     territory = (await submit(client, agent, "TERRITORY")).json()["dossier_id"]
-    await clock("2021-05-15T00:00:00+02:00")         # past relevé 1: session 2
+    await clock("2021-05-15T00:00:00+02:00")  # past relevé 1: session 2
     late = await submit(client, agent, "CONTACT")
     assert late.json()["session"] == 2
 
@@ -75,21 +78,24 @@ async def test_submit_read_withdraw_list_filter_paginate(client, auth, clock, st
     page1 = (await client.get("/dossiers?page_size=2", headers=agent)).json()
     page2 = (await client.get("/dossiers?page_size=2&page=2", headers=agent)).json()
     assert page1["total"] == page2["total"] == 3 and (page1["page"], page2["page"]) == (1, 2)
-    assert [i["title"] for i in page1["items"] + page2["items"]] == \
-        [SAMPLES[r]["title"] for r in ("OK-1", "TERRITORY", "CONTACT")]
+    assert [i["title"] for i in page1["items"] + page2["items"]] == [
+        SAMPLES[r]["title"] for r in ("OK-1", "TERRITORY", "CONTACT")
+    ]
     assert "dossier" not in page1["items"][0]
 
     async def ids(query: str) -> list[str]:
         body = (await client.get(f"/dossiers?{query}", headers=agent)).json()
         return [i["title"] for i in body["items"]]
+
     assert await ids("session=2") == [SAMPLES["CONTACT"]["title"]]
     assert await ids("departement=76") == [SAMPLES["TERRITORY"]["title"]]
     assert await ids("theme=3") == [SAMPLES["CONTACT"]["title"]]
     assert await ids("theme=1.3&session=1") == [SAMPLES["OK-1"]["title"], SAMPLES["TERRITORY"]["title"]]
 
     # withdraw the session-2 one (still open), with a reason; then filter by status
-    withdrawn = await client.post(f"/dossiers/{late.json()['dossier_id']}/withdraw", json={"reason": "abandon"},
-                                  headers=agent)
+    withdrawn = await client.post(
+        f"/dossiers/{late.json()['dossier_id']}/withdraw", json={"reason": "abandon"}, headers=agent
+    )
     assert withdrawn.status_code == 200, withdrawn.text
     recorded = (await store.load("dossier", late.json()["dossier_id"])).events[-1]
     assert (recorded.type, recorded.version, recorded.data.reason) == ("DossierWithdrawn", 2, "abandon")
@@ -134,13 +140,19 @@ async def test_malformed_dossier_names_every_faulty_field_and_records_nothing(cl
     del body["title"]
     body["track"] = "express"
     body["financing"]["requested_cents"] = -5
-    body["applicants"][0]["siren"] = "215903502"          # nine digits, wrong checksum
+    body["applicants"][0]["siren"] = "215903502"  # nine digits, wrong checksum
     body["applicants"].append({**body["applicants"][0], "siren": "12345", "contact": {"name": "x"}})
     response = await client.post("/dossiers", json=body, headers=auth())
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["extra"]}
-    assert {"title", "track", "financing.requested_cents", "applicants[0].siren", "applicants[1].siren",
-            "applicants[1].contact.email"} <= fields
+    assert {
+        "title",
+        "track",
+        "financing.requested_cents",
+        "applicants[0].siren",
+        "applicants[1].siren",
+        "applicants[1].contact.email",
+    } <= fields
     assert await last_seq() == 0
 
 
@@ -148,13 +160,14 @@ async def test_checksum_alone_is_a_validation_error(client, auth, clock, last_se
     await clock("2021-04-22T10:00:00+02:00")
     response = await submit(client, auth(), "BAD-SIREN")
     assert response.status_code == 422
-    assert response.json()["extra"] == [{"field": "applicants[0].siren",
-                                         "message": "numéro SIREN invalide (clé de contrôle)"}]
+    assert response.json()["extra"] == [
+        {"field": "applicants[0].siren", "message": "numéro SIREN invalide (clé de contrôle)"}
+    ]
 
 
 async def test_eligibility_faults_are_not_validation_errors(client, auth, clock, last_seq):
     await clock("2021-04-21T10:00:00+02:00")
-    response = await submit(client, auth(), "MANY")          # unknown theme, kind, département
+    response = await submit(client, auth(), "MANY")  # unknown theme, kind, département
     assert response.status_code == 201, response.text
 
 
@@ -203,16 +216,19 @@ async def test_applicants_see_and_change_only_their_own_dossiers(client, auth, c
     mine = auth("applicant", "mairie", sirens=["215903501"])
     theirs = auth("applicant", "voisine", sirens=["217600212"])
     await clock("2021-04-06T09:30:00+02:00")
-    assert (await submit(client, theirs, "OK-1")).status_code == 403       # not its structure
+    assert (await submit(client, theirs, "OK-1")).status_code == 403  # not its structure
     dossier_id = (await submit(client, mine, "OK-1")).json()["dossier_id"]
     await submit(client, theirs, "TERRITORY")
 
-    for response in (await client.get(f"/dossiers/{dossier_id}", headers=theirs),
-                     await client.post(f"/dossiers/{dossier_id}/withdraw", headers=theirs),
-                     await client.put(f"/dossiers/{dossier_id}", json=sample("TERRITORY"), headers=theirs)):
+    for response in (
+        await client.get(f"/dossiers/{dossier_id}", headers=theirs),
+        await client.post(f"/dossiers/{dossier_id}/withdraw", headers=theirs),
+        await client.put(f"/dossiers/{dossier_id}", json=sample("TERRITORY"), headers=theirs),
+    ):
         assert response.status_code == 404 and response.json()["code"] == "UNKNOWN_DOSSIER"
-    assert [i["title"] for i in (await client.get("/dossiers", headers=theirs)).json()["items"]] == \
-        [SAMPLES["TERRITORY"]["title"]]
+    assert [i["title"] for i in (await client.get("/dossiers", headers=theirs)).json()["items"]] == [
+        SAMPLES["TERRITORY"]["title"]
+    ]
     assert (await client.get(f"/dossiers/{dossier_id}", headers=mine)).status_code == 200
     assert (await client.get("/dossiers", headers=auth("auditor"))).json()["total"] == 2
     assert (await client.get("/dossiers")).status_code == 401
@@ -225,5 +241,9 @@ async def test_applicants_see_and_change_only_their_own_dossiers(client, auth, c
 
 async def test_openapi_is_served(client):
     schema = (await client.get("/schema/openapi.json")).json()
-    assert {"/dossiers", "/dossiers/{dossier_id}", "/dossiers/{dossier_id}/withdraw",
-            "/dossiers/{dossier_id}/document"} <= set(schema["paths"])
+    assert {
+        "/dossiers",
+        "/dossiers/{dossier_id}",
+        "/dossiers/{dossier_id}/withdraw",
+        "/dossiers/{dossier_id}/document",
+    } <= set(schema["paths"])

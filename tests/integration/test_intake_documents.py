@@ -1,4 +1,5 @@
 """The descriptive document: PDF upload to the JetStream object store, recorded by an event."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,9 @@ async def test_pdf_is_stored_and_recorded_with_its_hash(client, auth, clock, las
     owner = auth("applicant", "mairie", sirens=["215903501"])
     await clock("2021-04-06T09:30:00+02:00")
     dossier_id = (await submit(client, owner)).json()["dossier_id"]
-    response = await client.put(f"/dossiers/{dossier_id}/document", content=PDF,
-                                headers={**owner, "Content-Type": "application/pdf"})
+    response = await client.put(
+        f"/dossiers/{dossier_id}/document", content=PDF, headers={**owner, "Content-Type": "application/pdf"}
+    )
     assert response.status_code == 200, response.text
     digest = hashlib.sha256(PDF).hexdigest()
     assert response.json()["sha256"] == digest and response.json()["size"] == len(PDF)
@@ -36,12 +38,13 @@ async def test_wrong_type_not_a_pdf_or_too_large_is_refused_and_records_nothing(
     dossier_id = (await submit(client, agent)).json()["dossier_id"]
     url = f"/dossiers/{dossier_id}/document"
     as_text = await client.put(url, content=PDF, headers={**agent, "Content-Type": "text/plain"})
-    fake = await client.put(url, content=b"<html>pas un pdf</html>",
-                            headers={**agent, "Content-Type": "application/pdf"})
+    fake = await client.put(
+        url, content=b"<html>pas un pdf</html>", headers={**agent, "Content-Type": "application/pdf"}
+    )
     large = await client.put(url, content=PDF + b"0" * 5000, headers={**agent, "Content-Type": "application/pdf"})
     assert as_text.status_code == 415 and "application/pdf" in as_text.json()["detail"]
     assert fake.status_code == 422 and fake.json()["extra"][0]["field"] == "body"
-    assert large.status_code == 413                        # the test app allows 4096 bytes
+    assert large.status_code == 413  # the test app allows 4096 bytes
     assert await last_seq() == 1
 
 

@@ -1,6 +1,7 @@
 """The notifier against a real nats-server and a real SMTP server on loopback (aiosmtpd):
 the right recipients and words, SMTP outages, restarts, full replays and the crash window —
 every notification delivered, none twice."""
+
 from __future__ import annotations
 
 import asyncio
@@ -79,12 +80,16 @@ def smtp(monkeypatch):
 async def settle(client, store) -> dict:
     """The scenario runner's quiescence: caught up, no reactor lag, nothing left to send."""
     ready: dict = {}
-    deadline = time.monotonic() + 60       # a safety net against hanging, not a timing assertion
+    deadline = time.monotonic() + 60  # a safety net against hanging, not a timing assertion
     while time.monotonic() < deadline:
         last = await store.last_sequence()
         ready = (await client.get("/health/ready")).json()
-        if ready["position"] >= last and ready["reactor_lag"] == 0 and ready["busy"] == 0 \
-                and await store.last_sequence() == last:
+        if (
+            ready["position"] >= last
+            and ready["reactor_lag"] == 0
+            and ready["busy"] == 0
+            and await store.last_sequence() == last
+        ):
             return ready
         await asyncio.sleep(0.02)
     raise AssertionError(f"the notifier did not settle: {ready}")
@@ -119,7 +124,7 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         assert set(got) == IDS and all(len(v) == 1 for v in got.values())
 
         rcpts, civil = got["s1-individual-d-civil"][0]
-        assert rcpts == ["numerique@xn--rgion-bsa.example.fr"]               # non-ASCII domain, IDNA-encoded
+        assert rcpts == ["numerique@xn--rgion-bsa.example.fr"]  # non-ASCII domain, IDNA-encoded
         assert civil["From"].addresses[0].addr_spec == SENDER
         assert civil["Message-ID"] == f"<s1-individual-d-civil.{CALL}@aap.invalid>"
         assert "45\u00a0000,00\u00a0€" in civil.get_content() and "20 mai 2021" in civil.get_content()
@@ -129,13 +134,15 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         assert "70\u00a0000,00\u00a0€" in joint.get_content()
 
         rcpts, collective = got["s1-collective"][0]
-        assert sorted(rcpts) == ["contact@fresnoy.example.fr", "dgs@marle.example.fr"]   # not the deferred one
+        assert sorted(rcpts) == ["contact@fresnoy.example.fr", "dgs@marle.example.fr"]  # not the deferred one
         assert collective["Bcc"] is None and collective["To"] == SENDER
         body = collective.get_content()
         assert MOTIVATION in body and FAILURE in body and "Relation usagers" not in body
 
         assert (await client.get("/notifications")).status_code == 401
-        assert (await client.get("/notifications", headers={"Authorization": f"Bearer {token('applicant')}"})).status_code == 403
+        assert (
+            await client.get("/notifications", headers={"Authorization": f"Bearer {token('applicant')}"})
+        ).status_code == 403
         listed = (await client.get("/notifications", headers={"Authorization": f"Bearer {token('auditor')}"})).json()
         assert (listed["pending"], listed["overdue"], listed["parked"]) == (0, 0, 0)
         items = {i["notification_id"]: i for i in listed["items"]}
@@ -149,15 +156,17 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         csv_response = await client.get("/laureates.csv")
         assert csv_response.headers["content-type"].startswith("text/csv")
         assert scdl_problems(csv_response.text) == []
-        assert csv_response.text.count("\r\n") == 5                             # header + 1 + 3 structures
+        assert csv_response.text.count("\r\n") == 5  # header + 1 + 3 structures
 
 
 async def test_smtp_down_then_back_everything_delivered_once(smtp, settings, store, history, token):
     inbox, start, _ = smtp
     auth = {"Authorization": f"Bearer {token('instructor')}"}
     async with AsyncTestClient(create_app(settings)) as client:
+
         async def all_parked() -> bool:
             return (await client.get("/notifications", headers=auth)).json()["parked"] == 3
+
         await until(all_parked, "every notification parked while the server is down")
         listed = (await client.get("/notifications", headers=auth)).json()
         assert listed["pending"] == 3 and all(i["attempts"] > 2 and i["last_error"] for i in listed["items"])
@@ -167,13 +176,15 @@ async def test_smtp_down_then_back_everything_delivered_once(smtp, settings, sto
 
         # a week later still unsent: overdue, in readiness and in the metrics
         revision = await set_clock(store.js, CALL, CLOSED_AT + timedelta(days=7, seconds=1))
+
         async def clock_seen() -> bool:
             return (await client.get("/health/ready")).json()["clock_revision"] >= revision
+
         await until(clock_seen, "the clock moved")
         assert (await client.get("/health/ready")).json()["notifications_overdue"] == 3
         assert "aap_notifications_overdue 3.0" in (await client.get("/metrics")).text
 
-        inbox.refuse = 2                     # back, but answering 4xx twice more
+        inbox.refuse = 2  # back, but answering 4xx twice more
         start()
         await settle(client, store)
         got = inbox.by_notification()
@@ -190,10 +201,13 @@ async def test_restart_and_full_replay_send_nothing_twice_and_lose_nothing(smtp,
     assert len(inbox.received) == 3
 
     # while the notifier is stopped, session 2 selects the deferred dossier and closes
-    await append_all(store, [
-        (ProjectSelected(session=2, dossier_id="d-deferred", granted_cents=3_000_000), at(7, 8), None),
-        (SessionClosed(session=2, laureates=["d-deferred"], not_retained=[]), at(7, 9), None),
-    ])
+    await append_all(
+        store,
+        [
+            (ProjectSelected(session=2, dossier_id="d-deferred", granted_cents=3_000_000), at(7, 8), None),
+            (SessionClosed(session=2, laureates=["d-deferred"], not_retained=[]), at(7, 9), None),
+        ],
+    )
     async with AsyncTestClient(create_app(settings)) as client:
         await settle(client, store)
     assert sorted(inbox.by_notification()) == sorted(IDS | {"s2-individual-d-deferred"})
@@ -212,14 +226,15 @@ async def test_crash_window_resends_that_message_alone_with_the_same_message_id(
     start()
     app = create_app(settings)
     sender = app.state.sender
-    record, failed = sender.record, []
+    record, failed = sender.handlers.record_sent, []
 
-    async def record_or_crash(n, out):
+    async def record_or_crash(n, message_id, subject):
         if n.notification_id == "s1-collective" and not failed:
             failed.append(n.notification_id)
             raise ConnectionError("killed after the SMTP server accepted, before recording")
-        await record(n, out)
-    sender.record = record_or_crash
+        return await record(n, message_id, subject)
+
+    sender.handlers.record_sent = record_or_crash
 
     async with AsyncTestClient(app) as client:
         await settle(client, store)
@@ -237,7 +252,7 @@ async def test_outbox_mode_writes_one_eml_file_per_notification(monkeypatch, tmp
     monkeypatch.setenv("AAP_OUTBOX_DIR", str(outbox))
     async with AsyncTestClient(create_app(settings)) as client:
         await settle(client, store)
-    assert sorted(p.name for p in outbox.iterdir()) == sorted(f"{i}.eml" for i in IDS)   # no temp file left
+    assert sorted(p.name for p in outbox.iterdir()) == sorted(f"{i}.eml" for i in IDS)  # no temp file left
     collective = message_from_bytes((outbox / "s1-collective.eml").read_bytes(), policy=policy.default)
     assert "contact@fresnoy.example.fr" in collective["Bcc"] and MOTIVATION in collective.get_content()
     civil = message_from_bytes((outbox / "s1-individual-d-civil.eml").read_bytes(), policy=policy.default)

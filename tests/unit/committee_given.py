@@ -1,9 +1,11 @@
 """Given/When/Then harness for the committee's decider: past events of the whole call feed the
 committee's view (the facts) and each session's state, as the service does."""
+
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import reduce
 from pathlib import Path
 
 import msgspec
@@ -24,7 +26,7 @@ from aap_contract.events import (
 from aap_contract.refusal import Refusal
 from aap_platform.ids import stable_id
 from services.committee import domain
-from services.committee.view import CommitteeView
+from services.committee.view import CommitteeView, evolve_view, initial_view
 
 CALL = load_call("hdf-itn7-axe3-2021")
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "02-full-call.json"
@@ -45,10 +47,22 @@ class Given:
 
     def add(self, data: EventData, event_id: str | None = None) -> Event:
         aggregate_id = {"session": lambda: str(data.session), "envelope": lambda: CALL.id}.get(
-            data.aggregate, lambda: data.dossier_id)()
-        event = Event(event_id or stable_id("test", str(len(self.events))), type(data).__name__,
-                      type(data).version, data.aggregate, aggregate_id, len(self.events) + 1, OPEN1,
-                      "test", "c", None, "0", data)
+            data.aggregate, lambda: data.dossier_id
+        )()
+        event = Event(
+            event_id or stable_id("test", str(len(self.events))),
+            type(data).__name__,
+            type(data).version,
+            data.aggregate,
+            aggregate_id,
+            len(self.events) + 1,
+            OPEN1,
+            "test",
+            "c",
+            None,
+            "0",
+            data,
+        )
         self.events.append(event)
         return event
 
@@ -58,8 +72,11 @@ class Given:
             self.add(DossierWithdrawn(dossier_id=ref))
         if eligible is not None:
             failures = [] if eligible else [RuleFailure("COST_RANGE", "coût global hors bornes")]
-            self.add(EligibilityAssessed(dossier_id=ref, dossier_event_id=submitted.event_id,
-                                         eligible=eligible, failures=failures))
+            self.add(
+                EligibilityAssessed(
+                    dossier_id=ref, dossier_event_id=submitted.event_id, eligible=eligible, failures=failures
+                )
+            )
         return ref
 
     def decided(self, command: domain.Command, now: datetime = OPEN1) -> Event:
@@ -67,29 +84,42 @@ class Given:
 
     def reserved(self, selection: Event) -> None:
         d = selection.data
-        self.add(CreditsReserved(dossier_id=d.dossier_id, session=d.session,
-                                 selection_event_id=selection.event_id, amount_cents=d.granted_cents))
+        self.add(
+            CreditsReserved(
+                dossier_id=d.dossier_id,
+                session=d.session,
+                selection_event_id=selection.event_id,
+                amount_cents=d.granted_cents,
+            )
+        )
 
     def refused(self, selection: Event) -> None:
         d = selection.data
-        self.add(ReservationRefused(dossier_id=d.dossier_id, session=d.session, selection_event_id=selection.event_id,
-                                    amount_cents=d.granted_cents, available_cents=0))
+        self.add(
+            ReservationRefused(
+                dossier_id=d.dossier_id,
+                session=d.session,
+                selection_event_id=selection.event_id,
+                amount_cents=d.granted_cents,
+                available_cents=0,
+            )
+        )
 
     def view(self) -> CommitteeView:
-        view = CommitteeView(CALL)
+        view = initial_view(CALL)()
         for event in self.events:
-            view = view.evolve(event)
+            view = evolve_view(view, event)
         return view
 
     def state(self, number: int) -> domain.SessionState:
-        return domain.fold(number, [e for e in self.events
-                                    if e.aggregate_type == "session" and e.aggregate_id == str(number)])
+        mine = [e for e in self.events if e.aggregate_type == "session" and e.aggregate_id == str(number)]
+        return reduce(domain.evolve, mine, domain.initial_state(number))
 
     def when(self, command: domain.Command, now: datetime = OPEN1) -> EventData:
-        return domain.decide(self.state(command.session), command, self.view().facts(now))
+        return domain.decide(command, self.state(command.session), self.view().facts(now))
 
     def refusal(self, command: domain.Command, now: datetime = OPEN1) -> str:
         with pytest.raises(Refusal) as caught:
             self.when(command, now)
-        assert caught.value.message                       # a French sentence for the user
+        assert caught.value.message  # a French sentence for the user
         return caught.value.code

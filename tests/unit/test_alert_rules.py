@@ -1,6 +1,7 @@
 """The deployment's monitoring files are valid, and its alerts fire when they should:
 promtool (Debian's prometheus package) checks the rules and the config and runs the rules'
 unit tests (alert_rules_test.yml); docker-compose checks both compose files."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,10 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 RULES_TEST = Path(__file__).with_name("alert_rules_test.yml")
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
-                                    reason="promtool not installed (apt-get install prometheus)")
-needs_compose = pytest.mark.skipif(shutil.which("docker-compose") is None,
-                                   reason="docker-compose not installed (apt-get install docker-compose)")
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)"
+)
+needs_compose = pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose not installed (apt-get install docker-compose)"
+)
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

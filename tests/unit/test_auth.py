@@ -1,4 +1,5 @@
 """Bearer tokens: signed, role-bearing, verified against a JWKS."""
+
 from __future__ import annotations
 
 import jwt
@@ -18,8 +19,9 @@ def test_issued_token_verifies_with_its_claims(keys):
 
 
 def test_member_binding_and_unbound_roles(keys):
-    who = Verifier.from_file(keys[1]).verify(issue_token(keys[0], role="committee_member", subject="x",
-                                                          member_id="referent-62"))
+    who = Verifier.from_file(keys[1]).verify(
+        issue_token(keys[0], role="committee_member", subject="x", member_id="referent-62")
+    )
     assert who.member_id == "referent-62"
     assert who.acts_for(["anything"])
 
@@ -34,8 +36,12 @@ def test_expired_or_roleless_tokens_are_refused(keys):
     verifier = Verifier.from_file(keys[1])
     with pytest.raises(NotAuthorizedException):
         verifier.verify(issue_token(keys[0], role="admin", subject="x", ttl=-10))
-    roleless = jwt.encode({"sub": "x", "aud": "aap", "exp": 2**31, "role": "king"},
-                          keys[0].read_bytes(), algorithm="ES256", headers={"kid": "aap-local"})
+    roleless = jwt.encode(
+        {"sub": "x", "aud": "aap", "exp": 2**31, "role": "king"},
+        keys[0].read_bytes(),
+        algorithm="ES256",
+        headers={"kid": "aap-local"},
+    )
     with pytest.raises(NotAuthorizedException):
         verifier.verify(roleless)
 

@@ -1,5 +1,6 @@
 """The one-pass decode (the envelope's type, then its typed decoder) gives exactly what the
 general path gives; a type named by the caller (the `Aap-Type` header) is checked, not trusted."""
+
 from __future__ import annotations
 
 import msgspec
@@ -21,7 +22,7 @@ def _one_pass(payload: bytes):
 
 
 def test_current_version_is_decoded_in_one_pass_to_the_same_event():
-    for event in history(scenario_dossier(), "d1", 2):       # DossierSubmitted, DossierAmended
+    for event in history(scenario_dossier(), "d1", 2):  # DossierSubmitted, DossierAmended
         payload = encode(event)
         assert _one_pass(payload) == event
         assert decode(payload) == event
@@ -48,7 +49,7 @@ def test_keys_in_another_order_still_decode_by_the_envelope_type():
 def test_a_wrong_or_unknown_type_name_falls_back_to_the_envelope():
     submitted = history(scenario_dossier(), "d1", 1)[0]
     payload = encode(submitted)
-    assert decode(payload, "DossierAmended") == submitted     # same shape, other name: not trusted
+    assert decode(payload, "DossierAmended") == submitted  # same shape, other name: not trusted
     assert decode(payload, "NoSuchType") == submitted
 
 
@@ -56,6 +57,7 @@ def test_an_override_reads_only_its_fields_and_the_rest_stays_whole():
     class Slim(msgspec.Struct, frozen=True):
         dossier_id: str
         session: int
+
     slim = decoder_with({"DossierSubmitted": Slim})
     submitted, amended = history(scenario_dossier(), "d1", 2)
     event = slim(encode(submitted), "DossierSubmitted")

@@ -1,6 +1,7 @@
 """The public scenarios' committee steps through the decider, with the other services' facts
 written as they would record them (the budget reserves every selection it can). The outcome
 codes and the lauréats must be the scenario's own."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,9 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 def _content(g: Given, ref: str, step: dict, eligible: bool, amend: bool) -> None:
     instant = at(step["at"])
     kind = DossierAmended if amend else DossierSubmitted
-    event = g.add(kind(dossier_id=ref, dossier=msgspec.convert(step["dossier"], Dossier),
-                       session=CALL.session_for(instant)))
+    event = g.add(
+        kind(dossier_id=ref, dossier=msgspec.convert(step["dossier"], Dossier), session=CALL.session_for(instant))
+    )
     failures = [] if eligible else [RuleFailure("X", "inéligible")]
     g.add(EligibilityAssessed(dossier_id=ref, dossier_event_id=event.event_id, eligible=eligible, failures=failures))
 

@@ -1,4 +1,5 @@
 """The committee's read side: ranking means, agenda and the budget as the committee sees it."""
+
 from __future__ import annotations
 
 from aap_contract.events import CreditsCommitted, Lapse, ReservationsLapsed, Scores
@@ -13,8 +14,8 @@ def test_ranking_means_per_criterion_and_overall_sorted_best_first():
     for ref in ("ETAT-CIVIL", "PORTAIL", "FORMATION"):
         g.dossier(ref)
     g.decided(RecordReview(1, "ETAT-CIVIL", "referent-62", Scores(0, 0, 0, 0)))
-    g.decided(RecordReview(1, "ETAT-CIVIL", "referent-62", Scores(3, 2, 3, 3)))      # revised: last counts
-    g.decided(RecordReview(1, "ETAT-CIVIL", "referent-59", Scores(2, 2, 2, None)))   # free software n/a
+    g.decided(RecordReview(1, "ETAT-CIVIL", "referent-62", Scores(3, 2, 3, 3)))  # revised: last counts
+    g.decided(RecordReview(1, "ETAT-CIVIL", "referent-59", Scores(2, 2, 2, None)))  # free software n/a
     g.decided(RecordReview(1, "PORTAIL", "referent-regional-1", Scores(1, 1, 1, None)))
     rows = ranking(g.view().session(1), g.view().index.entries, CALL.committee.criteria)
 
@@ -24,8 +25,8 @@ def test_ranking_means_per_criterion_and_overall_sorted_best_first():
     assert etat.reviews == 2
     assert etat.means == {"diagnosis": 2.5, "co_construction": 2.0, "roadmap": 2.5, "free_software": 3.0}
     assert etat.overall == 2.5
-    assert rows[1].means["free_software"] is None and rows[1].overall == 1.0     # n/a left out
-    assert rows[2].reviews == 0 and rows[2].overall is None                      # unreviewed last
+    assert rows[1].means["free_software"] is None and rows[1].overall == 1.0  # n/a left out
+    assert rows[2].reviews == 0 and rows[2].overall is None  # unreviewed last
 
 
 def test_session_read_shows_agenda_decisions_and_funding():

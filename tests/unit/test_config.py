@@ -1,4 +1,5 @@
 """The call configuration: the Hauts-de-France file loads, bad files fail clearly."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,12 +20,17 @@ def test_the_hauts_de_france_call_holds_the_spec_parameters():
     assert call.budget.envelope_cents == 168_500_000
     assert call.window.opens == datetime(2021, 4, 1, tzinfo=PARIS)
     assert call.window.closes == datetime(2021, 6, 30, 23, 59, 59, tzinfo=PARIS)
-    assert [s.cutoff for s in call.sessions] == [datetime(2021, 5, 14, 23, 59, 59, tzinfo=PARIS),
-                                                  datetime(2021, 6, 30, 23, 59, 59, tzinfo=PARIS)]
+    assert [s.cutoff for s in call.sessions] == [
+        datetime(2021, 5, 14, 23, 59, 59, tzinfo=PARIS),
+        datetime(2021, 6, 30, 23, 59, 59, tzinfo=PARIS),
+    ]
     assert call.budget.commitment_deadline == datetime(2021, 12, 31, 23, 59, 59, tzinfo=PARIS)
     assert sorted(call.departements) == ["02", "59", "60", "62", "80"]
     assert call.eligibility.applicant_kinds == ["commune", "epci", "metropole", "departement", "region"]
-    assert (call.eligibility.cost_min_exclusive_cents, call.eligibility.cost_max_exclusive_cents) == (2_500_000, 10_000_000)
+    assert (call.eligibility.cost_min_exclusive_cents, call.eligibility.cost_max_exclusive_cents) == (
+        2_500_000,
+        10_000_000,
+    )
     assert call.tracks == {"standard": ["1", "2", "3"], "innovation_lab": ["4"]}
     assert len(call.themes) == 20
     members = call.committee.members
@@ -46,14 +52,17 @@ def test_an_instant_in_utc_compares_with_the_paris_window():
     assert not call.in_window(datetime.fromisoformat("2021-06-30T22:00:00+00:00"))
 
 
-@pytest.mark.parametrize("change, message", [
-    (("envelope_cents = 168500000", "envelope_cents = -5"), "envelope_cents must be positive"),
-    (("envelope_cents = 168500000", "envelope_cents = \"lots\""), "Expected `int`"),
-    (('timezone = "Europe/Paris"', 'timezone = "Mars/Olympus"'), "timezone"),
-    (("cutoff = 2021-05-14T23:59:59", "cutoff = 2021-07-14T23:59:59"), "increasing cut-offs"),
-    (('innovation_lab = ["4"]', 'innovation_lab = ["7"]'), "unknown theme '7'"),
-    (("[window]", "[windows]"), "windows"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("envelope_cents = 168500000", "envelope_cents = -5"), "envelope_cents must be positive"),
+        (("envelope_cents = 168500000", 'envelope_cents = "lots"'), "Expected `int`"),
+        (('timezone = "Europe/Paris"', 'timezone = "Mars/Olympus"'), "timezone"),
+        (("cutoff = 2021-05-14T23:59:59", "cutoff = 2021-07-14T23:59:59"), "increasing cut-offs"),
+        (('innovation_lab = ["4"]', 'innovation_lab = ["7"]'), "unknown theme '7'"),
+        (("[window]", "[windows]"), "windows"),
+    ],
+)
 def test_a_bad_file_fails_with_a_clear_message(change, message):
     text = HDF.read_text(encoding="utf-8").replace(*change)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
@@ -71,13 +80,16 @@ def test_the_hdf_call_connects_its_two_demarches():
     assert c.requests_per_minute == 400 and c.disable_notification
 
 
-@pytest.mark.parametrize("change, message", [
-    (('number = 41031', 'number = 41027'), "deux démarches ont le même numéro"),
-    (('[connector.demarches.innovation_lab', '[connector.demarches.lab'), "la filière « lab » n'existe pas"),
-    (('notifications = "aap"', 'notifications = "les deux"'), "connector.notifications"),
-    (('"Métropole" = "metropole"', '"Métropole" = "metro"'), "la nature inconnue « metro »"),
-    (('title = "Q2hhbXAtMTg2MjMyMA=="\n', ''), r"champ\(s\) manquant\(s\) : title"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("number = 41031", "number = 41027"), "deux démarches ont le même numéro"),
+        (("[connector.demarches.innovation_lab", "[connector.demarches.lab"), "la filière « lab » n'existe pas"),
+        (('notifications = "aap"', 'notifications = "les deux"'), "connector.notifications"),
+        (('"Métropole" = "metropole"', '"Métropole" = "metro"'), "la nature inconnue « metro »"),
+        (('title = "Q2hhbXAtMTg2MjMyMA=="\n', ""), r"champ\(s\) manquant\(s\) : title"),
+    ],
+)
 def test_a_bad_connector_section_fails_in_french(change, message):
     text = HDF.read_text(encoding="utf-8").replace(*change)
     with pytest.raises(ConfigError, match=message):

@@ -1,7 +1,8 @@
 """The connector's dndossier decider: Given past facts, When a command, Then one fact or nothing."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,15 +20,16 @@ from services.connector.domain import (
     needs_import,
 )
 
-AT = datetime(2021, 4, 6, 10, 14, 22, tzinfo=timezone.utc)
+AT = datetime(2021, 4, 6, 10, 14, 22, tzinfo=UTC)
 IMPORT = RecordImport("d1", 41027, 4381211, "RG9zc2llci00MzgxMjEx", "submitted", "f1", AT, "md5")
 
 
 def given(*facts):
     state = initial_state()
     for i, data in enumerate(facts, start=1):
-        state = evolve(state, Event("e", type(data).__name__, 1, "dndossier", "d1", i, AT, "connector", "c",
-                                    None, "0" * 64, data))
+        state = evolve(
+            state, Event("e", type(data).__name__, 1, "dndossier", "d1", i, AT, "connector", "c", None, "0" * 64, data)
+        )
     return state
 
 
@@ -48,7 +50,7 @@ def test_a_failure_is_listed_once_and_tried_again_only_when_the_dossier_changes(
     assert decide(failure, given(fact)) is None
     assert not needs_import(given(fact), "f1") and needs_import(given(fact), "f2")
     document = DnImportFailed("d1", 41027, 4381211, "document", ["lien expiré"], "f1", AT)
-    assert needs_import(given(document), "f1")            # a file is tried again at every pass
+    assert needs_import(given(document), "f1")  # a file is tried again at every pass
 
 
 def test_a_deletion_is_recorded_once_and_a_deleted_dossier_is_never_imported_again():

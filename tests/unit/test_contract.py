@@ -1,7 +1,8 @@
 """The event contract: envelope round trip, upcasting of old versions, one publisher per type."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -11,13 +12,24 @@ from aap_contract.events import BY_NAME, EVENT_TYPES, DossierWithdrawn, publishe
 from aap_platform.codec import UnknownEvent, content_hash, decode, encode
 from aap_platform.ids import new_id, stable_id
 
-AT = datetime(2021, 5, 14, 23, 59, 59, tzinfo=timezone.utc)
+AT = datetime(2021, 5, 14, 23, 59, 59, tzinfo=UTC)
 
 
 def envelope(data, **over) -> Event:
-    fields = dict(event_id=new_id(), type=type(data).__name__, version=type(data).version,
-                  aggregate_type=data.aggregate, aggregate_id="d1", sequence=1, occurred_at=AT,
-                  actor="intake", correlation_id="c", causation_id=None, prev_hash="0" * 64, data=data)
+    fields = dict(
+        event_id=new_id(),
+        type=type(data).__name__,
+        version=type(data).version,
+        aggregate_type=data.aggregate,
+        aggregate_id="d1",
+        sequence=1,
+        occurred_at=AT,
+        actor="intake",
+        correlation_id="c",
+        causation_id=None,
+        prev_hash="0" * 64,
+        data=data,
+    )
     fields.update(over)
     return Event(**fields)
 

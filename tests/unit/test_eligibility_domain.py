@@ -1,7 +1,8 @@
 """The assessment aggregate and the eligibility view: Given past events, When, Then."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aap_contract.envelope import Event
 from aap_contract.events import (
@@ -11,16 +12,29 @@ from aap_contract.events import (
     EligibilityAssessed,
     RuleFailure,
 )
-from services.eligibility.domain import AssessDossier, decide, state_of
+from services.eligibility.domain import AssessDossier, decide, evolve, initial_state
 from services.eligibility.view import evolve_view, initial_view
+from tests.unit.given import fold
 from tests.unit.test_eligibility_rules import BREAKERS, CALL, reference
 
-T0 = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2021, 4, 6, 9, 30, tzinfo=UTC)
 
 
 def envelope(data, event_id: str, seq: int, aggregate: str = "dossier") -> Event:
-    return Event(event_id, type(data).__name__, type(data).version, aggregate, data.dossier_id, seq,
-                 T0 + timedelta(minutes=seq), "test", "corr", None, "0", data)
+    return Event(
+        event_id,
+        type(data).__name__,
+        type(data).version,
+        aggregate,
+        data.dossier_id,
+        seq,
+        T0 + timedelta(minutes=seq),
+        "test",
+        "corr",
+        None,
+        "0",
+        data,
+    )
 
 
 def assessed(dossier_event_id: str, eligible: bool = True, codes: tuple[str, ...] = ()) -> EligibilityAssessed:
@@ -29,35 +43,39 @@ def assessed(dossier_event_id: str, eligible: bool = True, codes: tuple[str, ...
 
 # --- decide -----------------------------------------------------------------------------
 
+
 def test_first_assessment_of_a_submission_records_the_verdict():
-    result = decide(AssessDossier("d1", "e1", reference()), state_of([]), CALL)
+    result = decide(AssessDossier("d1", "e1", reference()), fold(evolve, initial_state(), []), CALL)
     assert result == EligibilityAssessed("d1", "e1", True, [])
 
 
 def test_an_ineligible_dossier_is_recorded_with_every_failure():
     broken = BREAKERS["DOCUMENT"](BREAKERS["THEME"](reference()))
-    result = decide(AssessDossier("d1", "e1", broken), state_of([]), CALL)
+    result = decide(AssessDossier("d1", "e1", broken), fold(evolve, initial_state(), []), CALL)
     assert result.eligible is False
     assert [f.code for f in result.failures] == ["THEME", "DOCUMENT"]
 
 
 def test_an_event_already_assessed_decides_nothing():
     given = [assessed("e1")]
-    assert decide(AssessDossier("d1", "e1", reference()), state_of(given), CALL) is None
+    assert decide(AssessDossier("d1", "e1", reference()), fold(evolve, initial_state(), given), CALL) is None
 
 
 def test_an_amendment_is_assessed_again():
     given = [assessed("e1")]
-    result = decide(AssessDossier("d1", "e2", BREAKERS["COST_RANGE"](reference())), state_of(given), CALL)
+    result = decide(
+        AssessDossier("d1", "e2", BREAKERS["COST_RANGE"](reference())), fold(evolve, initial_state(), given), CALL
+    )
     assert result.dossier_event_id == "e2" and [f.code for f in result.failures] == ["COST_RANGE"]
 
 
 def test_state_reads_envelopes_too():
     event = envelope(assessed("e1"), "a1", 2, "assessment")
-    assert state_of([event]).assessed == frozenset({"e1"})
+    assert fold(evolve, initial_state(), [event]).assessed == {"e1"}
 
 
 # --- view -------------------------------------------------------------------------------
+
 
 def play(*events: Event):
     view = initial_view()
@@ -82,8 +100,10 @@ def test_view_keeps_the_latest_assessment_and_the_sirens():
 
 
 def test_reasons_are_sorted_codes():
-    view = play(envelope(DossierSubmitted("d1", reference(), 1), "e1", 1),
-                envelope(assessed("e1", False, ("THEME", "COST_RANGE")), "a1", 2, "assessment"))
+    view = play(
+        envelope(DossierSubmitted("d1", reference(), 1), "e1", 1),
+        envelope(assessed("e1", False, ("THEME", "COST_RANGE")), "a1", 2, "assessment"),
+    )
     assert view.get("d1").assessment.reasons == ["COST_RANGE", "THEME"]
 
 

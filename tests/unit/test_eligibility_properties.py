@@ -1,4 +1,5 @@
 """Properties of the eligibility rules, over generated dossiers (hypothesis)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -29,9 +30,16 @@ cents = st.integers(min_value=0, max_value=2 * E.cost_max_exclusive_cents)
 
 
 def applicant(i: int, kind: str, dep: str, contact: bool, validated: bool, committed: bool) -> Applicant:
-    return Applicant(name=f"Collectivité {i}", siren=SIRENS[i % len(SIRENS)], kind=kind, departement=dep,
-                     operational_contact=contact, validated=validated, resources_committed=committed,
-                     contact=CONTACT)
+    return Applicant(
+        name=f"Collectivité {i}",
+        siren=SIRENS[i % len(SIRENS)],
+        kind=kind,
+        departement=dep,
+        operational_contact=contact,
+        validated=validated,
+        resources_committed=committed,
+        contact=CONTACT,
+    )
 
 
 @st.composite
@@ -40,17 +48,34 @@ def any_dossier(draw) -> Dossier:
     kinds = st.sampled_from([*E.applicant_kinds, "syndicat", "association"])
     deps = st.sampled_from([*CALL.departements, "75", "76"])
     n = draw(st.integers(1, 4))
-    applicants = [applicant(i, draw(kinds), draw(deps), draw(st.booleans()), draw(st.booleans()),
-                            draw(st.booleans())) for i in range(n)]
-    expenses = draw(st.lists(st.builds(Expense, st.sampled_from(["Prestation", "Formation", "Licences"]),
-                                       st.sampled_from(EXPENSE_CATEGORIES), cents), max_size=5))
+    applicants = [
+        applicant(i, draw(kinds), draw(deps), draw(st.booleans()), draw(st.booleans()), draw(st.booleans()))
+        for i in range(n)
+    ]
+    expenses = draw(
+        st.lists(
+            st.builds(
+                Expense,
+                st.sampled_from(["Prestation", "Formation", "Licences"]),
+                st.sampled_from(EXPENSE_CATEGORIES),
+                cents,
+            ),
+            max_size=5,
+        )
+    )
     sections = draw(st.lists(st.sampled_from(SECTIONS), unique=True))
     document = draw(st.one_of(st.none(), st.just(Document("projet.pdf", sections))))
-    return Dossier(track=draw(st.sampled_from([*CALL.tracks, "autre"])), title="Projet", summary="Résumé",
-                   theme=draw(st.sampled_from([*CALL.themes, "9.9", "1.9"])), applicants=applicants,
-                   financing=Financing(draw(cents), draw(cents), draw(cents), draw(cents)),
-                   expenses=expenses, software=Software(draw(st.booleans()), draw(st.booleans())),
-                   document=document)
+    return Dossier(
+        track=draw(st.sampled_from([*CALL.tracks, "autre"])),
+        title="Projet",
+        summary="Résumé",
+        theme=draw(st.sampled_from([*CALL.themes, "9.9", "1.9"])),
+        applicants=applicants,
+        financing=Financing(draw(cents), draw(cents), draw(cents), draw(cents)),
+        expenses=expenses,
+        software=Software(draw(st.booleans()), draw(st.booleans())),
+        document=document,
+    )
 
 
 def split(draw, total: int, parts: int) -> list[int]:
@@ -63,8 +88,17 @@ def valid_dossier(draw) -> Dossier:
     """A dossier built to pass every rule."""
     n = draw(st.integers(1, 5))
     lead = draw(st.integers(0, n - 1))
-    applicants = [applicant(i, draw(st.sampled_from(E.applicant_kinds)), draw(st.sampled_from(sorted(CALL.departements))),
-                            i == lead, True, True) for i in range(n)]
+    applicants = [
+        applicant(
+            i,
+            draw(st.sampled_from(E.applicant_kinds)),
+            draw(st.sampled_from(sorted(CALL.departements))),
+            i == lead,
+            True,
+            True,
+        )
+        for i in range(n)
+    ]
     cost = draw(st.integers(E.cost_min_exclusive_cents + 1, E.cost_max_exclusive_cents - 1))
     requested = draw(st.integers(-(-E.rate_min_percent * cost // 100), E.rate_max_percent * cost // 100))
     own, other = split(draw, cost - requested, 2)
@@ -75,9 +109,17 @@ def valid_dossier(draw) -> Dossier:
     theme = draw(st.sampled_from([t for t in CALL.themes if "." in t and t.split(".")[0] in CALL.tracks[track]]))
     involved = draw(st.booleans())
     sections = [*E.required_sections, *([E.software_section] if involved else [])]
-    return Dossier(track=track, title="Projet", summary="Résumé", theme=theme, applicants=applicants,
-                   financing=Financing(cost, requested, own, other), expenses=expenses,
-                   software=Software(involved, draw(st.booleans())), document=Document("projet.pdf", sections))
+    return Dossier(
+        track=track,
+        title="Projet",
+        summary="Résumé",
+        theme=theme,
+        applicants=applicants,
+        financing=Financing(cost, requested, own, other),
+        expenses=expenses,
+        software=Software(involved, draw(st.booleans())),
+        document=Document("projet.pdf", sections),
+    )
 
 
 @given(global_cents=st.integers(1, 10**11), data=st.data())
@@ -94,7 +136,7 @@ def test_funding_rate_verdict_is_the_exact_rational_comparison(global_cents, dat
 def test_failures_are_unique_in_spec_order_and_explained(d):
     failures = assess(d, CALL)
     found = [f.code for f in failures]
-    assert found == [c for c in RULES if c in found]           # no duplicate, table order
+    assert found == [c for c in RULES if c in found]  # no duplicate, table order
     assert all(f.message.strip() for f in failures)
 
 

@@ -1,9 +1,10 @@
 """Intake's view and request parsing: pure, no I/O."""
+
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -19,20 +20,33 @@ from aap_contract.events import (
     EligibilityAssessed,
     RuleFailure,
 )
+from aap_contract.lifecycle import STATUSES
 from aap_platform.codec import decode
 from bench.history import History
 from services.intake.schemas import parse_dossier, parse_query
-from services.intake.view import STATUSES, Filters, evolve_view, initial_view, select
+from services.intake.view import Filters, evolve_view, initial_view, select
 
 CALL = load_call("hdf-itn7-axe3-2021")
 STEPS = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"]
 RAW = {s["ref"]: s["dossier"] for s in STEPS if s["action"] == "submit"}
-T0 = datetime(2021, 4, 6, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2021, 4, 6, 9, 30, tzinfo=UTC)
 
 
 def event(seq: int, data, event_id: str | None = None) -> Event:
-    return Event(event_id or f"e{seq}", type(data).__name__, type(data).version, data.aggregate,
-                 getattr(data, "dossier_id", "x"), 1, T0 + timedelta(minutes=seq), "t", "c", None, "0", data)
+    return Event(
+        event_id or f"e{seq}",
+        type(data).__name__,
+        type(data).version,
+        data.aggregate,
+        getattr(data, "dossier_id", "x"),
+        1,
+        T0 + timedelta(minutes=seq),
+        "t",
+        "c",
+        None,
+        "0",
+        data,
+    )
 
 
 def built():
@@ -40,8 +54,18 @@ def built():
     for seq, (ref, session) in enumerate([("TERRITORY", 1), ("OK-1", 1), ("CONTACT", 2)], start=1):
         dossier = msgspec.convert(RAW[ref], Dossier)
         evolve_view(view, event(seq, DossierSubmitted(dossier_id=ref, dossier=dossier, session=session)))
-    evolve_view(view, event(4, EligibilityAssessed(dossier_id="TERRITORY", dossier_event_id="e1", eligible=False,
-                                                   failures=[RuleFailure("APPLICANT_TERRITORY", "hors région")])))
+    evolve_view(
+        view,
+        event(
+            4,
+            EligibilityAssessed(
+                dossier_id="TERRITORY",
+                dossier_event_id="e1",
+                eligible=False,
+                failures=[RuleFailure("APPLICANT_TERRITORY", "hors région")],
+            ),
+        ),
+    )
     evolve_view(view, event(5, DossierWithdrawn("CONTACT", "")))
     return view
 
@@ -53,7 +77,7 @@ def test_counts_follow_every_status_change():
 
 def test_counts_equal_the_entries_statuses_at_every_event_of_a_whole_history():
     view, kinds = initial_view(), set()
-    for _, payload, _ in History().messages(300):       # every event type, lapses included
+    for _, payload, _ in History().messages(300):  # every event type, lapses included
         e = decode(payload)
         view = evolve_view(view, e)
         kinds.add(e.type)
@@ -92,7 +116,10 @@ def test_unknown_theme_kind_or_departement_parse_fine():
 
 def test_query_defaults_and_errors():
     assert parse_query({}) == (Filters(), 1, 50)
-    assert parse_query({"session": "2", "page": "3", "page_size": "10", "theme": "1"}) == \
-        (Filters(session=2, theme="1"), 3, 10)
+    assert parse_query({"session": "2", "page": "3", "page_size": "10", "theme": "1"}) == (
+        Filters(session=2, theme="1"),
+        3,
+        10,
+    )
     with pytest.raises(ValidationException):
         parse_query({"page_size": "0"})

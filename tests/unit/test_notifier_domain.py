@@ -1,28 +1,31 @@
 """Which notifications a closed session calls for, their content, and when one counts as sent."""
+
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email import message_from_bytes, policy
 
 from aap_contract.config import load_call
 from aap_contract.events import NotificationSent
-from aap_platform.store import Loaded
 from services.notifier.domain import (
-    due_notifications,
+    RecordSent,
+    decide,
+    evolve,
     individual_id,
+    initial_state,
     is_overdue,
     message_id,
-    record_sent,
     retry_delay,
 )
 from services.notifier.mailer import Outgoing, ascii_address, build_message
 from services.notifier.render import Templates, context, french_date
+from services.notifier.view import due_notifications
+from tests.unit.given import fold
 from tests.unit.test_notifier_history import (
     CLOSED_AT,
     FAILURE,
     MOTIVATION,
     PARIS,
-    as_events,
     session_one,
     view_of,
 )
@@ -39,10 +42,13 @@ def test_each_laureate_gets_one_individual_notification_and_the_others_one_colle
     notes = due()
     assert list(notes) == ["s1-individual-d-civil", "s1-individual-d-joint", "s1-collective"]
     assert notes["s1-individual-d-joint"].recipients == (
-        "dsi@cc-val.example.fr", "mairie@rivecourt.example.fr", "mairie@orval.example.fr")
+        "dsi@cc-val.example.fr",
+        "mairie@rivecourt.example.fr",
+        "mairie@orval.example.fr",
+    )
     collective = notes["s1-collective"]
     assert collective.kind == "collective"
-    assert collective.dossier_ids == ("d-rejected", "d-ineligible")          # the deferred one gets nothing
+    assert collective.dossier_ids == ("d-rejected", "d-ineligible")  # the deferred one gets nothing
     assert collective.recipients == ("contact@fresnoy.example.fr", "dgs@marle.example.fr")
     assert all(n.due_at == CLOSED_AT + WEEK for n in notes.values())
 
@@ -59,11 +65,10 @@ def test_overdue_only_after_the_delay():
 
 def test_recorded_once_only():
     n = due()["s1-collective"]
-    loaded = Loaded("notification", n.notification_id, [])
-    first = record_sent(loaded, n, "<m>", "sujet")
+    command = RecordSent(n, "<m>", "sujet")
+    first = decide(command, initial_state())
     assert isinstance(first, NotificationSent) and first.recipients == list(n.recipients)
-    loaded.events.extend(as_events([(first, CLOSED_AT, None)]))
-    assert record_sent(loaded, n, "<m>", "sujet") is None
+    assert decide(command, fold(evolve, initial_state(), [first])) is None
 
 
 def test_backoff_doubles_and_is_capped():
@@ -76,8 +81,9 @@ def test_ids_are_deterministic():
 
 
 def test_french_date_in_paris_time():
-    from datetime import datetime, timezone
-    assert french_date(datetime(2021, 5, 20, 22, 30, tzinfo=timezone.utc), PARIS) == "21 mai 2021"
+    from datetime import datetime
+
+    assert french_date(datetime(2021, 5, 20, 22, 30, tzinfo=UTC), PARIS) == "21 mai 2021"
     assert french_date(datetime(2021, 7, 1, 8, tzinfo=PARIS), PARIS) == "1er juillet 2021"
 
 
@@ -97,26 +103,36 @@ def test_collective_email_gives_each_motivation_and_each_ineligibility_reason():
     assert subject.endswith("résultats du comité du 20 mai 2021 (session n° 1)")
     assert "Formation des agents" in body and MOTIVATION in body
     assert "Petite étude" in body and FAILURE in body and "inéligible" in body
-    assert "Relation usagers" not in body                                  # deferred: nothing yet
+    assert "Relation usagers" not in body  # deferred: nothing yet
 
 
 def test_a_call_can_override_a_template(tmp_path):
     (tmp_path / "individual_subject.j2").write_text("Bonne nouvelle : {{ dossier.title }}", encoding="utf-8")
     templates = Templates(tmp_path)
-    subject, body = templates.render("individual", context(due()["s1-individual-d-civil"], view_of(session_one()), CALL))
+    subject, body = templates.render(
+        "individual", context(due()["s1-individual-d-civil"], view_of(session_one()), CALL)
+    )
     assert subject == "Bonne nouvelle : Dématérialisation de l'état civil"
-    assert "45\u00a0000,00\u00a0€" in body                                      # the default body still applies
+    assert "45\u00a0000,00\u00a0€" in body  # the default body still applies
 
 
 def test_non_ascii_domains_are_idna_encoded():
     assert ascii_address("numerique@région.example.fr") == "numerique@xn--rgion-bsa.example.fr"
     assert ascii_address("a@b.fr") == "a@b.fr"
-    out = Outgoing(notification_id="s1-collective", message_id="<x@aap.invalid>", sender="sgar@hdf.gouv.fr",
-                   sender_name="Préfecture — SGAR", to=(), bcc=("numerique@région.example.fr", "a@b.fr"),
-                   subject="Résultats", body="Madame, Monsieur, 45\u00a0000,00\u00a0€", date=CLOSED_AT)
+    out = Outgoing(
+        notification_id="s1-collective",
+        message_id="<x@aap.invalid>",
+        sender="sgar@hdf.gouv.fr",
+        sender_name="Préfecture — SGAR",
+        to=(),
+        bcc=("numerique@région.example.fr", "a@b.fr"),
+        subject="Résultats",
+        body="Madame, Monsieur, 45\u00a0000,00\u00a0€",
+        date=CLOSED_AT,
+    )
     assert out.recipients == ["numerique@xn--rgion-bsa.example.fr", "a@b.fr"]
     sent = message_from_bytes(bytes(build_message(out, with_bcc=False)), policy=policy.default)
-    assert sent["Bcc"] is None and sent["To"] == "sgar@hdf.gouv.fr"        # recipients hidden from each other
+    assert sent["Bcc"] is None and sent["To"] == "sgar@hdf.gouv.fr"  # recipients hidden from each other
     assert sent["Message-ID"] == "<x@aap.invalid>" and sent["Subject"] == "Résultats"
     assert "45\u00a0000,00\u00a0€" in sent.get_content()
     kept = message_from_bytes(bytes(build_message(out, with_bcc=True)), policy=policy.default)
@@ -127,6 +143,7 @@ def test_templates_dir_from_the_call_relative_to_the_repository_or_absolute(tmp_
     from msgspec.structs import replace
 
     from services.notifier.render import REPO_ROOT, templates_dir
+
     assert templates_dir(CALL) is None
     relative = replace(CALL, notifications=replace(CALL.notifications, templates_dir="config/templates/hdf"))
     assert templates_dir(relative) == REPO_ROOT / "config" / "templates" / "hdf"
@@ -138,10 +155,18 @@ def test_mail_settings_from_the_environment(tmp_path):
     import pytest
 
     from services.notifier.mailer import MailSettings, OutboxMailer, SmtpMailer
+
     outbox = MailSettings.from_env({}, tmp_path)
     assert isinstance(outbox.mailer(), OutboxMailer) and outbox.outbox_dir == tmp_path / "outbox"
-    smtp = MailSettings.from_env({"AAP_SMTP_HOST": "smtp.example.fr", "AAP_SMTP_TLS": "starttls",
-                                  "AAP_SMTP_USER": "u", "AAP_SMTP_PASSWORD": "p"}, tmp_path)
+    smtp = MailSettings.from_env(
+        {
+            "AAP_SMTP_HOST": "smtp.example.fr",
+            "AAP_SMTP_TLS": "starttls",
+            "AAP_SMTP_USER": "u",
+            "AAP_SMTP_PASSWORD": "p",
+        },
+        tmp_path,
+    )
     mailer = smtp.mailer()
     assert isinstance(mailer, SmtpMailer) and (mailer.port, mailer.tls, mailer.user) == (587, "starttls", "u")
     with pytest.raises(ValueError):

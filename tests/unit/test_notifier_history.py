@@ -1,5 +1,6 @@
 """A committee session as the notifier sees it (Given: upstream events), shared by the notifier's
 tests; and the notifier's view of it."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,7 +30,7 @@ from aap_contract.events import (
     SessionClosed,
 )
 from aap_platform.store import EventStore, Loaded
-from services.notifier.view import evolve, initial_view
+from services.notifier.view import evolve_view, initial_view
 
 CALL = "hdf-itn7-axe3-2021"
 PARIS = ZoneInfo("Europe/Paris")
@@ -39,34 +40,54 @@ FAILURE = "Le coût global (20 000,00 €) doit être strictement supérieur à 
 
 
 def applicant(name: str, siren: str, email: str, lead: bool = True, siret: str | None = None) -> Applicant:
-    return Applicant(name=name, siren=siren, kind="commune", departement="59", operational_contact=lead,
-                     validated=True, resources_committed=True, siret=siret,
-                     contact=Contact(name="Responsable numérique", email=email))
+    return Applicant(
+        name=name,
+        siren=siren,
+        kind="commune",
+        departement="59",
+        operational_contact=lead,
+        validated=True,
+        resources_committed=True,
+        siret=siret,
+        contact=Contact(name="Responsable numérique", email=email),
+    )
 
 
 def dossier(title: str, *applicants: Applicant, cost: int = 6_000_000, theme: str = "1.3") -> Dossier:
-    return Dossier(track="standard", title=title, summary=title, theme=theme, applicants=list(applicants),
-                   financing=Financing(cost, cost // 2, cost - cost // 2, 0),
-                   expenses=[Expense("Prestation", "service", cost)], software=Software(False, False),
-                   document=Document("projet.pdf", ["situation", "method", "roadmap"]))
+    return Dossier(
+        track="standard",
+        title=title,
+        summary=title,
+        theme=theme,
+        applicants=list(applicants),
+        financing=Financing(cost, cost // 2, cost - cost // 2, 0),
+        expenses=[Expense("Prestation", "service", cost)],
+        software=Software(False, False),
+        document=Document("projet.pdf", ["situation", "method", "roadmap"]),
+    )
 
 
 DOSSIERS = {
-    "d-civil": dossier("Dématérialisation de l'état civil",
-                       applicant("Commune de Valmont", "215903501", "numerique@région.example.fr",
-                                 siret="21590350100017")),
-    "d-joint": dossier("Portail citoyen intercommunal",
-                       applicant("Communauté de communes du Val", "200041762", "dsi@cc-val.example.fr",
-                                 siret="20004176200014"),
-                       applicant("Commune de Rivecourt", "216000570", "mairie@rivecourt.example.fr", lead=False,
-                                 siret="21600057000011"),
-                       applicant("Commune d'Orval", "216004655", "mairie@orval.example.fr", lead=False,
-                                 siret="21600465500013"),
-                       cost=9_000_000, theme="3.2"),
-    "d-rejected": dossier("Formation des agents", applicant("Commune de Fresnoy", "215902545",
-                                                            "contact@fresnoy.example.fr")),
-    "d-ineligible": dossier("Petite étude", applicant("Commune de Marle", "210204553", "dgs@marle.example.fr"),
-                            cost=2_000_000),
+    "d-civil": dossier(
+        "Dématérialisation de l'état civil",
+        applicant("Commune de Valmont", "215903501", "numerique@région.example.fr", siret="21590350100017"),
+    ),
+    "d-joint": dossier(
+        "Portail citoyen intercommunal",
+        applicant("Communauté de communes du Val", "200041762", "dsi@cc-val.example.fr", siret="20004176200014"),
+        applicant(
+            "Commune de Rivecourt", "216000570", "mairie@rivecourt.example.fr", lead=False, siret="21600057000011"
+        ),
+        applicant("Commune d'Orval", "216004655", "mairie@orval.example.fr", lead=False, siret="21600465500013"),
+        cost=9_000_000,
+        theme="3.2",
+    ),
+    "d-rejected": dossier(
+        "Formation des agents", applicant("Commune de Fresnoy", "215902545", "contact@fresnoy.example.fr")
+    ),
+    "d-ineligible": dossier(
+        "Petite étude", applicant("Commune de Marle", "210204553", "dgs@marle.example.fr"), cost=2_000_000
+    ),
     "d-deferred": dossier("Relation usagers", applicant("Commune d'Ault", "218000391", "ault@ault.example.fr")),
 }
 GRANTS = {"d-civil": 4_500_000, "d-joint": 7_000_000}
@@ -81,20 +102,43 @@ def session_one(close: bool = True) -> list[tuple[EventData, datetime, str | Non
     one ineligible dossier, one deferral, then the close."""
     items: list[tuple[EventData, datetime, str | None]] = []
     for i, (dossier_id, d) in enumerate(DOSSIERS.items()):
-        items.append((DossierSubmitted(dossier_id=dossier_id, dossier=d, session=1), at(4, 21 + i), f"sub-{dossier_id}"))
+        items.append(
+            (DossierSubmitted(dossier_id=dossier_id, dossier=d, session=1), at(4, 21 + i), f"sub-{dossier_id}")
+        )
         eligible = dossier_id != "d-ineligible"
         failures = [] if eligible else [RuleFailure("COST_RANGE", FAILURE)]
-        items.append((EligibilityAssessed(dossier_id=dossier_id, dossier_event_id=f"sub-{dossier_id}",
-                                          eligible=eligible, failures=failures), at(4, 21 + i, 11), None))
+        items.append(
+            (
+                EligibilityAssessed(
+                    dossier_id=dossier_id, dossier_event_id=f"sub-{dossier_id}", eligible=eligible, failures=failures
+                ),
+                at(4, 21 + i, 11),
+                None,
+            )
+        )
     for dossier_id, cents in GRANTS.items():
-        items.append((ProjectSelected(session=1, dossier_id=dossier_id, granted_cents=cents), at(5, 18), f"sel-{dossier_id}"))
-        items.append((CreditsReserved(dossier_id=dossier_id, session=1, selection_event_id=f"sel-{dossier_id}",
-                                      amount_cents=cents), at(5, 18, 11), None))
+        items.append(
+            (ProjectSelected(session=1, dossier_id=dossier_id, granted_cents=cents), at(5, 18), f"sel-{dossier_id}")
+        )
+        items.append(
+            (
+                CreditsReserved(
+                    dossier_id=dossier_id, session=1, selection_event_id=f"sel-{dossier_id}", amount_cents=cents
+                ),
+                at(5, 18, 11),
+                None,
+            )
+        )
     items.append((ProjectRejected(session=1, dossier_id="d-rejected", motivation=MOTIVATION), at(5, 18, 12), None))
     items.append((ProjectDeferred(session=1, dossier_id="d-deferred", to_session=2), at(5, 18, 13), None))
     if close:
-        items.append((SessionClosed(session=1, laureates=["d-civil", "d-joint"],
-                                    not_retained=["d-rejected", "d-ineligible"]), CLOSED_AT, None))
+        items.append(
+            (
+                SessionClosed(session=1, laureates=["d-civil", "d-joint"], not_retained=["d-rejected", "d-ineligible"]),
+                CLOSED_AT,
+                None,
+            )
+        )
     return items
 
 
@@ -133,13 +177,20 @@ async def append_all(store: EventStore, items) -> int:
 def view_of(items):
     view = initial_view()
     for event in as_events(items):
-        view = evolve(view, event)
+        view = evolve_view(view, event)
     return view
 
 
 def test_view_knows_sessions_grants_reasons_and_what_was_sent():
-    sent = NotificationSent(notification_id="s1-collective", kind="collective", session=1,
-                            dossier_ids=["d-rejected"], recipients=["x@y.fr"], message_id="<m>", subject="s")
+    sent = NotificationSent(
+        notification_id="s1-collective",
+        kind="collective",
+        session=1,
+        dossier_ids=["d-rejected"],
+        recipients=["x@y.fr"],
+        message_id="<m>",
+        subject="s",
+    )
     committed = CreditsCommitted(dossier_id="d-civil", amount_cents=4_500_000, legal_reference="EJ-1")
     view = view_of(session_one() + [(sent, CLOSED_AT, None), (committed, at(6, 1, 9), None)])
     assert view.sessions[1].laureates == ("d-civil", "d-joint")

@@ -1,4 +1,5 @@
 """The public list of lauréats, and its SCDL « subventions » file checked against the schema's rules."""
+
 from __future__ import annotations
 
 import csv
@@ -21,13 +22,31 @@ from tests.unit.test_notifier_history import at, session_one, view_of
 CALL = load_call("hdf-itn7-axe3-2021")
 
 # SCDL subventions 1.1 (schema.data.gouv.fr/scdl/subventions/1.1.0): fields in this order.
-SCHEMA_FIELDS = ["nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire",
-                 "idBeneficiaire", "objet", "montant", "nature", "conditionsVersement", "datesPeriodeVersement",
-                 "idRAE", "notificationUE", "pourcentageSubvention"]
+SCHEMA_FIELDS = [
+    "nomAttribuant",
+    "idAttribuant",
+    "dateConvention",
+    "referenceDecision",
+    "nomBeneficiaire",
+    "idBeneficiaire",
+    "objet",
+    "montant",
+    "nature",
+    "conditionsVersement",
+    "datesPeriodeVersement",
+    "idRAE",
+    "notificationUE",
+    "pourcentageSubvention",
+]
 REQUIRED = set(SCHEMA_FIELDS) - {"referenceDecision", "idRAE"}
 SIRET = re.compile(r"^\d{14}$")
 PERIOD = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(/[0-9]{4}-[0-9]{2}-[0-9]{2})?$")
-NATURES = {"aide en numéraire", "aide en nature", "aide en numéraire;aide en nature", "aide en nature;aide en numéraire"}
+NATURES = {
+    "aide en numéraire",
+    "aide en nature",
+    "aide en numéraire;aide en nature",
+    "aide en nature;aide en numéraire",
+}
 
 
 def scdl_problems(text: str) -> list[str]:
@@ -36,8 +55,10 @@ def scdl_problems(text: str) -> list[str]:
     problems = [] if reader.fieldnames == SCHEMA_FIELDS else [f"columns {reader.fieldnames}"]
     per_decision: dict[tuple[str, str, str], Decimal] = {}
     for i, row in enumerate(reader, start=2):
-        def bad(field: str, why: str) -> None:
+
+        def bad(field: str, why: str, i: int = i, row: dict = row) -> None:
             problems.append(f"line {i} {field}={row.get(field)!r}: {why}")
+
         for field in REQUIRED:
             if not row.get(field):
                 bad(field, "required")
@@ -95,14 +116,18 @@ def test_scdl_file_one_row_per_beneficiary_and_valid():
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(SCDL_FIELDS) == SCHEMA_FIELDS
     assert [r["nomBeneficiaire"] for r in rows] == [
-        "Commune de Valmont", "Communauté de communes du Val", "Commune de Rivecourt", "Commune d'Orval"]
+        "Commune de Valmont",
+        "Communauté de communes du Val",
+        "Commune de Rivecourt",
+        "Commune d'Orval",
+    ]
     civil, joint = rows[0], rows[1:]
     assert civil["montant"] == "45000.00" and civil["pourcentageSubvention"] == "1"
     assert civil["dateConvention"] == "2021-06-01" and civil["referenceDecision"] == "EJ-2021-0042"
     assert civil["idAttribuant"] == "13000550100010" and civil["idBeneficiaire"] == "21590350100017"
     assert {r["montant"] for r in joint} == {"70000.00"}
     assert sum(Decimal(r["pourcentageSubvention"]) for r in joint) == 1
-    assert joint[0]["dateConvention"] == "2021-05-20"                         # not committed yet: the decision
+    assert joint[0]["dateConvention"] == "2021-05-20"  # not committed yet: the decision
 
 
 def test_the_validator_catches_breaches():

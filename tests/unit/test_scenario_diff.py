@@ -2,8 +2,16 @@ from aap.scenario.diff import compare, report, same
 
 OUTCOME = {
     "steps": [{"index": 0, "ok": True}, {"index": 1, "ok": False, "error": "LOCKED", "message": "Verrouillé."}],
-    "dossiers": {"A": {"status": "eligible", "session": 1, "eligible": True, "reasons": [],
-                       "granted_cents": None, "committed_cents": None}},
+    "dossiers": {
+        "A": {
+            "status": "eligible",
+            "session": 1,
+            "eligible": True,
+            "reasons": [],
+            "granted_cents": None,
+            "committed_cents": None,
+        }
+    },
     "budget": {"envelope_cents": 100, "reserved_cents": 0, "committed_cents": 0, "available_cents": 100},
     "notifications": {"individual": [], "collective": {}},
     "laureates": {},
@@ -27,7 +35,7 @@ def test_a_different_refusal_code_is_reported_with_its_path():
 def test_missing_and_extra_dossiers_and_fields_are_reported():
     dossiers = {"B": {"status": "eligible"}}
     diffs = compare(expected(dossiers=dossiers), OUTCOME)
-    assert "dossiers.B: expected {\"status\": \"eligible\"}, got (missing)" in diffs
+    assert 'dossiers.B: expected {"status": "eligible"}, got (missing)' in diffs
     assert any(d.startswith("dossiers.A: expected (missing), got {") for d in diffs)
 
 
@@ -38,8 +46,7 @@ def test_a_missing_step_is_a_difference():
 
 def test_lists_of_refs_compare_as_a_whole_and_order_matters():
     got = expected(laureates={"1": ["A", "B"]})
-    assert compare(expected(laureates={"1": ["B", "A"]}), got) == [
-        'laureates.1: expected ["B", "A"], got ["A", "B"]']
+    assert compare(expected(laureates={"1": ["B", "A"]}), got) == ['laureates.1: expected ["B", "A"], got ["A", "B"]']
 
 
 def test_true_is_not_one_and_null_is_not_zero():
@@ -51,10 +58,13 @@ def test_true_is_not_one_and_null_is_not_zero():
 def test_only_the_sections_the_expectation_names_are_compared_and_unknown_ones_are_flagged():
     assert compare({"budget": OUTCOME["budget"]}, OUTCOME) == []
     assert compare({"budgets": {}}, OUTCOME) == [
-        "budgets: not a section of the outcome (one of steps, dossiers, budget, notifications, laureates)"]
+        "budgets: not a section of the outcome (one of steps, dossiers, budget, notifications, laureates)"
+    ]
 
 
 def test_report_counts_the_differences():
     text = report(["a: expected 1, got 2"], "01-x")
-    assert text.splitlines() == ["scenario 01-x: 1 difference(s) between expected and obtained outcome:",
-                                 "  a: expected 1, got 2"]
+    assert text.splitlines() == [
+        "scenario 01-x: 1 difference(s) between expected and obtained outcome:",
+        "  a: expected 1, got 2",
+    ]

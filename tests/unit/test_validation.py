@@ -1,4 +1,5 @@
 """422 naming every faulty field at once."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,9 @@ from litestar.exceptions import ValidationException
 from aap_contract.dossier import Dossier, siren_is_valid
 from aap_platform.validation import parse
 
-SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"][0]["dossier"]
+SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json").read_text())["steps"][
+    0
+]["dossier"]
 
 
 def test_a_good_dossier_parses():
@@ -30,8 +33,16 @@ def test_every_faulty_field_is_named():
     with pytest.raises(ValidationException) as err:
         parse(json.dumps(bad).encode(), Dossier)
     fields = {e["field"] for e in err.value.extra}
-    assert fields == {"title", "track", "applicants[0].siren", "financing.requested_cents",
-                      "financing.own_funding_cents", "expenses[0].category", "software.involved", "surprise"}
+    assert fields == {
+        "title",
+        "track",
+        "applicants[0].siren",
+        "financing.requested_cents",
+        "financing.own_funding_cents",
+        "expenses[0].category",
+        "software.involved",
+        "surprise",
+    }
     assert err.value.status_code == 422
 
 
@@ -41,7 +52,9 @@ def test_unreadable_json_is_a_422():
     assert err.value.status_code == 422
 
 
-@pytest.mark.parametrize("siren, ok", [("215903501", True), ("215903502", False), ("200041580", True),
-                                       ("12345678", False), ("21590350a", False)])
+@pytest.mark.parametrize(
+    "siren, ok",
+    [("215903501", True), ("215903502", False), ("200041580", True), ("12345678", False), ("21590350a", False)],
+)
 def test_siren_checksum(siren, ok):
     assert siren_is_valid(siren) is ok

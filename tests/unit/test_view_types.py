@@ -1,6 +1,7 @@
 """A view's `types` may only leave out events its evolve ignores, and its own decoding may only
 leave out what it does not read: on a generated history with every event type, each service's
 view fed only its types, decoded its way, equals the view fed every event decoded in full."""
+
 from __future__ import annotations
 
 import pytest

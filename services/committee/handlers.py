@@ -1,11 +1,16 @@
-"""Running a committee command: load the session, bring the views up to the stream, decide,
+"""The committee's commands: load the session, bring the views up to the stream, decide,
 append; on a conflict (a concurrent decision on the same session) decide again on fresh state.
-"""
+The only module of the service that runs commands."""
+
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
 
 from litestar.exceptions import ServiceUnavailableException
 
 from aap_contract.envelope import Event
+from aap_contract.events import Scores
 from aap_contract.refusal import Refusal
 from aap_platform.execute import execute
 from aap_platform.projection import Projection
@@ -24,10 +29,10 @@ class UnknownSession(Refusal):
         super().__init__("UNKNOWN_SESSION", f"La session {number} n'existe pas pour cet appel à projets.")
 
 
-class Committee:
-    def __init__(self, runtime: Runtime, projection: Projection[CommitteeView]) -> None:
-        self.runtime = runtime
-        self.projection = projection
+@dataclass
+class CommitteeHandlers:
+    runtime: Runtime
+    projection: Projection[CommitteeView]
 
     @property
     def view(self) -> CommitteeView:
@@ -37,6 +42,15 @@ class Committee:
         if self.runtime.call.session(number) is None:
             raise UnknownSession(number)
 
+    async def review(self, session: int, dossier_id: str, member_id: str, scores: Scores, actor: str) -> Event:
+        return await self._run(domain.RecordReview(session, dossier_id, member_id, scores), actor)
+
+    async def decide(self, command: domain.Decide, actor: str) -> Event:
+        return await self._run(command, actor)
+
+    async def close(self, session: int, actor: str) -> Event:
+        return await self._run(domain.CloseSession(session), actor)
+
     async def _sync(self, _: Loaded | None = None) -> None:
         """A decision is never taken on a stale view: wait until it has seen the whole stream."""
         try:
@@ -44,14 +58,21 @@ class Committee:
         except TimeoutError:
             raise ServiceUnavailableException("vue du comité en retard sur le journal ; réessayez") from None
 
-    async def run(self, command: domain.Command, actor: str) -> Event:
+    async def _run(self, command: domain.Command, actor: str) -> Event:
         self.check_session(command.session)
 
         def decide(loaded: Loaded):
-            state = domain.fold(command.session, loaded.events)
-            return domain.decide(state, command, self.view.facts(self.runtime.now()))
+            state = reduce(domain.evolve, loaded.events, domain.initial_state(command.session))
+            return domain.decide(command, state, self.view.facts(self.runtime.now()))
 
-        event = await execute(self.runtime.store, "session", str(command.session), decide,
-                              actor=actor, now=self.runtime.now, on_load=self._sync)
-        assert event is not None  # the decider records an event or refuses (the store counts it)
+        event = await execute(
+            self.runtime.store,
+            "session",
+            str(command.session),
+            decide,
+            actor=actor,
+            now=self.runtime.now,
+            on_load=self._sync,
+        )
+        assert event is not None  # the decider records an event or refuses
         return event
