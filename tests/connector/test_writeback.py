@@ -71,12 +71,9 @@ async def test_every_write_back_happens_exactly_once_after_the_session_closes(dn
     ids = {n: dossier_id_for(CALL, n) for n in numbers}
     async with eligibility_app(settings), connector_app(settings, dn, intake, token) as app:
         # the first pass imports; each assessment puts the dossier in instruction, annotated
-        await until(
-            lambda: (
-                sum(1 for m, _ in dn.mutations if m == "dossierPasserEnInstruction") == 6
-                and ("dossierRefuser", numbers[5]) in dn.mutations
-            )
-        )
+        # 6 in instruction, 6 annotated, 1 refused; then each write-back is recorded
+        await until(lambda: len(dn.mutations) == 6 + 6 + 1)
+        await until(lambda: app.state.handlers.view.state.write_backs == 13)
         assert dn.state_of(numbers[5]) == "refuse" and dn.state_of(numbers[0]) == "en_instruction"
         assert dn.annotations[(numbers[5], "Q2hhbXAtMTg2MjM0Mg==")].startswith("Inéligible")
 
