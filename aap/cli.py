@@ -22,7 +22,7 @@ from aap.system import SERVICES
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ROLES
 
-EXTENSIONS = ("aap.demo", "aap.audit")
+EXTENSIONS = ("aap.demo", "aap.audit", "aap.connector")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:

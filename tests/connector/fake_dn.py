@@ -33,6 +33,7 @@ from aap_contract.dossier import siren_is_valid
 from aap_platform.natsserver import free_port
 
 SUBSET = Path(__file__).resolve().parent / "dn_schema_subset.graphql"
+SAMPLES = Path(__file__).resolve().parent / "dn_samples.json"
 PARIS = ZoneInfo("Europe/Paris")
 TOKEN = "dn-test-token"
 INSTRUCTEUR = "SW5zdHJ1Y3RldXItMTgyMzE="
@@ -383,7 +384,9 @@ class FakeDN:
         if number not in self.demarches:
             raise graphql.GraphQLError("Demarche not found", extensions={"code": "not_found"})
         d = self.demarches[number]
+        described = json.loads(SAMPLES.read_text(encoding="utf-8"))["demarches"].get(str(number), {})
         return {
+            **described,
             "id": b64(f"Procedure-{number}"),
             "number": number,
             "dossiers": lambda info, **args: self._page(d, args),

@@ -75,6 +75,11 @@ def subset(schema: graphql.GraphQLSchema) -> str:
                     todo.append(i.name)
         elif isinstance(t, GraphQLInputObjectType):
             todo += [get_named_type(f.type).name for f in t.fields.values()]
+    # every kind of champ descriptor: a démarche's form may hold any of them, and the fake serves them all
+    descriptor = schema.get_type("ChampDescriptor")
+    keep.update(
+        t.name for t in schema.type_map.values() if isinstance(t, GraphQLObjectType) and descriptor in t.interfaces
+    )
     for name in keep:  # an interface of which only `__typename` is selected keeps its first field
         t = schema.get_type(name)
         if isinstance(t, GraphQLInterfaceType) and not fields.get(name):
