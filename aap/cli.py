@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aap import commands
-from aap.system import SERVICES
+from aap.system import OPTIONAL_PORTS, SERVICES
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ROLES
 
@@ -57,7 +57,7 @@ def register_up(sub) -> None:
 
 def register_serve(sub) -> None:
     p = sub.add_parser("serve", help="run one service in the foreground (settings from the environment)")
-    p.add_argument("service", choices=SERVICES)
+    p.add_argument("service", choices=(*SERVICES, *OPTIONAL_PORTS))
     p.add_argument("--port", type=int, default=None, help="default: the service's port (8001-8005)")
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=commands.serve)

@@ -69,7 +69,7 @@ async def _up(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from aap.system import APP_FACTORY, DEFAULT_PORTS
+    from aap.system import APP_FACTORY, PORTS
     from aap_platform.auth import ensure_dev_keys
 
     if not os.environ.get("AAP_JWKS_URL") and not os.environ.get("AAP_JWKS_FILE"):
@@ -78,7 +78,7 @@ def serve(args: argparse.Namespace) -> int:
         APP_FACTORY.format(name=args.service),
         factory=True,
         host=args.host,
-        port=args.port or DEFAULT_PORTS[args.service],
+        port=args.port or PORTS[args.service],
     )
     return 0
 

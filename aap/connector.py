@@ -136,10 +136,13 @@ async def _sync(call, own, nats_url: str, intake_url: str) -> int:
     try:
         await store.ensure_stream()
         summary = await Sync(call, dn, intake, handlers, Cursors(js, call.id)).run_once()
+
         # the write-backs the facts call for (those a running connector did are recorded: skipped)
-        facts: Projection[list] = Projection(
-            "connector-once", list, lambda seen, e: seen.append(e) or seen, types=frozenset(CONSUMES)
-        )
+        def keep(seen: list, event):
+            seen.append(event)
+            return seen
+
+        facts: Projection[list] = Projection("connector-once", list, keep, types=frozenset(CONSUMES))
         await facts.start(store)
         await facts.ready.wait()
         await facts.stop()

@@ -21,9 +21,24 @@ from aap_platform.natsserver import EmbeddedNats, free_port
 
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
 DEFAULT_PORTS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}
+OPTIONAL_PORTS = {"connector": 8006}  # run when the call configures it (optional_services)
+PORTS = {**DEFAULT_PORTS, **OPTIONAL_PORTS}
 DEFAULT_NATS_PORT = 4222
 APP_FACTORY = "services.{name}.app:create_app"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def optional_services(call: str, services: tuple[str, ...], env: dict[str, str]) -> tuple[str, ...]:
+    """The connector runs beside the five services when the call has a [connector] section and a
+    Démarche Numérique token is given (without one it would have nothing to do)."""
+    if services != SERVICES or not (env.get("AAP_DN_TOKEN") or env.get("AAP_DN_TOKEN_FILE")):
+        return ()
+    from aap_contract.config import ConfigError, load_call
+
+    try:
+        return ("connector",) if load_call(call).connector is not None else ()
+    except ConfigError:
+        return ()
 
 
 class StartError(RuntimeError):
@@ -89,7 +104,7 @@ class System:
             self._start_nats()
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-            for name in self.services:
+            for name in (*self.services, *optional_services(self.call, self.services, {**os.environ, **self.env})):
                 self.processes[name] = self._spawn(name)
             await self._wait_ready()
         except BaseException:
@@ -105,7 +120,7 @@ class System:
         self.nats_url = self.nats.url
 
     def _spawn(self, name: str) -> ServiceProcess:
-        port = free_port() if self.free_ports else DEFAULT_PORTS[name]
+        port = free_port() if self.free_ports else PORTS[name]
         service = ServiceProcess(name, self.host, port, self.data_dir / "logs" / f"{name}.log")
         env = {k: v for k, v in os.environ.items() if k != "AAP_JWKS_URL"}
         env.update(
@@ -118,6 +133,8 @@ class System:
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
             }
         )
+        if name == "connector" and "intake" in self.processes:
+            env["AAP_INTAKE_URL"] = self.processes["intake"].url
         env.update(self.env)
         args = [
             sys.executable,
