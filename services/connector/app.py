@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, env: dict[str, str] | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry DN's signed file URLs
     runtime = Runtime(SERVICE, settings)
     connector = runtime.call.connector
     if connector is None:

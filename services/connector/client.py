@@ -115,6 +115,7 @@ class DnClient:
 
     def __post_init__(self) -> None:
         self.pacer = Pacer(self.requests_per_minute)
+        metrics.DN_REACHABLE.set(1)  # until a request says otherwise
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -6,6 +6,7 @@ Event ids are stable, so a retried command after a crash is stored once (Nats-Ms
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -39,6 +40,7 @@ from services.connector.domain import (
 
 log = logging.getLogger(__name__)
 ACTOR = "connector"
+RECORD_WAIT_ROUNDS, RECORD_WAIT_SECONDS = 60, 0.5  # under the reactor's ack wait (60 s)
 
 
 class NotYetRecorded(Exception):
@@ -101,14 +103,17 @@ class Handlers:
     # --- write-backs -------------------------------------------------------------------------
 
     async def _imported(self, dossier_id: str) -> DnState | None:
-        """The dossier's DN record; None for a dossier that did not come from DN."""
-        state = await self.state(dossier_id)
-        if state.in_aap:
-            return state
-        dossier = await self.store().load("dossier", dossier_id)
-        if dossier.events and dossier.events[0].actor.startswith(f"{ACTOR}:"):
-            raise NotYetRecorded(f"dossier {dossier_id}: import from DN not recorded yet")
-        return None
+        """The dossier's DN record; None for a dossier that did not come from DN. A dossier the
+        connector submitted is recorded a moment later (after its document): wait for the record."""
+        for _ in range(RECORD_WAIT_ROUNDS):
+            state = await self.state(dossier_id)
+            if state.in_aap:
+                return state
+            dossier = await self.store().load("dossier", dossier_id)
+            if not (dossier.events and dossier.events[0].actor.startswith(f"{ACTOR}:")):
+                return None
+            await asyncio.sleep(RECORD_WAIT_SECONDS)
+        raise NotYetRecorded(f"dossier {dossier_id}: import from DN not recorded yet")
 
     async def _apply(self, dossier_id: str, state: DnState, plan: list[writeback.WriteBack], causation: Event) -> int:
         done = 0
