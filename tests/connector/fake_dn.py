@@ -183,6 +183,9 @@ class FakeDN:
                 return demarche["dossiers"][number]
         raise KeyError(number)
 
+    def node(self, number: int) -> dict:
+        return self._record(number)["node"]
+
     def file_key(self, number: int) -> str:
         record = self._record(number)
         return hashlib.md5(pdf_for(number, record["version"])).hexdigest()

@@ -47,6 +47,14 @@ async def connector_app(settings, dn, intake, token):
 
 
 @asynccontextmanager
+async def notifier_app(settings):
+    from services.notifier.app import create_app
+
+    async with serve(create_app(settings)) as url:
+        yield url
+
+
+@asynccontextmanager
 async def eligibility_app(settings):
     from services.eligibility.app import create_app
 
@@ -69,7 +77,11 @@ async def test_every_write_back_happens_exactly_once_after_the_session_closes(dn
         dn.add("standard", n)
     dn.add("standard", numbers[5], cost="20000")  # ineligible: COST_RANGE
     ids = {n: dossier_id_for(CALL, n) for n in numbers}
-    async with eligibility_app(settings), connector_app(settings, dn, intake, token) as app:
+    async with (
+        eligibility_app(settings),
+        notifier_app(settings) as notifier,
+        connector_app(settings, dn, intake, token) as app,
+    ):
         # the first pass imports; each assessment puts the dossier in instruction, annotated
         # 6 in instruction, 6 annotated, 1 refused; then each write-back is recorded
         await until(lambda: len(dn.mutations) == 6 + 6 + 1)
@@ -98,6 +110,11 @@ async def test_every_write_back_happens_exactly_once_after_the_session_closes(dn
         )
         await until(lambda: len(state_changes(dn)) == 6 + 2 + 4)
         await asyncio.sleep(0.5)
+        async with httpx.AsyncClient() as http:  # the SCDL list: each lauréat with the SIRET DN gave
+            scdl = (await http.get(notifier + "/laureates.csv")).text
+        for n in numbers[:2]:
+            siret = dn.node(n)["demandeur"]["siret"]
+            assert f",{siret}," in scdl
     assert set(state_changes(dn).values()) == {1}  # every state change exactly once
     assert [dn.state_of(n) for n in numbers] == ["accepte"] * 2 + ["refuse"] * 4
     assert dn.annotations[(numbers[0], "Q2hhbXAtMTg2MjM0Mw==")] == 2.33
