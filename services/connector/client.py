@@ -106,7 +106,7 @@ class DnStatus:
 @dataclass
 class DnClient:
     url: str
-    token: str
+    token: str = field(repr=False)
     requests_per_minute: int = 400
     patience: float | None = None
     backoff: tuple[float, ...] = BACKOFF

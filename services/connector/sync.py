@@ -33,6 +33,7 @@ from services.connector.mapping import DnFile, file_of, fingerprint, map_dossier
 
 log = logging.getLogger(__name__)
 PAGE = 100
+MAX_PROBLEMS, MAX_PROBLEM = 50, 500
 Action = Literal["submitted", "amended", "unchanged"]
 MAX_PAGES = 10_000
 
@@ -178,6 +179,7 @@ class Sync:
         ) or modified
 
         async def fail(kind: str, problems: list[str]) -> None:
+            problems = [p[:MAX_PROBLEM] for p in problems[:MAX_PROBLEMS]]  # DN's text, bounded
             await self.handlers.record_failure(
                 RecordFailure(
                     dossier_id,

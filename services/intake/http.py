@@ -3,6 +3,7 @@ translate; the handlers decide and record."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from litestar import Request, Response, get, post, put
@@ -19,6 +20,19 @@ from services.intake.view import select
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin", "connector")
 IMPORTERS = ("connector", "admin")
+IMPORTED_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # a NATS subject token: no '.', '*', '>' or space
+
+
+def _imported_id(dossier_id: str) -> str:
+    if not IMPORTED_ID.fullmatch(dossier_id):
+        raise ValidationException(
+            "identifiant invalide",
+            status_code=422,
+            extra=[{"field": "dossier_id", "message": "1 à 100 caractères parmi A-Z, a-z, 0-9, _ et -"}],
+        )
+    return dossier_id
+
+
 MAX_KEY = 200
 
 
@@ -71,6 +85,7 @@ async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
 async def import_dossier(request: Request, dossier_id: FromPath[str]) -> dict:
     """The rules apply at the instant the applicant acted on the other platform (`submitted_at`)."""
     intake = _handlers(request)
+    dossier_id = _imported_id(dossier_id)
     body = parse_import(await request.body(), intake.runtime.call)
     event, state = await intake.import_dossier(dossier_id, body.dossier, principal(request), body.submitted_at)
     action = "unchanged" if event is None else ("submitted" if event.type == "DossierSubmitted" else "amended")
@@ -128,7 +143,7 @@ async def import_document(request: Request, dossier_id: FromPath[str], at: Q = N
             status_code=422,
             extra=[{"field": "at", "message": "instant ISO 8601 avec fuseau attendu"}],
         )
-    return await _attach(request, dossier_id, filename, instant)
+    return await _attach(request, _imported_id(dossier_id), filename, instant)
 
 
 async def _attach(request: Request, dossier_id: str, filename: str | None, at: datetime | None) -> dict:
