@@ -146,3 +146,28 @@ async def test_an_unmappable_dossier_is_listed_then_imported_once_fixed(dn, make
     assert fixed.submitted == 1
     state = await make_sync().handlers.state(dossier_id_for(CALL, FIRST + 11))
     assert state.known and state.failure is None
+
+
+async def test_a_file_whose_md5_differs_is_listed_then_imported_when_right(dn, make_sync, store):
+    numbers = add(dn, 3)
+    key = dn.file_key(numbers[1])
+    good = dn.files[key]
+    dn.files[key] = good.replace(b"version", b"VERSION")  # the bytes served are not the ones announced
+    summary = await make_sync().run_once()
+    assert summary.submitted == 2 and "somme de contrôle" in summary.failed[numbers[1]][0]
+    dn.files[key] = good
+    dn.change(numbers[1], title="Titre corrigé")
+    again = await make_sync().run_once()
+    assert again.amended == 1 and again.failed == {}
+    assert (await types(store))["DocumentUploaded"] == 3
+
+
+async def test_a_graphql_error_fails_the_pass_never_counts_as_done_and_the_next_pass_resumes(dn, make_sync, store):
+    from services.connector.client import DnGraphQLError
+
+    add(dn, 3)
+    dn.fail_requests = {1}
+    with pytest.raises(DnGraphQLError, match="Timeout"):
+        await make_sync().run_once()
+    assert (await types(store))["DnDossierImported"] == 0
+    assert (await make_sync().run_once()).submitted == 3
