@@ -142,7 +142,7 @@ class Sync:
                 latest = max(latest, at)
                 dossier_id = dossier_id_for(self.call.id, node["number"])
                 state = await self.handlers.state(dossier_id)
-                if state.deleted or not state.known:
+                if state.deleted or not state.in_aap:
                     continue
                 reason = f"supprimé dans Démarche Numérique ({node.get('reason', 'inconnu')})"
                 answer = await self.intake.withdraw(dossier_id, reason)
