@@ -120,9 +120,12 @@ class Sync:
                 async with gate:
                     await self._dossier(track, link, node, summary)
 
-            async with asyncio.TaskGroup() as group:  # an error stops the page: it is done again
-                for node in nodes:
-                    group.create_task(one(node))
+            try:
+                async with asyncio.TaskGroup() as group:  # an error stops the page: it is done again
+                    for node in nodes:
+                        group.create_task(one(node))
+            except ExceptionGroup as failed:  # the first cause, as a pass without concurrency would raise it
+                raise failed.exceptions[0] from None
             info = page.get("pageInfo") or {}
             if info.get("endCursor"):
                 cursor = info["endCursor"]

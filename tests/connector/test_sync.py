@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from services.connector.client import DnUnavailable
 from services.connector.cursor import Cursors, bucket_name
 from services.connector.sync import dossier_id_for
 from tests.conftest import CALL
@@ -79,7 +80,7 @@ async def test_changes_and_deletions_are_picked_up_incrementally(dn, make_sync, 
 async def test_a_restart_mid_sync_resumes_at_the_saved_cursor_and_imports_nothing_twice(dn, make_sync, store, nc):
     numbers = add(dn, 250)
     dn.broken_files.add(dn.file_key(numbers[150]))  # page 2 stops on this dossier's file
-    with pytest.raises(Exception):  # noqa: B017 — the pass dies, as in a crash
+    with pytest.raises(DnUnavailable):  # the pass dies, as in a crash
         await make_sync(patience=0.5, backoff=(0.1,)).run_once()
     saved = await Cursors(nc.jetstream(), CALL).cursor(STANDARD)
     first_page = next(v for op, v in dn.operations if op == "DossiersPage")
