@@ -69,7 +69,9 @@ class Handlers:
     async def state(self, dossier_id: str) -> DnState:
         return fold(await self.store().load(AGGREGATE, dossier_id))
 
-    async def _run(self, dossier_id: str, command, event_id: str, causation: Event | None = None) -> Event | None:
+    async def _run(
+        self, dossier_id: str, command, event_id: str, causation: Event | None = None, fresh: bool = False
+    ) -> Event | None:
         return await execute(
             self.store(),
             AGGREGATE,
@@ -79,17 +81,18 @@ class Handlers:
             now=self.now,
             causation=causation,
             event_id=event_id,
+            fresh=fresh,
         )
 
-    async def record_import(self, c: RecordImport) -> Event | None:
-        return await self._run(
-            c.dossier_id, c, stable_id("dn-import", c.dossier_id, c.fingerprint, c.document_checksum or "")
-        )
+    async def record_import(self, c: RecordImport, fresh: bool = False) -> Event | None:
+        """`fresh`: the first fact of a dossier the sync just found without any (one round trip fewer;
+        the append's expected version still checks it)."""
+        event_id = stable_id("dn-import", c.dossier_id, c.fingerprint, c.document_checksum or "")
+        return await self._run(c.dossier_id, c, event_id, fresh=fresh)
 
-    async def record_failure(self, c: RecordFailure) -> Event | None:
-        return await self._run(
-            c.dossier_id, c, stable_id("dn-failure", c.dossier_id, c.fingerprint, c.kind, *c.problems)
-        )
+    async def record_failure(self, c: RecordFailure, fresh: bool = False) -> Event | None:
+        event_id = stable_id("dn-failure", c.dossier_id, c.fingerprint, c.kind, *c.problems)
+        return await self._run(c.dossier_id, c, event_id, fresh=fresh)
 
     async def record_deletion(self, c: RecordDeletion) -> Event | None:
         return await self._run(c.dossier_id, c, stable_id("dn-deletion", c.dossier_id))

@@ -176,6 +176,7 @@ class Sync:
             summary.skipped += 1
             return
         modified = _instant(node.get("dateDerniereModification")) or self.handlers.now()
+        new = state.number is None  # nothing recorded for it yet
         # a new dossier at its deposit; a change at the applicant's last change of its champs
         at = (
             _instant(node.get("dateDepot")) if not state.known else _instant(node.get("dateDerniereModificationChamps"))
@@ -192,7 +193,8 @@ class Sync:
                     problems,
                     print_,
                     modified,
-                )
+                ),
+                fresh=new,
             )
             summary.failed[number] = problems
             metrics.DN_IMPORTS.labels(kind).inc()
@@ -220,7 +222,8 @@ class Sync:
                 print_,
                 modified,
                 checksum or state.document_checksum,
-            )
+            ),
+            fresh=new,
         )
         metrics.DN_IMPORTS.labels(answer.action).inc()
         if answer.action == "submitted":
