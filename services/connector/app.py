@@ -17,8 +17,9 @@ from services.connector.cursor import Cursors
 from services.connector.handlers import Handlers
 from services.connector.http import ROUTES
 from services.connector.intake import IntakeClient
+from services.connector.loop import SyncLoop
 from services.connector.settings import ConnectorSettings, IntakeToken
-from services.connector.sync import Sync, SyncLoop
+from services.connector.sync import Sync
 from services.connector.view import projection
 
 SERVICE = "connector"
