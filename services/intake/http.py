@@ -18,7 +18,7 @@ from services.intake.schemas import item, parse_dossier, parse_import, parse_que
 from services.intake.view import select
 
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
-WRITERS = ("applicant", "instructor", "admin", "connector")
+WRITERS = ("applicant", "instructor", "admin")
 IMPORTERS = ("connector", "admin")
 IMPORTED_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # a NATS subject token: no '.', '*', '>' or space
 
@@ -96,7 +96,12 @@ async def import_dossier(request: Request, dossier_id: FromPath[str]) -> dict:
     }
 
 
-@post("/dossiers/{dossier_id:str}/withdraw", guards=[require(*WRITERS)], status_code=200, summary="Retirer un dossier")
+@post(
+    "/dossiers/{dossier_id:str}/withdraw",
+    guards=[require(*WRITERS, "connector")],  # the connector: a dossier deleted in Démarche Numérique
+    status_code=200,
+    summary="Retirer un dossier",
+)
 async def withdraw(request: Request, dossier_id: FromPath[str]) -> dict:
     body = parse_withdraw(await request.body())
     await _handlers(request).withdraw(dossier_id, body.reason, principal(request))

@@ -59,3 +59,15 @@ async def test_imports_are_refused_to_applicants_outside_the_window_and_with_bad
     assert naive.status_code == 422 and naive.json()["extra"][0]["field"] == "submitted_at"
     bad_id = await client.put("/imports/dn.2", json=body("2021-05-01T10:00:00+02:00"), headers=connector)
     assert bad_id.status_code == 422
+
+
+async def test_the_connector_may_withdraw_but_not_submit_through_the_applicants_routes(client, auth):
+    connector = auth("connector", "connector")
+    assert (await client.post("/dossiers", json=DOSSIER, headers=connector)).status_code == 403
+    await client.put("/imports/dn-3", json=body("2021-05-01T10:00:00+02:00"), headers=connector)
+    assert (
+        await client.post("/dossiers/dn-3/withdraw", json={"reason": "supprimé"}, headers=connector)
+    ).status_code in (
+        200,
+        409,  # on the real clock, past the relevé: LOCKED
+    )
