@@ -62,7 +62,7 @@ def connector_settings(keys, intake, dn):
 
 
 @pytest.fixture
-def make_sync(store, nc, connector_settings):
+async def make_sync(store, nc, connector_settings):
     """make_sync(**client_options) -> a Sync as a fresh connector process would build it."""
     clients = []
 
@@ -76,4 +76,4 @@ def make_sync(store, nc, connector_settings):
 
     yield make
     for c in clients:
-        asyncio.get_event_loop().create_task(c.close())
+        await c.close()
