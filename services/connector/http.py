@@ -8,6 +8,7 @@ from aap_platform.auth import require
 from services.connector.handlers import Handlers
 
 READERS = ("instructor", "auditor", "admin")
+MAX_LISTED = 1000  # failed imports listed at most (the counts give them all)
 
 
 def _handlers(request: Request) -> Handlers:
@@ -23,7 +24,7 @@ def _handlers(request: Request) -> Handlers:
 def imports(request: Request) -> dict:
     h = _handlers(request)
     view = h.view.state if h.view is not None else None
-    failures = view.failures() if view is not None else []
+    failures = (view.failures() if view is not None else [])[:MAX_LISTED]
     return {
         "counts": view.counts() if view is not None else {},
         "failures": [
