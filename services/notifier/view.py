@@ -15,7 +15,7 @@ import msgspec
 from aap_contract.config import CallConfig
 from aap_contract.entry import summary_with_applicants
 from aap_contract.envelope import Event
-from aap_contract.events import CreditsCommitted, NotificationSent, SessionClosed
+from aap_contract.events import CreditsCommitted, DnDossierImported, NotificationSent, SessionClosed
 from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, evolve_index
 from aap_contract.reading import SUMMARY_READING
 from aap_platform.codec import decoder_with
@@ -23,7 +23,7 @@ from aap_platform.projection import Projection
 from services.notifier.domain import Notification, collective_id, contacts, individual_id
 
 # the event types the view acts on (the others are not decoded)
-TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}
+TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted, DnDossierImported)}
 DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
 
 
@@ -51,6 +51,7 @@ class NotifierView:
     sessions: dict[int, ClosedSession] = field(default_factory=dict)
     sent: dict[str, SentRecord] = field(default_factory=dict)
     committed_at: dict[str, datetime] = field(default_factory=dict)
+    from_dn: set[str] = field(default_factory=set)  # dossiers imported from Démarche Numérique
 
 
 def initial_view() -> NotifierView:
@@ -78,17 +79,24 @@ def evolve_view(view: NotifierView, event: Event) -> NotifierView:
         )
     elif isinstance(d, CreditsCommitted):
         view.committed_at[d.dossier_id] = event.occurred_at
+    elif isinstance(d, DnDossierImported):
+        view.from_dn.add(d.dossier_id)
     return view
 
 
-def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification]:
+def due_notifications(view: NotifierView, delay: timedelta, dn_notifies: bool = False) -> list[Notification]:
     """Per closed session, in closing order: one individual notification per lauréat, then one
-    collective notification to every dossier not retained. Deferred dossiers get nothing."""
+    collective notification to every dossier not retained. Deferred dossiers get nothing.
+    `dn_notifies` ([connector] notifications = "dn"): Démarche Numérique tells the applicants of the
+    dossiers it gave, so AAP writes to them no second e-mail for the same decision."""
     out: list[Notification] = []
     entries = view.dossiers.entries
+    skip = view.from_dn if dn_notifies else set()
     for closed in sorted(view.sessions.values(), key=lambda s: (s.closed_at, s.session)):
         due_at = closed.closed_at + delay
         for dossier_id in closed.laureates:
+            if dossier_id in skip:
+                continue
             out.append(
                 Notification(
                     individual_id(closed.session, dossier_id),
@@ -100,8 +108,8 @@ def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification
                     due_at,
                 )
             )
-        if closed.not_retained:
-            ids = tuple(closed.not_retained)
+        ids = tuple(d for d in closed.not_retained if d not in skip)
+        if ids:
             out.append(
                 Notification(
                     collective_id(closed.session),
