@@ -74,13 +74,32 @@ class Verifier:
                 token, key, algorithms=["ES256", "RS256"], audience=self.audience, options={"require": ["exp", "sub"]}
             )
         except (jwt.PyJWTError, KeyError) as exc:
-            raise NotAuthorizedException("jeton invalide ou expiré") from exc
+            raise NotAuthorizedException(_why_refused(exc)) from exc
         role = claims.get("role")
         if role not in ROLES:
             raise NotAuthorizedException("jeton sans rôle reconnu")
         return Principal(
             subject=claims["sub"], role=role, sirens=tuple(claims.get("sirens", ())), member_id=claims.get("member_id")
         ), float(claims["exp"])
+
+
+UNKNOWN_KEY = (
+    "jeton invalide : signé par une clé que ce système ne connaît pas (un jeton local s'émet avec "
+    "`aap token issue --data-dir <le dossier de données de aap up>`)"
+)
+
+
+def _why_refused(exc: Exception) -> str:
+    """Why a token is refused, in words that say what to do."""
+    if isinstance(exc, (KeyError, jwt.InvalidSignatureError, jwt.PyJWKClientError)):
+        return UNKNOWN_KEY
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "jeton expiré : émettez-en un nouveau"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "jeton invalide : destiné à un autre service (aud)"
+    if isinstance(exc, jwt.DecodeError):
+        return "jeton illisible : ce n'est pas un JWT"
+    return "jeton invalide ou expiré"
 
 
 def ensure_dev_keys(folder: Path) -> tuple[Path, Path]:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from faststream.nats import NatsBroker
-from litestar import Litestar, get
-from litestar.exceptions import NotAuthorizedException
+from litestar import Litestar, Request, get
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -21,11 +21,11 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from aap_contract.config import CallConfig, load_call
 from aap_contract.envelope import Event
 from aap_contract.refusal import Refusal
-from aap_platform import asyncapi
+from aap_platform import asyncapi, privacy
 from aap_platform.audit import compare
-from aap_platform.auth import Verifier, require
+from aap_platform.auth import Verifier, principal, require
 from aap_platform.clock import Clock
-from aap_platform.errors import refusal_handler
+from aap_platform.errors import http_error_handler, refusal_handler
 from aap_platform.projection import Projection
 from aap_platform.reactor import Subscription, attach_reactor, ensure_parked_stream, reactor_lag
 from aap_platform.settings import Settings
@@ -63,6 +63,7 @@ class Runtime:
         self.store = EventStore(js, self.call.id, self.settings.nats_replicas, service=self.service)
         await self.store.ensure_stream()
         await ensure_parked_stream(self.store)
+        await privacy.attach(self.store)  # personal fields sealed on append, revealed on read
         for view in self.views:
             await view.start(self.store)
         await asyncio.gather(*(v.ready.wait() for v in self.views))
@@ -73,6 +74,9 @@ class Runtime:
         log.info("%s ready at stream position %d", self.service, self.position)
 
     async def stop(self) -> None:
+        vault = privacy.vault_of(self.store) if hasattr(self, "store") else None
+        if vault is not None:
+            await vault.close()
         await self.clock.stop()
         for view in self.views:
             await view.stop()
@@ -111,11 +115,18 @@ class Runtime:
 
         @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
         async def audit_views(
-            as_of: FromQuery[datetime | None] = None, with_state: FromQuery[bool] = False
+            request: Request, as_of: FromQuery[datetime | None] = None, with_state: FromQuery[bool] = False
         ) -> list[dict]:
             """Each view rebuilt from the first event (up to `as_of` if given), with its digest
-            beside the live view's: equal digests mean the replay gives the live view exactly."""
-            return await compare(runtime.views, runtime.store, as_of, with_state=with_state)
+            beside the live view's: equal digests mean the replay gives the live view exactly.
+            The states hold no personal field for an auditor (masked); an admin reads them revealed."""
+            rows = await compare(runtime.views, runtime.store, as_of, with_state=with_state)
+            if with_state:
+                auditor = principal(request).role == "auditor"
+                for row in rows:
+                    state = row["state"]
+                    row["state"] = privacy.mask(state) if auditor else await privacy.reveal(runtime.store, state)
+            return rows
 
         @get("/asyncapi.json", sync_to_thread=False, summary="AsyncAPI 3.0 document of the service's events")
         def asyncapi_json() -> dict:
@@ -158,7 +169,7 @@ def build_app(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
-        exception_handlers={Refusal: refusal_handler},
+        exception_handlers={Refusal: refusal_handler, HTTPException: http_error_handler},
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
         **kwargs,
     )

@@ -37,28 +37,40 @@ def verify(records: Iterable[Record]) -> Verdict:
     for r in records:
         verdict.events += 1
         if r.seq != expected_seq:
-            verdict.findings.append(Finding(expected_seq, f"events {expected_seq}..{r.seq - 1} are missing"))
+            verdict.findings.append(
+                Finding(
+                    expected_seq,
+                    (
+                        f"l'événement {expected_seq} manque"
+                        if r.seq - 1 == expected_seq
+                        else f"les événements {expected_seq} à {r.seq - 1} manquent"
+                    ),
+                )
+            )
         expected_seq = r.seq + 1
         try:
             event = decode(r.data)
         except Exception as exc:  # an unreadable event is itself a finding
-            verdict.findings.append(Finding(r.seq, f"unreadable event: {exc}"))
+            verdict.findings.append(Finding(r.seq, f"événement illisible ({type(exc).__name__})"))
             continue
         link = content_hash(r.data, event.prev_hash)
         prev_link, prev_sequence = heads.get(r.subject, (GENESIS, 0))
         if r.headers.get("Aap-Hash") != link:
             verdict.findings.append(
-                Finding(r.seq, f"{event.type} {event.event_id}: content does not match its recorded hash")
+                Finding(
+                    r.seq, f"{event.type} {event.event_id} : son contenu ne correspond plus à l'empreinte enregistrée"
+                )
             )
         if event.prev_hash != prev_link:
             verdict.findings.append(
-                Finding(r.seq, f"{event.type} {event.event_id}: not chained to the previous event of {r.subject}")
+                Finding(r.seq, f"{event.type} {event.event_id} : non chaîné à l'événement précédent de {r.subject}")
             )
         if event.sequence != prev_sequence + 1:
             verdict.findings.append(
                 Finding(
                     r.seq,
-                    f"{event.type} {event.event_id}: aggregate sequence {event.sequence}, expected {prev_sequence + 1}",
+                    f"{event.type} {event.event_id} : rang {event.sequence} dans son agrégat, "
+                    f"{prev_sequence + 1} attendu",
                 )
             )
         heads[r.subject] = (r.headers.get("Aap-Hash", link), event.sequence)

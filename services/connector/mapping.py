@@ -50,7 +50,7 @@ FIELD_LABELS = {  # a champ missing from the dossier is named by what the dossie
     "expense_amount": "montant de la dépense",
     "resource_kind": "type de ressource",
     "resource_amount": "montant de la ressource",
-    "joint_siret": "SIRET de la structure associée",
+    "joint_establishment": "SIRET de la structure associée",
     "joint_kind": "type de structure",
     "joint_contact_name": "référent de la structure",
     "joint_contact_email": "adresse électronique du référent",
@@ -180,10 +180,10 @@ def _joint(reader: _Reader, c: Connector, problems: list[str]) -> list[Applicant
     out = []
     for i, row in enumerate(reader.rows("joint") if "joint" in reader.ids else [], start=1):
         r = _Reader(row, reader.ids, problems, f"structure associée n° {i} : ")
-        siret_champ = r.champ("joint_siret") or {}
+        siret_champ = r.champ("joint_establishment") or {}
         etab = siret_champ.get("etablissement") or {}
         siren, siret = _siren(
-            etab.get("siret") or r.text("joint_siret"),
+            etab.get("siret") or r.text("joint_establishment"),
             (etab.get("entreprise") or {}).get("siren"),
             f"la structure associée n° {i}",
             problems,

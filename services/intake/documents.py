@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 
 from litestar.exceptions import HTTPException, ValidationException
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, NotFoundError
+
+from aap_platform import objects
+from aap_platform.objects import ObjectBucket
 
 PDF = "application/pdf"
 PDF_MAGIC = b"%PDF-"
@@ -26,7 +27,7 @@ def max_document_bytes(env: dict[str, str] | None = None) -> int:
 
 
 def bucket_name(call_id: str) -> str:
-    return "aap_documents_" + re.sub(r"[^A-Za-z0-9]", "_", call_id)
+    return objects.bucket_name("aap_documents", call_id)
 
 
 def too_large(limit: int) -> HTTPException:
@@ -59,23 +60,8 @@ def object_name(dossier_id: str, digest: str) -> str:
     return f"{dossier_id}/{digest}.pdf"
 
 
-class DocumentStore:
+class DocumentStore(ObjectBucket):
+    """The call's bucket of applicants' documents."""
+
     def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1) -> None:
-        self.js = js
-        self.bucket = bucket_name(call_id)
-        self.replicas = replicas
-        self._obs = None
-
-    async def _store(self):
-        if self._obs is None:
-            try:
-                self._obs = await self.js.object_store(self.bucket)
-            except (BucketNotFoundError, NotFoundError):
-                self._obs = await self.js.create_object_store(self.bucket, replicas=self.replicas)
-        return self._obs
-
-    async def put(self, name: str, body: bytes) -> None:
-        await (await self._store()).put(name, body)
-
-    async def get(self, name: str) -> bytes:
-        return (await (await self._store()).get(name)).data
+        super().__init__(js, bucket_name(call_id), replicas)

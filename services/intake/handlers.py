@@ -11,6 +11,7 @@ from functools import reduce
 from aap_contract.dossier import Dossier
 from aap_contract.envelope import Event
 from aap_contract.events import DossierSubmitted
+from aap_platform import privacy
 from aap_platform.auth import Principal
 from aap_platform.execute import execute
 from aap_platform.ids import new_id, stable_id
@@ -91,8 +92,11 @@ class IntakeHandlers:
         self, dossier_id: str, dossier: Dossier, who: Principal, at: datetime
     ) -> tuple[Event | None, domain.DossierState]:
         """A dossier from another platform, decided at its instant there: submitted, amended, or
-        nothing when its content is unchanged (the event is None)."""
-        return await self._run(domain.ImportDossier(dossier_id, dossier), who, at=at)
+        nothing when its content is unchanged (the event is None). Its contacts are sealed first, as
+        the log holds them (deterministic per person), so that the same content compares equal."""
+        sealed = await privacy.seal(self.runtime.store, DossierSubmitted(dossier_id, dossier, 0))
+        assert isinstance(sealed, DossierSubmitted)
+        return await self._run(domain.ImportDossier(dossier_id, sealed.dossier), who, at=at)
 
     async def attach_document(
         self, dossier_id: str, filename: str | None, body: bytes, who: Principal, at: datetime | None = None

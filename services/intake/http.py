@@ -11,6 +11,7 @@ from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from aap_contract.refusal import Refusal
+from aap_platform import privacy
 from aap_platform.auth import ROLES, Principal, principal, require
 from services.intake import documents
 from services.intake.handlers import IntakeHandlers
@@ -174,7 +175,7 @@ async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     entry = _handlers(request).view.state.get(dossier_id)
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
-    return item(entry, full=True)
+    return await privacy.reveal(_handlers(request).runtime.store, item(entry, full=True))
 
 
 @get("/dossiers", guards=[require(*ROLES)], summary="Lister les dossiers (filtres, pagination)")

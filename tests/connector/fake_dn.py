@@ -29,7 +29,7 @@ import graphql
 import uvicorn
 
 from aap_contract.config import CallConfig, DemarcheLink
-from aap_contract.dossier import siren_is_valid
+from aap_contract.dossier import siren_is_valid, siret_is_valid
 from aap_platform.natsserver import free_port
 
 SUBSET = Path(__file__).resolve().parent / "dn_schema_subset.graphql"
@@ -80,6 +80,11 @@ def siren_for(i: int) -> str:
     """A valid SIREN (Luhn) made from `i`."""
     base = f"2{i:07d}"
     return next(base + str(d) for d in range(10) if siren_is_valid(base + str(d)))
+
+
+def siret_for(siren: str) -> str:
+    """A valid SIRET (Luhn) of the structure's first establishment."""
+    return next(siren + f"0001{d}" for d in range(10) if siret_is_valid(siren + f"0001{d}"))
 
 
 def pdf_for(number: int, version: int = 0) -> bytes:
@@ -351,7 +356,7 @@ class FakeDN:
             "dateDerniereModificationChamps": (r.get("champs_modified") or r["deposit"]).isoformat(),
             "demandeur": {
                 "__typename": "PersonneMorale",
-                "siret": siren + "00017",
+                "siret": siret_for(siren),
                 "entreprise": {"siren": siren, "raisonSociale": f"COMMUNE {n}"},
                 "address": {"departmentCode": dep[0]},
             },

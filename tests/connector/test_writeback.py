@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 import httpx
 import msgspec
 
-from aap_contract.events import ProjectRejected, ProjectSelected, ReviewRecorded, Scores, SessionClosed
+from aap_contract.events import (
+    CreditsCommitted,
+    CreditsReserved,
+    ProjectRejected,
+    ProjectSelected,
+    ReviewRecorded,
+    Scores,
+    SessionClosed,
+)
 from aap_platform.reactor import parked_stream
 from services.connector.sync import dossier_id_for
 from tests.conftest import CALL
@@ -62,9 +70,12 @@ async def eligibility_app(settings):
         yield url
 
 
-async def append(store, aggregate_type: str, aggregate_id: str, data) -> None:
+async def append(store, aggregate_type: str, aggregate_id: str, data):
+    """Append as the committee or the budget would (this test plays them)."""
     loaded = await store.load(aggregate_type, aggregate_id)
-    await store.append(loaded.next(data, actor="committee:test", at=datetime.now(UTC)), loaded.version)
+    event = loaded.next(data, actor="test", at=datetime.now(UTC))
+    await store.append(event, loaded.version)
+    return event
 
 
 def state_changes(dn) -> Counter:
@@ -102,7 +113,9 @@ async def test_every_write_back_happens_exactly_once_after_the_session_closes(dn
         dn.mutation_errors["dossierAccepter"] = 2  # answered with `errors` twice, then fine
         for n in numbers[:2]:
             await append(store, "session", "1", ReviewRecorded(1, ids[n], "referent-59", Scores(3, 2, 2, None)))
-            await append(store, "session", "1", ProjectSelected(1, ids[n], 3_000_000))
+            selected = await append(store, "session", "1", ProjectSelected(1, ids[n], 3_000_000))
+            await append(store, "envelope", CALL, CreditsReserved(ids[n], 1, selected.event_id, 3_000_000))
+            await append(store, "envelope", CALL, CreditsCommitted(ids[n], 3_000_000, f"EJ-{n}"))
         for n in numbers[2:5]:
             await append(store, "session", "1", ProjectRejected(1, ids[n], "Projet moins abouti que d'autres."))
         await append(
