@@ -143,9 +143,12 @@ def build_app(
     title: str,
     version: str = "1.0.0",
     on_start: Callable[[], Awaitable[None]] | None = None,
+    middleware: list | tuple = (),
+    exception_handlers: dict | None = None,
     **kwargs,
 ) -> Litestar:
-    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling."""
+    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling (plus a
+    service's own `middleware` and `exception_handlers`)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -168,8 +171,8 @@ def build_app(
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
-        middleware=[prometheus.middleware],
-        exception_handlers={Refusal: refusal_handler, HTTPException: http_error_handler},
+        middleware=[prometheus.middleware, *middleware],
+        exception_handlers={Refusal: refusal_handler, HTTPException: http_error_handler, **(exception_handlers or {})},
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
         **kwargs,
     )

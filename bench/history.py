@@ -40,6 +40,7 @@ from aap_contract.events import (
     Lapse,
     LineOutcome,
     NotificationSent,
+    OfficialDocumentIssued,
     ProjectDeferred,
     ProjectRejected,
     ProjectSelected,
@@ -263,6 +264,13 @@ class History:
                 str(s),
                 SessionClosed(s, self.laureates[s][:CLOSED_LIST_MAX], self.not_retained[s][:CLOSED_LIST_MAX]),
             )
+            for did in self.laureates[s][:1]:  # the official documents of a decision (one here)
+                doc = f"s{s}-arrete-{did}"
+                yield self._event(
+                    "official",
+                    doc,
+                    OfficialDocumentIssued(doc, did, s, "arrete", f"ARR-{s}-{did[:8]}", "0" * 64, 1000, doc),
+                )
         yield self._event(
             "envelope",
             self.call_id,

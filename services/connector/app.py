@@ -1,5 +1,5 @@
 """Wiring of the connector: Démarche Numérique's dossiers in, AAP's decisions back. Nothing runs
-at import. Run: `uvicorn --factory services.connector.app:create_app --port 8006`."""
+at import. Run: `uvicorn --factory services.connector.app:create_app --port 8007`."""
 
 from __future__ import annotations
 
