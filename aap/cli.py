@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aap import commands
-from aap.system import SERVICES
+from aap.system import OPTIONAL_PORTS, SERVICES
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ROLES
 
-EXTENSIONS = ("aap.demo", "aap.audit", "aap.privacy_cli")
+EXTENSIONS = ("aap.demo", "aap.audit", "aap.privacy_cli", "aap.connector")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -57,8 +57,8 @@ def register_up(sub) -> None:
 
 def register_serve(sub) -> None:
     p = sub.add_parser("serve", help="lance un service au premier plan (réglages pris dans l'environnement)")
-    p.add_argument("service", choices=SERVICES)
-    p.add_argument("--port", type=int, default=None, help="par défaut : le port du service (8001-8005)")
+    p.add_argument("service", choices=(*SERVICES, *OPTIONAL_PORTS))
+    p.add_argument("--port", type=int, default=None, help="par défaut : le port du service (8001-8007)")
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=commands.serve)
 

@@ -48,6 +48,11 @@ async def _up(args: argparse.Namespace) -> int:
     print(f"{'NATS':<12} {system.nats_url}" + ("   (lancé par aap up)" if system.nats else "   (donné)"))
     for name, url in system.urls.items():
         print(f"{name:<12} {url}   journal : {system.processes[name].log_path}")
+    if "console" in system.processes and not os.environ.get("AAP_OIDC_DISCOVERY_URL"):
+        print(
+            "attention : aucun fournisseur OpenID configuré (AAP_OIDC_DISCOVERY_URL), la console offre une "
+            f"CONNEXION LOCALE, pour le développement seulement : {system.processes['console'].url}/login"
+        )
     print(f"jeton administrateur : aap token issue --role admin --subject admin --data-dir {system.data_dir}")
     print(f"horloge simulée : aap clock set 2021-04-15T10:00:00+02:00 --nats-url {system.nats_url}")
     print("Ctrl-C arrête tout.", flush=True)
@@ -76,7 +81,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from aap import preflight
     from aap.reach import NATS_HINT, UNREACHABLE_EXIT
-    from aap.system import APP_FACTORY, DEFAULT_PORTS
+    from aap.system import APP_FACTORY, PORTS
     from aap_platform.auth import ensure_dev_keys
 
     nats_url = os.environ.get("NATS_URL", DEFAULT_NATS_URL)
@@ -89,7 +94,7 @@ def serve(args: argparse.Namespace) -> int:
         APP_FACTORY.format(name=args.service),
         factory=True,
         host=args.host,
-        port=args.port or DEFAULT_PORTS[args.service],
+        port=args.port or PORTS[args.service],
     )
     return 0
 

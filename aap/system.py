@@ -20,11 +20,33 @@ from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ensure_dev_keys
 from aap_platform.natsserver import EmbeddedNats, free_port
 
-SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
-DEFAULT_PORTS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}
+SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "console")
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "eligibility": 8002,
+    "committee": 8003,
+    "budget": 8004,
+    "notifier": 8005,
+    "console": 8006,
+}
+OPTIONAL_PORTS = {"connector": 8007}  # run when the call configures it (optional_services)
+PORTS = {**DEFAULT_PORTS, **OPTIONAL_PORTS}
 DEFAULT_NATS_PORT = 4222
 APP_FACTORY = "services.{name}.app:create_app"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def optional_services(call: str, services: tuple[str, ...], env: dict[str, str]) -> tuple[str, ...]:
+    """The connector runs beside the five services when the call has a [connector] section and a
+    Démarche Numérique token is given (without one it would have nothing to do)."""
+    if services != SERVICES or not (env.get("AAP_DN_TOKEN") or env.get("AAP_DN_TOKEN_FILE")):
+        return ()
+    from aap_contract.config import ConfigError, load_call
+
+    try:
+        return ("connector",) if load_call(call).connector is not None else ()
+    except ConfigError:
+        return ()
 
 
 class StartError(RuntimeError):
@@ -91,8 +113,10 @@ class System:
             self._start_nats()
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-            for name in self.services:
-                self.processes[name] = self._spawn(name)
+            names = (*self.services, *optional_services(self.call, self.services, {**os.environ, **self.env}))
+            ports = {name: free_port() if self.free_ports else PORTS[name] for name in names}
+            for name in names:
+                self.processes[name] = self._spawn(name, ports)
             await self._wait_ready()
         except BaseException:
             await self.stop()
@@ -127,8 +151,8 @@ class System:
                 f"{preflight.holder('127.0.0.1', port)} ; voyez {self.data_dir / 'nats' / 'nats-server.log'}"
             )
 
-    def _spawn(self, name: str) -> ServiceProcess:
-        port = free_port() if self.free_ports else DEFAULT_PORTS[name]
+    def _spawn(self, name: str, ports: dict[str, int]) -> ServiceProcess:
+        port = ports[name]
         service = ServiceProcess(name, self.host, port, self.data_dir / "logs" / f"{name}.log")
         env = {k: v for k, v in os.environ.items() if k != "AAP_JWKS_URL"}
         env.update(
@@ -141,6 +165,11 @@ class System:
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
             }
         )
+        if name == "console":  # the console calls the other services of this system
+            env.update({f"AAP_{other.upper()}_URL": f"http://{self.host}:{p}" for other, p in ports.items()})
+            env.setdefault("AAP_CONSOLE_PUBLIC_URL", f"http://{self.host}:{port}")
+        if name == "connector" and "intake" in ports:  # the connector submits through intake
+            env["AAP_INTAKE_URL"] = f"http://{self.host}:{ports['intake']}"
         env.update(self.env)
         args = [
             sys.executable,

@@ -42,6 +42,7 @@ class Runtime:
     views: list[Projection] = field(default_factory=list)
     reactor: Subscription | None = None  # the service's reaction to the stream, if any
     busy: Callable[[], int] | None = None  # work in hand outside the stream (e.g. mails to send)
+    status: Callable[[], dict] | None = None  # a service's own health, added to /health/ready
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
@@ -98,6 +99,7 @@ class Runtime:
             "clock_revision": self.clock.revision,
             "busy": self.busy() if self.busy else 0,
             "now": self.now().isoformat(),
+            **(self.status() if self.status else {}),
         }
 
     def routes(self) -> list:
@@ -141,9 +143,12 @@ def build_app(
     title: str,
     version: str = "1.0.0",
     on_start: Callable[[], Awaitable[None]] | None = None,
+    middleware: list | tuple = (),
+    exception_handlers: dict | None = None,
     **kwargs,
 ) -> Litestar:
-    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling."""
+    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling (plus a
+    service's own `middleware` and `exception_handlers`)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -166,8 +171,8 @@ def build_app(
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
-        middleware=[prometheus.middleware],
-        exception_handlers={Refusal: refusal_handler, HTTPException: http_error_handler},
+        middleware=[prometheus.middleware, *middleware],
+        exception_handlers={Refusal: refusal_handler, HTTPException: http_error_handler, **(exception_handlers or {})},
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
         **kwargs,
     )
