@@ -1021,7 +1021,7 @@ async def post_draft_line(request: Request, n: FromPath[int], draft_id: FromPath
             draft_id,
             h.remove_draft_line(agent, n, draft_id, dossier_id),
             "Ligne retirée du projet.",
-            "lignes",
+            "table-lignes",
             {},
         )
     granted = str(form.get("granted", ""))[:40]
