@@ -828,6 +828,12 @@ def _draft_id(raw: str) -> str:
     return raw
 
 
+def _author(request: Request) -> Any:
+    """An author's name from the console's agent table, else as the committee recorded it (e-mail)."""
+    names = {u.email: u.name for u in _h(request).agents.users}
+    return lambda who: names.get(who, who)
+
+
 def _refused_status(exc: ServiceError) -> int:
     return exc.status if exc.status in (403, 404, 409, 422) else 502
 
@@ -850,6 +856,7 @@ async def _drafts_page(
         status=status,
         n=n,
         items=items,
+        author=_author(request),
         error=error,
         form_error=form_error or {},
         kept=kept or {},
@@ -924,6 +931,7 @@ async def drafts_compare(request: Request, n: FromPath[int]) -> Template:
         n=n,
         c=found,
         signed_euros=_signed_euros,
+        author=_author(request),
         breadcrumb=[
             ("/", "Tableau de bord"),
             ("/sessions", "Comité"),
@@ -963,6 +971,7 @@ async def _draft_page(
         d=d,
         titles=titles,
         addable=addable,
+        author=_author(request),
         amount_input=lambda c: f"{c // 100},{c % 100:02d}" if c % 100 else str(c // 100),
         error=error,
         form_error=form_error or {},

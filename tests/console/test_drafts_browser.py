@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.console.browser import missing, shot, sign_in
-from tests.console.test_browser import INSTRUCTOR, REPORT, _euros, _flash, _ids, axe_context, check, write_report
+from tests.console.browser import missing, shot, sign_in, sign_out
+from tests.console.test_browser import (
+    INSTRUCTOR,
+    MEMBERS,
+    REPORT,
+    _euros,
+    _flash,
+    _ids,
+    axe_context,
+    check,
+    write_report,
+)
 
 WHY = missing()
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(WHY is not None, reason=WHY or "")]
@@ -117,6 +127,13 @@ def test_a_draft_proposed_edited_compared_and_adopted(drafts_system, drafts_brow
     check(page, base, "projet-adopte", proposed.removeprefix(base))
     page.goto(base + "/sessions/1")
     assert "2 dossier(s) décidé(s) sur 3" in page.locator("main").inner_text()
+
+    # A committee member reads the drafts, and edits nothing.
+    sign_out(page)
+    sign_in(page, base, MEMBERS[0])
+    page.goto(proposed)
+    assert "dépasse le montant demandé" in page.locator("#issues").inner_text()
+    assert page.locator("main form").count() == 0
     context.close()
     assert {"projets-liste", "projet-ligne-refusee", "projets-comparaison", "projet-adopte"} <= set(REPORT)
     write_report()
