@@ -20,7 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from aap_contract.entry import DossierEntry
-from aap_contract.labels import departement_label
+from aap_contract.labels import departement_label, plural
 from aap_contract.money import format_euros
 from aap_contract.refusal import Refusal
 from services.console import labels
@@ -1087,7 +1087,11 @@ async def post_draft_adopt(request: Request, n: FromPath[int], draft_id: FromPat
             request, agent, n, draft_id, _refused_status(exc), exc.message, {"adopter": exc.message}
         )
     recorded, refused = len(found.get("recorded", [])), len(found.get("refused", []))
-    _flash(request, f"Projet adopté : {recorded} décision(s) enregistrée(s), {refused} refusée(s).")
+    _flash(
+        request,
+        f"Projet adopté : {plural(recorded, 'décision enregistrée', 'décisions enregistrées')}, "
+        f"{plural(refused, 'refusée', 'refusées')}.",
+    )
     return Redirect(f"/sessions/{n}/drafts/{draft_id}#resultat", status_code=303)
 
 
