@@ -91,7 +91,7 @@ def test_a_dossier_story_in_french():
         "Retenu en session 1 : 30\u00a0000,00\u00a0€ accordés",
         "Crédits réservés : 30\u00a0000,00\u00a0€",
         "Session 1 close : lauréat",
-        "Notification individuelle envoyée (session 1) à 1 destinataire(s)",
+        "Notification individuelle envoyée (session 1) à 1 destinataire",
         "Crédits engagés : 30\u00a0000,00\u00a0€ (engagement CHORUS-1)",
     ]
     assert view.timeline[ID][3].member_id == "referent-02"
