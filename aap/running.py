@@ -1,8 +1,9 @@
-"""Where the `aap up` running on this machine keeps its data: written when it is ready, removed
+"""Where the `aap up` running from this folder keeps its data: written when it is ready, removed
 when it stops, so that `aap token issue` signs with that system's key without being told."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -12,7 +13,11 @@ STATE_ENV = "AAP_UP_STATE"
 
 
 def state_file() -> Path:
-    default = Path(tempfile.gettempdir()) / f"aap-up-{os.getuid() if hasattr(os, 'getuid') else 'user'}.json"
+    """One per user and working folder: `aap up` and `aap token issue` run from the same project
+    folder find each other; two projects (or two clones) on one machine do not mix."""
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    here = hashlib.sha256(str(Path.cwd().resolve()).encode()).hexdigest()[:12]
+    default = Path(tempfile.gettempdir()) / f"aap-up-{user}-{here}.json"
     return Path(os.environ.get(STATE_ENV) or default)
 
 

@@ -220,10 +220,21 @@ class Vault:
         return SEALED.sub(lambda m: plain.get(m.group(0), ERASED), text)
 
 
+def _masked(value: Any) -> Any:
+    """A personal value masked, its shape kept (a list stays a list, an object an object)."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v) for v in value]
+    return MASKED
+
+
 def mask(value: Any) -> Any:
     """Without personal fields (the auditor's reading): sealed strings and personal keys masked."""
     if isinstance(value, dict):
-        return {k: (MASKED if k in PERSONAL_KEYS and v not in (None, [], "") else mask(v)) for k, v in value.items()}
+        return {k: (_masked(v) if k in PERSONAL_KEYS else mask(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v) for v in value]
     if is_sealed(value):

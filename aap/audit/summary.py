@@ -25,7 +25,7 @@ def as_of_summary(instant: datetime, views: dict[str, list[dict]], call: CallCon
     out = [f"L'appel « {call.call.title} » au {when} (vues reconstruites depuis le journal) :", ""]
     for service, rows in views.items():
         for row in rows:
-            out.append(f"  {service:<12} vue {row['view']:<24} événements lus : jusqu'au n° {row['position']}")
+            out.append(f"  {service:<12} vue {row['view']:<24} reconstruite du journal (n° 1 à {row['position']})")
     entries = (_state(views, "intake").get("index") or {}).get("entries") or {}
     counts = Counter(e.get("status") for e in entries.values())
     out += ["", f"Dossiers déposés : {len(entries)}"]

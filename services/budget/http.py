@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post, put
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath
 
 from aap_contract.dossier import siren_is_valid, siret_is_valid
 from aap_platform.auth import principal, require
@@ -95,7 +96,7 @@ async def commit(request: Request) -> CommitmentOut:
     guards=[COMMIT],
     summary="Compléter le SIRET (ou le numéro RNA) d'une structure bénéficiaire d'une subvention engagée",
 )
-async def identify(request: Request, dossier_id: str, siren: str) -> dict:
+async def identify(request: Request, dossier_id: FromPath[str], siren: FromPath[str]) -> dict:
     if not siren_is_valid(siren):
         raise ValidationException(
             "données invalides : siren", extra=[{"field": "siren", "message": "numéro SIREN invalide"}], status_code=422

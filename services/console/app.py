@@ -31,6 +31,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from aap_contract.config import Console, ConsoleUser
+from aap_contract.labels import plural
 from aap_platform.runtime import Runtime, build_app
 from aap_platform.settings import Settings
 from services.console import consumers, http
@@ -115,6 +116,11 @@ def security_headers(policy: str, tls: bool):
     return before_send
 
 
+def _french_filters(engine: JinjaTemplateEngine) -> None:
+    """`{{ n | accord("dossier retenu", "dossiers retenus") }}`: French agreement, not « dossier(s) »."""
+    engine.engine.filters["accord"] = plural
+
+
 def create_app(settings: Settings | None = None, env: dict[str, str] | None = None) -> Litestar:
     env = dict(os.environ if env is None else env)
     settings = settings or Settings.from_env(env)
@@ -183,7 +189,9 @@ def create_app(settings: Settings | None = None, env: dict[str, str] | None = No
         runtime,
         [*ROUTES, *static],
         title="AAP — console des agents",
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_french_filters
+        ),
         csrf_config=csrf,
         middleware=[session.middleware],
         before_send=[security_headers(csp(form_origin), tls)],

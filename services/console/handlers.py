@@ -225,3 +225,28 @@ class Handlers:
 
     async def commit(self, agent: Agent, body: dict[str, Any]) -> None:
         await self.services.post(agent, "budget", "/commitments", body)
+
+    # Programmation drafts (the committee's): reads and edits, each one call to the committee.
+    async def drafts(self, agent: Agent, n: int) -> list[dict[str, Any]]:
+        return list((await self.services.get(agent, "committee", f"/sessions/{n}/drafts"))["items"])
+
+    async def draft(self, agent: Agent, n: int, draft_id: str) -> dict[str, Any]:
+        return dict(await self.services.get(agent, "committee", f"/sessions/{n}/drafts/{draft_id}"))
+
+    async def compare_drafts(self, agent: Agent, n: int, left: str, right: str) -> dict[str, Any]:
+        return dict(
+            await self.services.get(agent, "committee", f"/sessions/{n}/drafts/compare", left=left, right=right)
+        )
+
+    async def create_draft(self, agent: Agent, n: int, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(await self.services.post(agent, "committee", f"/sessions/{n}/drafts", body))
+
+    async def set_draft_line(self, agent: Agent, n: int, draft_id: str, dossier_id: str, cents: int) -> None:
+        path = f"/sessions/{n}/drafts/{draft_id}/lines/{dossier_id}"
+        await self.services.call(agent, "PUT", "committee", path, body={"granted_cents": cents})
+
+    async def remove_draft_line(self, agent: Agent, n: int, draft_id: str, dossier_id: str) -> None:
+        await self.services.call(agent, "DELETE", "committee", f"/sessions/{n}/drafts/{draft_id}/lines/{dossier_id}")
+
+    async def adopt_draft(self, agent: Agent, n: int, draft_id: str) -> dict[str, Any]:
+        return dict(await self.services.post(agent, "committee", f"/sessions/{n}/drafts/{draft_id}/adopt", {}))

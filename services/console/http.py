@@ -20,7 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from aap_contract.entry import DossierEntry
-from aap_contract.labels import departement_label
+from aap_contract.labels import departement_label, plural
 from aap_contract.money import format_euros
 from aap_contract.refusal import Refusal
 from services.console import labels
@@ -842,6 +842,259 @@ async def audit_export(request: Request) -> Response[bytes]:
     )
 
 
+# ---------------------------------------------------------------- programmation drafts (the committee's)
+
+
+def _draft_id(raw: str) -> str:
+    """A draft id is a UUID: anything else names nothing."""
+    if not UUID.match(raw):
+        raise NotFoundException("Projet de programmation inconnu.")
+    return raw
+
+
+def _author(request: Request) -> Any:
+    """An author's name from the console's agent table, else as the committee recorded it (e-mail)."""
+    names = {u.email: u.name for u in _h(request).agents.users}
+    return lambda who: names.get(who, who)
+
+
+def _refused_status(exc: ServiceError) -> int:
+    return exc.status if exc.status in (403, 404, 409, 422) else 502
+
+
+async def _drafts_page(
+    request: Request,
+    agent: Agent,
+    n: int,
+    status: int = 200,
+    error: str | None = None,
+    form_error: dict[str, str] | None = None,
+    kept: dict | None = None,
+) -> Template:
+    items = await _h(request).drafts(agent, n)
+    return page(
+        request,
+        "drafts.html",
+        f"Projets de programmation — session {n}",
+        "sessions",
+        status=status,
+        n=n,
+        items=items,
+        author=_author(request),
+        error=error,
+        form_error=form_error or {},
+        kept=kept or {},
+        may_edit=agent.role in ("instructor", "admin"),
+        breadcrumb=[
+            ("/", "Tableau de bord"),
+            ("/sessions", "Comité"),
+            (f"/sessions/{n}", f"Session {n}"),
+            ("", "Projets de programmation"),
+        ],
+    )
+
+
+@get("/sessions/{n:int}/drafts")
+async def drafts_list(request: Request, n: FromPath[int]) -> Template:
+    agent = need(request, "sessions")
+    n = _session_n(request, n)
+    return await _drafts_page(request, agent, n)
+
+
+@post("/sessions/{n:int}/drafts")
+async def post_draft(request: Request, n: FromPath[int]) -> Response[Any]:
+    agent = need(request, "sessions")
+    n = _session_n(request, n)
+    form = await request.form()
+    propose = str(form.get("propose", "")) == "1"
+    anchor = "proposer" if propose else "creer"
+    name = str(form.get("name", "")).strip()[:200]
+    cap_raw = str(form.get("cap", "")).strip()[:40]
+    kept = {"form": anchor, "name": name, "cap": cap_raw}
+    if not name:
+        message = "Donnez un nom au projet."
+        return await _drafts_page(request, agent, n, 422, message, {anchor: message}, kept)
+    body: dict[str, Any] = {"name": name}
+    if propose:
+        body["propose"] = True
+        if cap_raw:
+            cap = parse_euros(cap_raw)
+            if cap is None:
+                message = "Indiquez le plafond par département en euros (par exemple 100 000), ou laissez-le vide."
+                return await _drafts_page(request, agent, n, 422, message, {anchor: message}, kept)
+            body["departement_cap_cents"] = cap
+    try:
+        created = await _h(request).create_draft(agent, n, body)
+    except ServiceError as exc:
+        return await _drafts_page(request, agent, n, _refused_status(exc), exc.message, {anchor: exc.message}, kept)
+    _flash(request, f"Projet « {name} » créé.")
+    return Redirect(f"/sessions/{n}/drafts/{_draft_id(str(created.get('draft_id', '')))}", status_code=303)
+
+
+def _signed_euros(cents: int) -> str:
+    return ("+" if cents > 0 else "") + format_euros(cents) if cents else "—"
+
+
+@get("/sessions/{n:int}/drafts/compare")
+async def drafts_compare(request: Request, n: FromPath[int]) -> Template:
+    agent = need(request, "sessions")
+    n = _session_n(request, n)
+    left, right = request.query_params.get("left", ""), request.query_params.get("right", "")
+    if not UUID.match(left) or not UUID.match(right):
+        message = "Choisissez deux projets à comparer."
+        return await _drafts_page(request, agent, n, 422, message, {"comparer": message})
+    try:
+        found = await _h(request).compare_drafts(agent, n, left, right)
+    except ServiceError as exc:
+        return await _drafts_page(request, agent, n, _refused_status(exc), exc.message, {"comparer": exc.message})
+    return page(
+        request,
+        "drafts_compare.html",
+        f"Comparaison de deux projets — session {n}",
+        "sessions",
+        n=n,
+        c=found,
+        signed_euros=_signed_euros,
+        author=_author(request),
+        breadcrumb=[
+            ("/", "Tableau de bord"),
+            ("/sessions", "Comité"),
+            (f"/sessions/{n}", f"Session {n}"),
+            (f"/sessions/{n}/drafts", "Projets de programmation"),
+            ("", "Comparaison"),
+        ],
+    )
+
+
+async def _draft_page(
+    request: Request,
+    agent: Agent,
+    n: int,
+    draft_id: str,
+    status: int = 200,
+    error: str | None = None,
+    form_error: dict[str, str] | None = None,
+    kept: dict | None = None,
+) -> Template:
+    h = _h(request)
+    d = await h.draft(agent, n, draft_id)
+    may_edit = agent.role in ("instructor", "admin")
+    in_draft = {line["dossier_id"] for line in d["lines"]}
+    addable = []
+    if may_edit and not d["adopted"]:
+        agenda = (await h.session(agent, n))["agenda"]
+        addable = [a for a in agenda if a["dossier_id"] not in in_draft and not a["decision"]]
+    titles = {line["dossier_id"]: line["title"] for line in d["lines"]}
+    return page(
+        request,
+        "draft.html",
+        f"Projet « {d['name']} »",
+        "sessions",
+        status=status,
+        n=n,
+        d=d,
+        titles=titles,
+        addable=addable,
+        author=_author(request),
+        amount_input=lambda c: f"{c // 100},{c % 100:02d}" if c % 100 else str(c // 100),
+        error=error,
+        form_error=form_error or {},
+        kept=kept or {},
+        may_edit=may_edit and not d["adopted"],
+        breadcrumb=[
+            ("/", "Tableau de bord"),
+            ("/sessions", "Comité"),
+            (f"/sessions/{n}", f"Session {n}"),
+            (f"/sessions/{n}/drafts", "Projets de programmation"),
+            ("", d["name"]),
+        ],
+    )
+
+
+@get("/sessions/{n:int}/drafts/{draft_id:str}")
+async def draft_detail(request: Request, n: FromPath[int], draft_id: FromPath[str]) -> Template:
+    agent = need(request, "sessions")
+    n = _session_n(request, n)
+    return await _draft_page(request, agent, n, _draft_id(draft_id))
+
+
+async def _draft_act(
+    request: Request, agent: Agent, n: int, draft_id: str, action: Awaitable[Any], done: str, anchor: str, kept: dict
+) -> Response[Any]:
+    """One call to the committee; refused, the draft's page again with its message beside the form."""
+    try:
+        await action
+    except ServiceError as exc:
+        return await _draft_page(
+            request, agent, n, draft_id, _refused_status(exc), exc.message, {anchor: exc.message}, kept
+        )
+    _flash(request, done)
+    return Redirect(f"/sessions/{n}/drafts/{draft_id}#{anchor}", status_code=303)
+
+
+@post("/sessions/{n:int}/drafts/{draft_id:str}/lines")
+async def post_draft_line(request: Request, n: FromPath[int], draft_id: FromPath[str]) -> Response[Any]:
+    """Add or change a line (dossier and amount), or remove it (`remove`): PUT or DELETE on the committee."""
+    agent = need(request, "sessions")
+    n = _session_n(request, n)
+    draft_id = _draft_id(draft_id)
+    form = await request.form()
+    dossier_id = str(form.get("dossier_id", ""))
+    adding = str(form.get("add", "")) == "1"
+    anchor = "ajouter" if adding else f"ligne-{dossier_id}"
+    if not UUID.match(dossier_id):
+        message = "Choisissez un dossier de l'ordre du jour."
+        return await _draft_page(request, agent, n, draft_id, 422, message, {"ajouter": message} if adding else None)
+    h = _h(request)
+    if str(form.get("remove", "")) == "1":
+        return await _draft_act(
+            request,
+            agent,
+            n,
+            draft_id,
+            h.remove_draft_line(agent, n, draft_id, dossier_id),
+            "Ligne retirée du projet.",
+            "table-lignes",
+            {},
+        )
+    granted = str(form.get("granted", ""))[:40]
+    kept = {"dossier_id": dossier_id, "granted": granted, "form": anchor}
+    cents = parse_euros(granted)
+    if cents is None:
+        message = "Indiquez le montant en euros (par exemple 30 000 ou 30 000,50)."
+        return await _draft_page(request, agent, n, draft_id, 422, message, {anchor: message}, kept)
+    return await _draft_act(
+        request,
+        agent,
+        n,
+        draft_id,
+        h.set_draft_line(agent, n, draft_id, dossier_id, cents),
+        "Ligne ajoutée au projet." if adding else "Montant de la ligne enregistré.",
+        anchor,
+        kept,
+    )
+
+
+@post("/sessions/{n:int}/drafts/{draft_id:str}/adopt")
+async def post_draft_adopt(request: Request, n: FromPath[int], draft_id: FromPath[str]) -> Response[Any]:
+    agent = need(request, "sessions")
+    n = _session_n(request, n)
+    draft_id = _draft_id(draft_id)
+    try:
+        found = await _h(request).adopt_draft(agent, n, draft_id)
+    except ServiceError as exc:
+        return await _draft_page(
+            request, agent, n, draft_id, _refused_status(exc), exc.message, {"adopter": exc.message}
+        )
+    recorded, refused = len(found.get("recorded", [])), len(found.get("refused", []))
+    _flash(
+        request,
+        f"Projet adopté : {plural(recorded, 'décision enregistrée', 'décisions enregistrées')}, "
+        f"{plural(refused, 'refusée', 'refusées')}.",
+    )
+    return Redirect(f"/sessions/{n}/drafts/{draft_id}#resultat", status_code=303)
+
+
 ROUTES = [
     login_page,
     local_login,
@@ -866,6 +1119,12 @@ ROUTES = [
     laureates_csv,
     audit,
     audit_export,
+    drafts_list,
+    post_draft,
+    drafts_compare,
+    draft_detail,
+    post_draft_line,
+    post_draft_adopt,
 ]
 
 

@@ -37,6 +37,7 @@ from aap_contract.events import (
     Scores,
     SessionClosed,
 )
+from aap_contract.labels import plural
 from aap_contract.lifecycle import DossierIndex, evolve_index, initial_index
 from aap_contract.money import format_euros
 from aap_contract.reading import SUMMARY_READING
@@ -169,7 +170,7 @@ def describe(event: Event) -> list[tuple[str, str]]:
     if isinstance(d, NotificationSent):
         kind = "individuelle" if d.kind == "individual" else "collective"
         return [
-            (i, f"Notification {kind} envoyée (session {d.session}) à {len(d.recipients)} destinataire(s)")
+            (i, f"Notification {kind} envoyée (session {d.session}) à {plural(len(d.recipients), 'destinataire')}")
             for i in d.dossier_ids
         ]
     if isinstance(d, OfficialDocumentIssued):

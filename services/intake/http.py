@@ -20,7 +20,7 @@ from services.intake.view import select
 
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin")
-CONTACT_READERS = ("applicant", "instructor", "admin")  # the others read a dossier without its contacts
+CONTACT_READERS = ("applicant", "instructor", "budget_officer", "admin")  # others: without contacts
 IMPORTERS = ("connector", "admin")
 IMPORTED_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # a NATS subject token: no '.', '*', '>' or space
 

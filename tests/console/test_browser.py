@@ -134,7 +134,7 @@ def test_a_whole_session_through_the_pages(system, browser):
     # The instructor looks at the imported call.
     sign_in(page, base, INSTRUCTOR)
     _flash(page, "Bienvenue, Claire Dumont")
-    assert "Session 1 : 3 dossier(s) à décider sur 3" in page.locator("main").inner_text()
+    assert "Session 1 : 3 dossiers à décider sur 3" in page.locator("main").inner_text()
     shot(page, "02-tableau-de-bord-instruction")
     ids = _ids(page, base)
     assert set(ids) == {a["title"], b["title"], c["title"]}
@@ -153,7 +153,7 @@ def test_a_whole_session_through_the_pages(system, browser):
     # Two committee members review the first dossier, each as itself.
     for i, email in enumerate(MEMBERS):
         sign_in(page, base, email)
-        assert "Session 1 : 3 dossier(s) que vous n'avez pas encore évalué(s)" in page.locator("main").inner_text()
+        assert "Session 1 : 3 dossiers que vous n'avez pas encore évalués" in page.locator("main").inner_text()
         page.goto(base + "/sessions/1")
         form = page.locator(f"#review-{ids[a['title']]}")
         assert form.locator("select[name=member_id]").count() == 0  # a member reviews as itself
@@ -206,7 +206,7 @@ def test_a_whole_session_through_the_pages(system, browser):
         page.reload()
     page.click("#close button")
     _flash(page, "Session 1 close.")
-    assert "1 lauréat(s), 1 dossier(s) non retenu(s)" in page.locator("main").inner_text()
+    assert "1 lauréat, 1 dossier non retenu" in page.locator("main").inner_text()
     shot(page, "08-session-close")
     sign_out(page)
 

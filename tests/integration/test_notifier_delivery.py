@@ -152,7 +152,7 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         assert set(items) == IDS
         assert items["s1-collective"]["dossier_ids"] == ["d-rejected", "d-ineligible"]
         assert all(i["message_id"] and i["sent_at"] and not i["parked"] for i in items.values())
-        assert all(i["recipients"] == "[masqué]" for i in items.values())  # the auditor reads no address
+        assert all(set(i["recipients"]) == {"[masqué]"} for i in items.values())  # the auditor reads no address
         instructor = {"Authorization": f"Bearer {token('instructor')}"}
         shown = {
             i["notification_id"]: i for i in (await client.get("/notifications", headers=instructor)).json()["items"]

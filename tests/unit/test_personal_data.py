@@ -104,9 +104,9 @@ async def test_sealing_is_deterministic_per_subject_and_masking_hides_personal_f
     v = vault()
     one, two = await v.seal_email("A@b.fr"), await v.seal_email("A@b.fr")
     assert one == two and privacy.is_sealed(one)
-    assert privacy.mask({"contact": {"name": "x"}, "title": "Portail", "recipients": [one]}) == {
-        "contact": privacy.MASKED,
+    assert privacy.mask({"contact": {"name": "x", "phone": None}, "title": "Portail", "recipients": [one]}) == {
+        "contact": {"name": privacy.MASKED, "phone": None},
         "title": "Portail",
-        "recipients": privacy.MASKED,
+        "recipients": [privacy.MASKED],
     }
     assert len(AESSIV.generate_key(bit_length=512)) == 64
