@@ -17,17 +17,23 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 def register(sub) -> None:
     from aap.cli import _call, _data_dir, _nats
 
-    p = sub.add_parser("connector", help="Démarche Numérique: describe a démarche, run one sync pass")
+    p = sub.add_parser(
+        "connector", help="Démarche Numérique : décrire une démarche, faire un passage de synchronisation"
+    )
     actions = p.add_subparsers(dest="connector_command", required=True)
-    describe = actions.add_parser("describe", help="print a démarche's champs (id, label, type)")
-    describe.add_argument("number", type=int, help="the démarche's number")
-    sync = actions.add_parser("sync", help="one pass: import the dossiers changed in DN, write decisions back")
-    sync.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
-    sync.add_argument("--intake-url", default=os.environ.get("AAP_INTAKE_URL", "http://127.0.0.1:8001"))
+    describe = actions.add_parser("describe", help="affiche les champs d'une démarche (identifiant, type, libellé)")
+    describe.add_argument("number", type=int, help="le numéro de la démarche")
+    sync = actions.add_parser("sync", help="un passage : importe les dossiers changés dans DN, y reporte les décisions")
+    sync.add_argument("--once", action="store_true", required=True, help="un seul passage, puis s'arrête")
+    sync.add_argument(
+        "--intake-url",
+        default=os.environ.get("AAP_INTAKE_URL", "http://127.0.0.1:8001"),
+        help="l'API d'intake (par défaut : $AAP_INTAKE_URL ou http://127.0.0.1:8001)",
+    )
     for q in (describe, sync):
         _call(q)
         _data_dir(q)
-        _nats(q, "default: $NATS_URL or nats://127.0.0.1:4222")
+        _nats(q, "par défaut : $NATS_URL ou nats://127.0.0.1:4222")
     describe.set_defaults(func=run_describe)
     sync.set_defaults(func=run_sync)
 
