@@ -88,7 +88,25 @@ def register_clock(sub) -> None:
             q.add_argument("instant", help="ISO-8601; without an offset, in the call's timezone")
         _call(q)
         _nats(q, "default: $NATS_URL or nats://127.0.0.1:4222")
+        _data_dir(q)
         q.set_defaults(func=commands.clock)
+
+
+def register_setup(sub) -> None:
+    p = sub.add_parser(
+        "setup",
+        help="as the administrator: create the call's streams and buckets, the NATS identities "
+        "and the services' event-signing keys (what `aap up` does before starting the services)",
+    )
+    _call(p)
+    _data_dir(p)
+    _nats(p, "default: $NATS_URL or nats://127.0.0.1:4222")
+    p.add_argument("--replicas", type=int, default=int(os.environ.get("AAP_NATS_REPLICAS", "1")))
+    p.add_argument("--keys-only", action="store_true", help="only the credentials and keys (no NATS needed)")
+    p.add_argument(
+        "--rotate-event-key", action="append", default=[], choices=SERVICES, help="replace this service's signing key"
+    )
+    p.set_defaults(func=commands.setup)
 
 
 def register_scenario(sub) -> None:
@@ -105,7 +123,14 @@ def register_scenario(sub) -> None:
     run.set_defaults(func=commands.scenario_run)
 
 
-COMMANDS: list[Callable] = [register_up, register_serve, register_token, register_clock, register_scenario]
+COMMANDS: list[Callable] = [
+    register_up,
+    register_setup,
+    register_serve,
+    register_token,
+    register_clock,
+    register_scenario,
+]
 
 
 def _extensions(sub) -> None:

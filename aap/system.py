@@ -17,7 +17,11 @@ import httpx
 
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ensure_dev_keys
+from aap_platform.natsauth import SERVICES as PUBLISHERS
+from aap_platform.natsauth import auth_dir_of, connect_as, find_credentials
 from aap_platform.natsserver import EmbeddedNats, free_port
+from aap_platform.provision import provision
+from aap_platform.signing import ensure_event_keys, events_key_dir
 
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
 DEFAULT_PORTS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}
@@ -87,6 +91,8 @@ class System:
     async def start(self) -> System:
         try:
             self._start_nats()
+            await self._provision()
+            ensure_event_keys(events_key_dir(self.data_dir), PUBLISHERS)
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
             for name in self.services:
@@ -101,8 +107,20 @@ class System:
         if self.nats_url:
             return
         port = free_port() if self.free_ports else DEFAULT_NATS_PORT
-        self.nats = EmbeddedNats(self.data_dir / "nats", port=port).start()
+        self.nats = EmbeddedNats(self.data_dir / "nats", port=port, auth_dir=auth_dir_of(self.data_dir)).start()
         self.nats_url = self.nats.url
+
+    async def _provision(self) -> None:
+        """The call's streams and buckets, created by the administration identity."""
+        from aap_contract.config import load_call
+
+        assert self.nats_url is not None
+        nc = await connect_as(self.nats_url, find_credentials(self.data_dir, "admin"), connect_timeout=5)
+        try:
+            replicas = int(self.env.get("AAP_NATS_REPLICAS", os.environ.get("AAP_NATS_REPLICAS", "1")))
+            await provision(nc.jetstream(), load_call(self.call).id, replicas)
+        finally:
+            await nc.close()
 
     def _spawn(self, name: str) -> ServiceProcess:
         port = free_port() if self.free_ports else DEFAULT_PORTS[name]

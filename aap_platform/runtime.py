@@ -12,23 +12,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from faststream.nats import NatsBroker
-from litestar import Litestar, get
+from faststream.nats.security import NatsUserPassword
+from litestar import Litestar, Response, get
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from nats.js.errors import NotFoundError
 
 from aap_contract.config import CallConfig, load_call
 from aap_contract.envelope import Event
 from aap_contract.refusal import Refusal
-from aap_platform import asyncapi
+from aap_platform import asyncapi, metrics
 from aap_platform.audit import compare
 from aap_platform.auth import Verifier, require
 from aap_platform.clock import Clock
 from aap_platform.errors import refusal_handler
+from aap_platform.guard import Guard
+from aap_platform.natsauth import load_credentials
 from aap_platform.projection import Projection
-from aap_platform.reactor import Subscription, attach_reactor, ensure_parked_stream, reactor_lag
+from aap_platform.reactor import Subscription, attach_reactor, durable_name, parked_stream, reactor_lag
 from aap_platform.settings import Settings
+from aap_platform.signing import KEYRING, Keyring, Signer, private_key_file
 from aap_platform.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -45,33 +50,89 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
+    guard: Guard = field(init=False)
+    problems: list[str] = field(default_factory=list)  # how the stream or consumer differs from what AAP requires
+    _watch: asyncio.Task | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.call = load_call(self.settings.call)
         servers = [u.strip() for u in self.settings.nats_url.split(",") if u.strip()]
+        creds_file = self.settings.credentials_for(self.service)
+        creds = load_credentials(creds_file) if creds_file.exists() else None
         # No per-message dependency injection (the reactor's handler takes the message as it is)
         # and the per-message "Received"/"Processed" lines at DEBUG: both cost more than the handler.
-        self.broker = NatsBroker(servers, max_reconnect_attempts=-1, apply_types=False, log_level=logging.DEBUG)
+        secured: dict = {}
+        if creds is not None:
+            secured = {"security": NatsUserPassword(creds.user, creds.password), "inbox_prefix": creds.inbox_prefix}
+        self.broker = NatsBroker(
+            servers, max_reconnect_attempts=-1, apply_types=False, log_level=logging.DEBUG, **secured
+        )
+        keys = self.settings.keys_dir
+        ring = keys / KEYRING
+        self.guard = Guard(self.service, self.call, Keyring.from_file(ring) if ring.exists() else None)
+        if self.guard.keyring is None:
+            log.warning("%s: no event keyring at %s: events are read unverified", self.service, ring)
+        key = private_key_file(keys, self.service)
+        self._signer = Signer.from_file(self.service, key) if key.exists() else None
 
     def now(self):
         return self.clock.now()
 
     async def start(self) -> None:
         await self.broker.connect()
-        js = self.broker.connection.jetstream()
-        self.store = EventStore(js, self.call.id, self.settings.nats_replicas, service=self.service)
-        await self.store.ensure_stream()
-        await ensure_parked_stream(self.store)
+        connection = self.broker.connection
+        js = connection.jetstream()
+        self.store = EventStore(
+            js, self.call.id, self.settings.nats_replicas, service=self.service, signer=self._signer
+        )
+        self.store.max_payload = connection.max_payload or self.store.max_payload
+        self.store.guard, self.guard.js = self.guard, js
+        await self.check()
+        if any(p.endswith("is missing") for p in self.problems):
+            raise RuntimeError(f"{self.service}: {'; '.join(self.problems)} (run `aap setup` as the administrator)")
         for view in self.views:
+            view.guard = self.guard
             await view.start(self.store)
         await asyncio.gather(*(v.ready.wait() for v in self.views))
-        await self.clock.start(js, self.call.id)
+        if self.settings.clock != "real":
+            await self.clock.start(js, self.call.id)
         if self.reactor is not None:
             attach_reactor(self.broker, self.store, self.service, self.reactor)
         await self.broker.start()
+        self._watch = asyncio.create_task(self._watch_stream())
         log.info("%s ready at stream position %d", self.service, self.position)
 
+    async def check(self) -> list[str]:
+        """Compare the call's streams (and the reactor's consumer) with what AAP requires; any
+        difference makes the service not ready, is counted and logged."""
+        try:
+            problems = await self.store.stream_problems()
+            try:
+                await self.store.js.stream_info(parked_stream(self.store))
+            except NotFoundError:
+                problems.append(f"stream {parked_stream(self.store)} is missing")
+            if self.reactor is not None and self._watch is not None:
+                try:
+                    await self.store.js.consumer_info(self.store.stream, durable_name(self.service))
+                except NotFoundError:
+                    problems.append(f"consumer {durable_name(self.service)} is missing")
+        except Exception as exc:  # noqa: BLE001 — no answer is itself a problem
+            problems = [f"cannot check the stream: {exc!r}"]
+        if problems and problems != self.problems:
+            for problem in problems:
+                log.error("%s: %s", self.service, problem)
+        self.problems = problems
+        metrics.STREAM_PROBLEMS.labels(self.service).set(len(problems))
+        return problems
+
+    async def _watch_stream(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.check_seconds)
+            await self.check()
+
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         await self.clock.stop()
         for view in self.views:
             await view.stop()
@@ -85,10 +146,16 @@ class Runtime:
         return await self.store.append(event, expected_version)
 
     async def readiness(self) -> dict:
-        lag = await reactor_lag(self.store, self.service) if self.reactor else 0
+        lag = 0
+        if self.reactor:
+            try:
+                lag = await reactor_lag(self.store, self.service)
+            except Exception:  # noqa: BLE001 — a missing consumer or stream: not ready
+                await self.check()
         return {
             "service": self.service,
-            "ready": all(v.ready.is_set() for v in self.views),
+            "ready": all(v.ready.is_set() for v in self.views) and not self.problems,
+            "problems": self.problems,
             "position": self.position,
             "reactor_lag": lag,
             "clock_revision": self.clock.revision,
@@ -104,8 +171,9 @@ class Runtime:
             return {"service": runtime.service, "live": True}
 
         @get("/health/ready", include_in_schema=False)
-        async def ready() -> dict:
-            return await runtime.readiness()
+        async def ready() -> Response:
+            state = await runtime.readiness()
+            return Response(state, status_code=200 if state["ready"] else 503)
 
         @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
         async def audit_views(

@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import nats
 
 from aap.audit.log import read_lines, read_stream, write_lines
 from aap.audit.timeline import timeline
@@ -18,6 +17,7 @@ from aap.audit.verify import verify
 from aap.system import DEFAULT_PORTS
 from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys, issue_token
+from aap_platform.natsauth import connect_as, find_credentials
 from aap_platform.store import EventStore
 
 
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
         p.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
+        p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         return p
 
     v = common(audit.add_parser("verify", help="check the integrity of the whole log (hash chain, no gap)"))
@@ -48,7 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = common(audit.add_parser(name, help=help_))
         if name == "as-of":
             p.add_argument("instant", help="ISO-8601 instant with its offset")
-        p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         for service, port in DEFAULT_PORTS.items():
             p.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{port}")
         p.set_defaults(func=func)
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 async def _records(args):
     if getattr(args, "file", None):
         return list(read_lines(args.file))
-    conn = await nats.connect(args.nats_url)
+    conn = await connect_as(args.nats_url, find_credentials(args.data_dir, "auditor"))
     try:
         store = EventStore(conn.jetstream(), load_call(args.call).id)
         return [r async for r in read_stream(store)]
@@ -86,7 +86,7 @@ async def _timeline(args) -> int:
 
 
 async def _export(args) -> int:
-    records = await _records(argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None))
+    records = await _records(argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None, data_dir=args.data_dir))
     write_lines(records, args.file)
     print(f"{len(records)} events written to {args.file}")
     return 0

@@ -16,6 +16,7 @@ from aap.scenario import outcome
 from aap.scenario.loader import Scenario
 from aap.scenario.player import Player, Tokens
 from aap.scenario.sync import Quiescence, connect
+from aap_platform.natsauth import find_credentials
 from aap.system import System
 from aap_contract.config import ConfigError, load_call
 
@@ -66,7 +67,8 @@ async def run(scenario: Scenario, target: Target | None = None, timeout: float =
 
 async def play(scenario: Scenario, target: Target, timeout: float = 30.0) -> dict[str, Any]:
     call_id = load_call(scenario.call).id
-    nc = await connect(target.nats_url)
+    # The runner moves the clock and reads the stream's last sequence: the `clock` identity.
+    nc = await connect(target.nats_url, find_credentials(target.private_key.parent.parent, "clock"))
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             sync = Quiescence(client, target.urls, nc.jetstream(), call_id, timeout=timeout)

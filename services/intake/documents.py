@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 
 from litestar.exceptions import HTTPException, ValidationException
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
+
+from aap_platform.provision import documents_bucket
 
 PDF = "application/pdf"
 PDF_MAGIC = b"%PDF-"
@@ -25,8 +26,7 @@ def max_document_bytes(env: dict[str, str] | None = None) -> int:
     return int((os.environ if env is None else env).get(MAX_BYTES_ENV, DEFAULT_MAX_BYTES))
 
 
-def bucket_name(call_id: str) -> str:
-    return "aap_documents_" + re.sub(r"[^A-Za-z0-9]", "_", call_id)
+bucket_name = documents_bucket
 
 
 def too_large(limit: int) -> HTTPException:
@@ -71,11 +71,17 @@ class DocumentStore:
             try:
                 self._obs = await self.js.object_store(self.bucket)
             except (BucketNotFoundError, NotFoundError):
-                self._obs = await self.js.create_object_store(self.bucket, replicas=self.replicas)
+                raise HTTPException(status_code=503, detail="le stockage des documents est indisponible") from None
         return self._obs
 
     async def put(self, name: str, body: bytes) -> None:
-        await (await self._store()).put(name, body)
+        store = await self._store()
+        try:
+            await store.get_info(name)
+            return  # named by content hash: the same bytes are stored already (a put would purge)
+        except (NotFoundError, ObjectNotFoundError):
+            pass
+        await store.put(name, body)
 
     async def get(self, name: str) -> bytes:
         return (await (await self._store()).get(name)).data
