@@ -44,7 +44,7 @@ def breach(event: Event[Any], call: CallConfig) -> str | None:
             return f"{event.type}: session {n} is not one of the call's"
     if kind.aggregate == "session" and event.aggregate_id != str(getattr(data, "session", event.aggregate_id)):
         return f"{event.type} of session {getattr(data, 'session', '?')} on session {event.aggregate_id}"
-    if kind.aggregate == "envelope" and event.aggregate_id != call.id:
+    if kind.aggregate in ("envelope", "seal") and event.aggregate_id != call.id:
         return f"{event.type} on envelope {event.aggregate_id!r}, not the call's"
     if kind.aggregate in ("dossier", "assessment") and dossier_id is not None and dossier_id != event.aggregate_id:
         return f"{event.type} of dossier {dossier_id} on aggregate {event.aggregate_id}"

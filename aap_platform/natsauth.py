@@ -164,4 +164,6 @@ async def connect_as(url: str, credentials: Credentials | None, **options):
     import nats
 
     servers = [u.strip() for u in url.split(",") if u.strip()]
+    options.setdefault("connect_timeout", 5)
+    options.setdefault("max_reconnect_attempts", 3)
     return await nats.connect(servers, **connect_options(credentials), **options)

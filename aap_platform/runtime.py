@@ -32,6 +32,7 @@ from aap_platform.guard import Guard
 from aap_platform.natsauth import load_credentials
 from aap_platform.projection import Projection
 from aap_platform.reactor import Subscription, attach_reactor, durable_name, parked_stream, reactor_lag
+from aap_platform.seal import Sealer, seal_file
 from aap_platform.settings import Settings
 from aap_platform.signing import KEYRING, Keyring, Signer, private_key_file
 from aap_platform.store import EventStore
@@ -51,6 +52,8 @@ class Runtime:
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
     guard: Guard = field(init=False)
+    seals: bool = False  # this service seals the log (the committee: it closes the sessions)
+    sealer: Sealer | None = field(default=None, init=False)
     problems: list[str] = field(default_factory=list)  # how the stream or consumer differs from what AAP requires
     _watch: asyncio.Task | None = field(default=None, init=False)
 
@@ -99,6 +102,12 @@ class Runtime:
         if self.reactor is not None:
             attach_reactor(self.broker, self.store, self.service, self.reactor)
         await self.broker.start()
+        if self.seals:
+            seal_dir = self.settings.seal_dir or self.settings.data_dir / "seals"
+            self.sealer = Sealer(
+                self.store, self.service, seal_file(seal_dir, self.call.id), self.settings.seal_minutes
+            )
+            await self.sealer.start()
         self._watch = asyncio.create_task(self._watch_stream())
         log.info("%s ready at stream position %d", self.service, self.position)
 
@@ -133,6 +142,8 @@ class Runtime:
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        if self.sealer is not None:
+            await self.sealer.stop()
         await self.clock.stop()
         for view in self.views:
             await view.stop()

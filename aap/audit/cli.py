@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from nats.js.errors import NotFoundError
 
 from aap.audit.log import read_lines, read_stream, write_lines
 from aap.audit.timeline import timeline
@@ -18,7 +19,9 @@ from aap.system import DEFAULT_PORTS
 from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys, issue_token
 from aap_platform.natsauth import connect_as, find_credentials
-from aap_platform.store import EventStore
+from aap_platform.seal import seal_file
+from aap_platform.signing import KEYRING, Keyring, events_key_dir
+from aap_platform.store import EventStore, stream_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = common(audit.add_parser("verify", help="check the integrity of the whole log (hash chain, no gap)"))
     v.add_argument("--file", type=Path, help="verify an exported copy instead of the live stream")
+    v.add_argument(
+        "--keyring",
+        type=Path,
+        default=None,
+        help="the public keys of the services (default: <data dir>/keys/events/keyring.json); pin your own copy",
+    )
+    v.add_argument(
+        "--seals",
+        type=Path,
+        default=None,
+        help="the seals kept outside the bus (default: <data dir>/seals/<call>.seals.jsonl)",
+    )
     v.set_defaults(func=_verify)
     t = common(audit.add_parser("timeline", help="a dossier's whole history"))
     t.add_argument("dossier")
@@ -66,11 +81,29 @@ async def _records(args):
 
 
 async def _verify(args) -> int:
-    verdict = verify(await _records(args))
+    call = load_call(args.call)
+    ring_path = args.keyring or events_key_dir(args.data_dir) / KEYRING
+    keyring = Keyring.from_file(ring_path) if ring_path.exists() else None
+    seals_path = args.seals or seal_file(args.data_dir / "seals", call.id)
+    seals = list(read_lines(seals_path)) if seals_path.exists() else []
+    try:
+        records = await _records(args)
+    except NotFoundError:
+        print(
+            f"MISSING: the stream {stream_name(call.id)} does not exist (deleted?); {len(seals)} seal(s) kept outside"
+        )
+        print("0 events checked; integrity NOT VERIFIED")
+        return 1
+    verdict = verify(records, keyring, seals)
     for f in verdict.findings:
-        print(f"ALTERED at event #{f.seq}: {f.problem}")
+        where = f"event #{f.seq}" if f.seq else "the log"
+        print(f"{f.kind} at {where}: {f.problem}")
+    if keyring is None:
+        print(f"warning: no keyring at {ring_path}: signatures NOT checked", file=sys.stderr)
     print(
-        f"{verdict.events} events checked; log digest {verdict.digest}; "
+        f"{verdict.events} events checked"
+        + (f", signatures checked against {ring_path}" if keyring else "")
+        + f", {verdict.seals} seal(s); log digest {verdict.digest}; "
         + ("integrity OK" if verdict.ok else f"{len(verdict.findings)} problem(s)")
     )
     return 0 if verdict.ok else 1
@@ -86,7 +119,9 @@ async def _timeline(args) -> int:
 
 
 async def _export(args) -> int:
-    records = await _records(argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None, data_dir=args.data_dir))
+    records = await _records(
+        argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None, data_dir=args.data_dir)
+    )
     write_lines(records, args.file)
     print(f"{len(records)} events written to {args.file}")
     return 0

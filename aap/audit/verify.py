@@ -1,27 +1,34 @@
-"""Integrity of the whole log: no gap in the sequence, and every event chained to its
-aggregate's previous one (a hash of its bytes and of its predecessor's link, kept in the
-`Aap-Hash` header). A changed, removed or inserted event is detected and located."""
+"""Integrity of the whole log: no gap in the sequence (the first event is #1), every event
+chained to its aggregate's previous one (a hash of its bytes and of its predecessor's link,
+kept in the `Aap-Hash` header), signed by the key of its type's publisher (with a keyring),
+and the log matching every seal (the seals in the log and those kept outside it). A changed,
+removed, inserted, unsigned or forged event is detected and located; so is a log that lost
+events a seal covered, or that is empty while seals exist."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 import msgspec
 
 from aap.audit.log import Record
+from aap_contract.events import LogSealed
 from aap_platform.codec import content_hash, decode
+from aap_platform.seal import Digest
+from aap_platform.signing import Keyring
 from aap_platform.store import GENESIS
 
 
 class Finding(msgspec.Struct, frozen=True):
     seq: int
     problem: str
+    kind: str = "ALTERED"  # ALTERED, MISSING, FORGED, UNSIGNED, SEAL
 
 
 class Verdict(msgspec.Struct):
     events: int = 0
     digest: str = ""
+    seals: int = 0
     findings: list[Finding] = msgspec.field(default_factory=list)
 
     @property
@@ -29,15 +36,46 @@ class Verdict(msgspec.Struct):
         return not self.findings
 
 
-def verify(records: Iterable[Record]) -> Verdict:
+class _Seal(msgspec.Struct, frozen=True):
+    at: int  # the seal's own sequence
+    last_seq: int
+    digest: str
+    source: str
+
+
+def _seal_of(record: Record, keyring: Keyring | None, source: str) -> tuple[_Seal | None, str | None]:
+    try:
+        event = decode(record.data)
+    except Exception as exc:  # noqa: BLE001
+        return None, f"unreadable seal: {exc}"
+    if not isinstance(event.data, LogSealed):
+        return None, f"not a seal: {event.type}"
+    if keyring is not None:
+        problem = keyring.problem(
+            record.subject, event.type, content_hash(record.data, event.prev_hash), record.headers
+        )
+        if problem is not None:
+            return None, problem
+    return _Seal(record.seq, event.data.last_seq, event.data.digest, source), None
+
+
+def verify(records: Iterable[Record], keyring: Keyring | None = None, outside_seals: Iterable[Record] = ()) -> Verdict:
     verdict = Verdict()
     heads: dict[str, tuple[str, int]] = {}  # subject -> (last link, last per-aggregate sequence)
-    digest = hashlib.sha256()
+    digest = Digest()
+    digests: dict[int, str] = {}  # sequence -> the log's digest up to it
+    seals: dict[int, _Seal] = {}  # by sealed sequence (the same seal may be in and out of the log)
+    for outside in outside_seals:
+        seal, problem = _seal_of(outside, keyring, "outside the bus")
+        if seal is None:
+            verdict.findings.append(Finding(outside.seq, f"seal kept outside the bus refused: {problem}", "SEAL"))
+        else:
+            seals.setdefault(seal.last_seq, seal)
     expected_seq = 1
     for r in records:
         verdict.events += 1
         if r.seq != expected_seq:
-            verdict.findings.append(Finding(expected_seq, f"events {expected_seq}..{r.seq - 1} are missing"))
+            verdict.findings.append(Finding(expected_seq, f"events {expected_seq}..{r.seq - 1} are missing", "MISSING"))
         expected_seq = r.seq + 1
         try:
             event = decode(r.data)
@@ -45,11 +83,21 @@ def verify(records: Iterable[Record]) -> Verdict:
             verdict.findings.append(Finding(r.seq, f"unreadable event: {exc}"))
             continue
         link = content_hash(r.data, event.prev_hash)
-        prev_link, prev_sequence = heads.get(r.subject, (GENESIS, 0))
+        digest.add(r.seq, r.headers.get("Aap-Hash", link))
+        digests[r.seq] = digest.hexdigest()
         if r.headers.get("Aap-Hash") != link:
             verdict.findings.append(
                 Finding(r.seq, f"{event.type} {event.event_id}: content does not match its recorded hash")
             )
+        if keyring is not None:
+            problem = keyring.problem(r.subject, event.type, link, r.headers)
+            if problem is not None:
+                kind = "UNSIGNED" if problem.endswith("is not signed") else "FORGED"
+                verdict.findings.append(Finding(r.seq, f"{event.event_id} on {r.subject}: {problem}", kind))
+                continue  # the services refuse it: it is no link of its aggregate's chain
+        if isinstance(event.data, LogSealed):
+            seals.setdefault(event.data.last_seq, _Seal(r.seq, event.data.last_seq, event.data.digest, "in the log"))
+        prev_link, prev_sequence = heads.get(r.subject, (GENESIS, 0))
         if event.prev_hash != prev_link:
             verdict.findings.append(
                 Finding(r.seq, f"{event.type} {event.event_id}: not chained to the previous event of {r.subject}")
@@ -62,6 +110,26 @@ def verify(records: Iterable[Record]) -> Verdict:
                 )
             )
         heads[r.subject] = (r.headers.get("Aap-Hash", link), event.sequence)
-        digest.update(link.encode())
+    last = expected_seq - 1
     verdict.digest = digest.hexdigest()
+    verdict.seals = len(seals)
+    if verdict.events == 0 and seals:
+        verdict.findings.append(
+            Finding(0, f"the log is EMPTY but {len(seals)} seal(s) exist, the last up to #{max(seals)}", "MISSING")
+        )
+    for sealed, seal in sorted(seals.items()):
+        if verdict.events == 0:
+            break
+        if sealed > last:
+            verdict.findings.append(
+                Finding(
+                    sealed,
+                    f"a seal ({seal.source}) covers events up to #{sealed}, but the log ends at #{last}",
+                    "MISSING",
+                )
+            )
+        elif digests.get(sealed) != seal.digest:
+            verdict.findings.append(
+                Finding(sealed, f"the log up to #{sealed} does not match its seal ({seal.source})", "SEAL")
+            )
     return verdict

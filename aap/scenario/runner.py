@@ -16,9 +16,9 @@ from aap.scenario import outcome
 from aap.scenario.loader import Scenario
 from aap.scenario.player import Player, Tokens
 from aap.scenario.sync import Quiescence, connect
-from aap_platform.natsauth import find_credentials
 from aap.system import System
 from aap_contract.config import ConfigError, load_call
+from aap_platform.natsauth import find_credentials
 
 PAGE_SIZE = 100
 # A fresh system is a sandbox: mails go to its own outbox folder, never to a configured server.

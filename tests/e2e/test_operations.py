@@ -44,14 +44,12 @@ class Running:
 
     @property
     def nats(self) -> list[str]:
-        return ["--nats-url", self.urls["NATS"]]
+        return ["--nats-url", self.urls["NATS"], "--data-dir", str(self.data)]
 
     @property
     def services(self) -> list[str]:
         return [
             *self.nats,
-            "--data-dir",
-            str(self.data),
             *(arg for name in SERVICES for arg in (f"--{name}-url", self.urls[name])),
         ]
 
