@@ -6,6 +6,7 @@ and parked once (copied to the call's parked stream), counted and logged."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aap_contract.config import CallConfig
 from aap_contract.conformity import breach
@@ -22,7 +23,7 @@ class Guard:
         self.service = service
         self.call = call
         self.keyring = keyring
-        self.js = None  # set once connected: where refused events are parked
+        self.js: Any = None  # set once connected: where refused events are parked
         self._refused: set[int] = set()
         metrics.REFUSED_EVENTS.labels(service)
 

@@ -47,7 +47,7 @@ class Projection(Generic[S]):
         self._waiters: list[tuple[int, asyncio.Future]] = []
         self._sub: Any = None
         self._catching_up = False
-        self.guard = None  # an aap_platform.guard.Guard: events it refuses are skipped, not applied
+        self.guard: Any = None  # an aap_platform.guard.Guard: events it refuses are skipped, not applied
 
     def apply(self, seq: int, event: Event) -> bool:
         """Apply the event at stream sequence `seq`, unless it was applied already."""

@@ -15,6 +15,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from nats.js import api
@@ -64,7 +65,7 @@ class Sealer:
         self.digest = Digest()
         self.sealed = 0
         self._due: asyncio.Event = asyncio.Event()
-        self._sub = None
+        self._sub: Any = None
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext, api
@@ -110,7 +111,7 @@ class EventStore:
         self.cached = cached
         self._loaded: dict[tuple[str, str], Loaded] = {}
         self.signer = signer  # None: events appended unsigned (readers with a keyring refuse them)
-        self.guard = None  # an aap_platform.guard.Guard: loads skip the events it refuses
+        self.guard: Any = None  # an aap_platform.guard.Guard: loads skip the events it refuses
         self.max_payload = 1024 * 1024
 
     @property
