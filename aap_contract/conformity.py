@@ -6,8 +6,9 @@ are the call's. Cheap checks only: they run on every event a view or reactor app
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
+from aap_contract.checks import Check
 from aap_contract.config import CallConfig
 from aap_contract.envelope import Event
 from aap_contract.events import BY_NAME
@@ -15,6 +16,8 @@ from aap_contract.events import BY_NAME
 # An id that becomes a subject token: no dot, no wildcard, no space or control character.
 ID_PATTERN = r"[A-Za-z0-9_-]{1,100}"
 _ID = re.compile(ID_PATTERN)
+# The same as a field's check (input bodies): anchored at both ends.
+Id = Annotated[str, Check(pattern=r"\A" + ID_PATTERN + r"\Z", description="letters, digits, - and _")]
 
 
 def valid_id(value: object) -> bool:

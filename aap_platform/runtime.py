@@ -18,7 +18,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from nats.js.errors import NotFoundError
+from prometheus_client import start_http_server
 
 from aap_contract.config import CallConfig, load_call
 from aap_contract.envelope import Event
@@ -27,6 +29,7 @@ from aap_platform import asyncapi, metrics
 from aap_platform.audit import compare
 from aap_platform.auth import Verifier, require
 from aap_platform.clock import Clock
+from aap_platform.edge import edge_middleware, internal_error_handler, invalid_id_handler, too_large_handler
 from aap_platform.errors import refusal_handler
 from aap_platform.guard import Guard
 from aap_platform.natsauth import load_credentials
@@ -35,7 +38,7 @@ from aap_platform.reactor import Subscription, attach_reactor, durable_name, par
 from aap_platform.seal import Sealer, seal_file
 from aap_platform.settings import Settings
 from aap_platform.signing import KEYRING, Keyring, Signer, private_key_file
-from aap_platform.store import EventStore
+from aap_platform.store import EventStore, EventTooLarge, InvalidId
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +202,14 @@ class Runtime:
             consumes = runtime.reactor.types if runtime.reactor else ()
             return asyncapi.document(runtime.service, runtime.call, consumes=consumes, views=bool(runtime.views))
 
-        return [live, ready, audit_views, asyncapi_json, PrometheusController]
+        class Metrics(PrometheusController):
+            """Prometheus: auditors and administrators only (or, with AAP_METRICS_PORT, a port of
+            its own on the deployment's private network)."""
+
+            guards = [require("auditor", "admin")]
+            include_in_schema = False
+
+        return [live, ready, audit_views, asyncapi_json, Metrics]
 
 
 def build_app(
@@ -215,6 +225,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
+        if runtime.settings.metrics_port:
+            start_http_server(runtime.settings.metrics_port, addr=runtime.settings.metrics_host)
         await runtime.start()
         if on_start is not None:
             await on_start()
@@ -234,8 +246,13 @@ def build_app(
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
-        middleware=[prometheus.middleware],
-        exception_handlers={Refusal: refusal_handler},
+        middleware=[edge_middleware, prometheus.middleware],
+        exception_handlers={
+            Refusal: refusal_handler,
+            InvalidId: invalid_id_handler,
+            EventTooLarge: too_large_handler,
+            HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+        },
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
         **kwargs,
     )

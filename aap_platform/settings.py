@@ -23,6 +23,8 @@ class Settings(msgspec.Struct, frozen=True):
     clock: str = "shared"  # "real": the real clock, the clock bucket not even watched
     check_seconds: float = 30.0  # how often the stream's configuration is checked
     seal_minutes: float = 0.0  # 0: seals only at each session closing
+    metrics_port: int | None = None  # a plain /metrics listener of its own (private network)
+    metrics_host: str = "0.0.0.0"
     seal_dir: Path | None = None  # where seals are also written, outside the bus (None: <data>/seals)
 
     def credentials_for(self, identity: str) -> Path:
@@ -52,5 +54,7 @@ class Settings(msgspec.Struct, frozen=True):
             clock=env.get("AAP_CLOCK", "shared"),
             check_seconds=float(env.get("AAP_STREAM_CHECK_SECONDS", "30")),
             seal_minutes=float(env.get("AAP_SEAL_MINUTES", "0")),
+            metrics_port=int(env["AAP_METRICS_PORT"]) if env.get("AAP_METRICS_PORT") else None,
+            metrics_host=env.get("AAP_METRICS_HOST", "0.0.0.0"),
             seal_dir=Path(env["AAP_SEAL_DIR"]) if env.get("AAP_SEAL_DIR") else None,
         )

@@ -16,6 +16,7 @@ import msgspec
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
+from aap_contract.conformity import valid_id
 from aap_contract.envelope import Event
 from aap_contract.events import EventData
 from aap_platform import metrics
@@ -57,7 +58,14 @@ def stream_name(call_id: str) -> str:
     return "AAP_" + re.sub(r"[^A-Za-z0-9]", "_", call_id).upper()
 
 
+class InvalidId(ValueError):
+    """An id that cannot be an aggregate's: it would not be one subject token (a dot, a
+    wildcard, a space…). Never reaches NATS; answered as an unknown target (404)."""
+
+
 def subject_for(call_id: str, aggregate_type: str, aggregate_id: str) -> str:
+    if not valid_id(aggregate_id):
+        raise InvalidId(f"invalid {aggregate_type} id {aggregate_id[:80]!r}")
     return f"aap.{call_id}.{aggregate_type}.{aggregate_id}"
 
 

@@ -157,9 +157,9 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
     if isinstance(raw, (bytes, bytearray, str)):
         try:
             data = msgspec.json.decode(raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:  # nested too deep is unreadable too
             raise ValidationException(
-                "corps JSON illisible", extra=[{"field": "body", "message": str(exc)}], status_code=422
+                "corps JSON illisible", extra=[{"field": "body", "message": str(exc)[:200]}], status_code=422
             ) from None
     else:
         data = raw

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 
+from aap_contract.conformity import ID_PATTERN
 from aap_platform.auth import principal, require
 from aap_platform.validation import FieldErrors, parse
 from services.budget.handlers import BudgetHandlers
@@ -18,7 +19,7 @@ COMMIT = require("budget_officer", "admin")
 
 
 class CommitmentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    dossier_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    dossier_id: Annotated[str, msgspec.Meta(pattern=r"\A" + ID_PATTERN + r"\Z")]
     legal_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 

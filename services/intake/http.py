@@ -3,10 +3,13 @@ translate; the handlers decide and record."""
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Request, Response, get, post, put
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery
 
+from aap_contract.conformity import valid_id
 from aap_contract.refusal import Refusal
 from aap_platform.auth import ROLES, Principal, principal, require
 from services.intake import documents
@@ -21,6 +24,14 @@ MAX_KEY = 200
 
 def _handlers(request: Request) -> IntakeHandlers:
     return request.app.state.handlers
+
+
+def _known(dossier_id: str) -> str:
+    """An id that could not be a dossier's (it would not be one subject token) is unknown: 404,
+    before anything is read or stored."""
+    if not valid_id(dossier_id):
+        raise Refusal("UNKNOWN_DOSSIER", "Dossier inconnu.")
+    return dossier_id
 
 
 def _must_act_for(who: Principal, sirens: list[str]) -> None:
@@ -52,6 +63,7 @@ async def submit(request: Request) -> Response:
 
 @put("/dossiers/{dossier_id:str}", guards=[require(*WRITERS)], summary="Modifier un dossier (remplace son contenu)")
 async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
+    _known(dossier_id)
     intake = _handlers(request)
     dossier = parse_dossier(await request.body(), intake.runtime.call)
     who = principal(request)
@@ -62,6 +74,7 @@ async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
 
 @post("/dossiers/{dossier_id:str}/withdraw", guards=[require(*WRITERS)], status_code=200, summary="Retirer un dossier")
 async def withdraw(request: Request, dossier_id: FromPath[str]) -> dict:
+    _known(dossier_id)
     body = parse_withdraw(await request.body())
     await _handlers(request).withdraw(dossier_id, body.reason, principal(request))
     return {"dossier_id": dossier_id, "status": "withdrawn"}
@@ -87,13 +100,14 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     summary="Déposer le document descriptif (corps application/pdf)",
 )
 async def upload_document(request: Request, dossier_id: FromPath[str], filename: Q = None) -> dict:
+    _known(dossier_id)
     intake = _handlers(request)
     content_type = request.headers.get("content-type")
     if (content_type or "").split(";")[0].strip().lower() == documents.PDF:
         body = await _read_limited(request, intake.max_document_bytes)
     else:
         body = b""
-    documents.check_pdf(content_type, body, intake.max_document_bytes)
+    await asyncio.to_thread(documents.check_pdf, content_type, body, intake.max_document_bytes)
     command = await intake.attach_document(dossier_id, filename, body, principal(request))
     return {
         "dossier_id": dossier_id,
@@ -106,7 +120,7 @@ async def upload_document(request: Request, dossier_id: FromPath[str], filename:
 
 @get("/dossiers/{dossier_id:str}", guards=[require(*ROLES)], summary="Lire un dossier")
 async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
-    entry = _handlers(request).view.state.get(dossier_id)
+    entry = _handlers(request).view.state.get(_known(dossier_id))
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
     return item(entry, full=True)
