@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 from litestar import Request, Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,13 +36,12 @@ CSP_DOCS = (
 
 def _reject(status: int, text: bytes):
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS, CSP_API],
-            }
-        )
+        start: Any = {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS, CSP_API],
+        }
+        await send(start)
         await send({"type": "http.response.body", "body": text})
 
     return app
@@ -54,7 +54,7 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = scope["headers"]
+        headers = list(scope["headers"])
         if len(headers) > MAX_HEADERS or sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
             await too_many(scope, receive, send)
             return
@@ -62,7 +62,7 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
         request_id = (
             given if 0 < len(given) <= 64 and given.isascii() and given.isalnum() else secrets.token_hex(8).encode()
         )
-        scope.setdefault("state", {})["request_id"] = request_id.decode()  # type: ignore[typeddict-unknown-key]
+        scope.setdefault("state", {})["request_id"] = request_id.decode()
         csp = CSP_DOCS if scope["path"].startswith("/schema") else CSP_API
 
         async def send_with_headers(message: Message) -> None:
