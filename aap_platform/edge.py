@@ -42,7 +42,8 @@ def _reject(status: int, text: bytes):
             "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS, CSP_API],
         }
         await send(start)
-        await send({"type": "http.response.body", "body": text})
+        body: Any = {"type": "http.response.body", "body": text}
+        await send(body)
 
     return app
 
