@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from litestar import Request, Response
+from nats.errors import Error as NatsError
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from aap_platform.store import EventTooLarge, InvalidId

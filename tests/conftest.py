@@ -58,8 +58,14 @@ def signers(nats_server, data_dir):
 
 
 @pytest.fixture
-async def store(nc, signers):
+async def store(nc, signers, data_dir):
+    """Loads refuse what the services refuse (so that what it appends chains as theirs do)."""
+    from aap_contract.config import load_call
+    from aap_platform.guard import Guard
+    from aap_platform.signing import KEYRING, Keyring
+
     s = EventStore(nc.jetstream(), CALL, signer=signers)
+    s.guard = Guard("test", load_call(CALL), Keyring.from_file(events_key_dir(data_dir) / KEYRING))
     await s.ensure_stream()
     return s
 

@@ -94,7 +94,7 @@ async def _verify(args) -> int:
         )
         print("0 events checked; integrity NOT VERIFIED")
         return 1
-    verdict = verify(records, keyring, seals)
+    verdict = verify(records, keyring, seals, call)
     for f in verdict.findings:
         where = f"event #{f.seq}" if f.seq else "the log"
         print(f"{f.kind} at {where}: {f.problem}")

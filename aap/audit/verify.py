@@ -12,6 +12,8 @@ from collections.abc import Iterable
 import msgspec
 
 from aap.audit.log import Record
+from aap_contract.config import CallConfig
+from aap_contract.conformity import breach
 from aap_contract.events import LogSealed
 from aap_platform.codec import content_hash, decode
 from aap_platform.seal import Digest
@@ -22,7 +24,7 @@ from aap_platform.store import GENESIS
 class Finding(msgspec.Struct, frozen=True):
     seq: int
     problem: str
-    kind: str = "ALTERED"  # ALTERED, MISSING, FORGED, UNSIGNED, SEAL
+    kind: str = "ALTERED"  # ALTERED, MISSING, FORGED, UNSIGNED, BREACH (of the contract), SEAL
 
 
 class Verdict(msgspec.Struct):
@@ -59,7 +61,12 @@ def _seal_of(record: Record, keyring: Keyring | None, source: str) -> tuple[_Sea
     return _Seal(record.seq, event.data.last_seq, event.data.digest, source), None
 
 
-def verify(records: Iterable[Record], keyring: Keyring | None = None, outside_seals: Iterable[Record] = ()) -> Verdict:
+def verify(
+    records: Iterable[Record],
+    keyring: Keyring | None = None,
+    outside_seals: Iterable[Record] = (),
+    call: CallConfig | None = None,
+) -> Verdict:
     verdict = Verdict()
     heads: dict[str, tuple[str, int]] = {}  # subject -> (last link, last per-aggregate sequence)
     digest = Digest()
@@ -95,6 +102,11 @@ def verify(records: Iterable[Record], keyring: Keyring | None = None, outside_se
                 kind = "UNSIGNED" if problem.endswith("is not signed") else "FORGED"
                 verdict.findings.append(Finding(r.seq, f"{event.event_id} on {r.subject}: {problem}", kind))
                 continue  # the services refuse it: it is no link of its aggregate's chain
+        if call is not None:
+            broken = breach(event, call)
+            if broken is not None:
+                verdict.findings.append(Finding(r.seq, f"{event.event_id} on {r.subject}: {broken}", "BREACH"))
+                continue  # refused by the services as well
         if isinstance(event.data, LogSealed):
             seals.setdefault(event.data.last_seq, _Seal(r.seq, event.data.last_seq, event.data.digest, "in the log"))
         prev_link, prev_sequence = heads.get(r.subject, (GENESIS, 0))
