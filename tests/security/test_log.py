@@ -236,4 +236,5 @@ async def test_a_bad_clock_value_is_ignored_and_the_service_still_starts(provisi
             await asyncio.sleep(0.01)
         assert runtime.clock.revision >= revision and runtime.clock.simulated is None
         assert (await client.get("/health/ready")).status_code == 200
-    assert "not an ISO-8601 instant" in caplog.text
+    async with AsyncTestClient(app=intake_app(settings)) as client:  # a restart reads the bad value first
+        assert (await client.get("/health/ready")).status_code == 200
