@@ -9,7 +9,6 @@ import secrets
 from typing import Any
 
 from litestar import Request, Response
-from nats.errors import Error as NatsError
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from aap_platform.store import EventTooLarge, InvalidId
@@ -40,7 +39,7 @@ def _reject(status: int, text: bytes):
         start: Any = {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS, CSP_API],
+            "headers": [(b"content-type", b"application/json")],
         }
         await send(start)
         body: Any = {"type": "http.response.body", "body": text}
@@ -61,25 +60,26 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
             await too_many(scope, receive, send)
             return
         given = next((v for k, v in headers if k == REQUEST_ID.encode()), b"")
-        request_id = (
-            given if 0 < len(given) <= 64 and given.isascii() and given.isalnum() else secrets.token_hex(8).encode()
-        )
-        scope.setdefault("state", {})["request_id"] = request_id.decode()
-        csp = CSP_DOCS if scope["path"].startswith("/schema") else CSP_API
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *SECURITY_HEADERS,
-                    csp,
-                    (REQUEST_ID.encode(), request_id),
-                ]
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
+        _request_id(scope, given)
+        await app(scope, receive, send)
 
     return middleware
+
+
+def _request_id(scope: Any, given: bytes = b"") -> str:
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        ok = 0 < len(given) <= 64 and given.isascii() and given.isalnum()
+        state["request_id"] = given.decode() if ok else secrets.token_hex(8)
+    return state["request_id"]
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """`before_send` hook of the app: every response, routed or not (404, 405), gets them."""
+    if message["type"] == "http.response.start":
+        csp = CSP_DOCS if scope.get("path", "").startswith("/schema") else CSP_API
+        extra = [*SECURITY_HEADERS, csp, (REQUEST_ID.encode(), _request_id(scope).encode())]
+        message["headers"] = [*message.get("headers", []), *extra]
 
 
 def request_id(request: Request) -> str:

@@ -29,7 +29,13 @@ from aap_platform import asyncapi, metrics
 from aap_platform.audit import compare
 from aap_platform.auth import Verifier, require
 from aap_platform.clock import Clock
-from aap_platform.edge import edge_middleware, internal_error_handler, invalid_id_handler, too_large_handler
+from aap_platform.edge import (
+    edge_middleware,
+    internal_error_handler,
+    invalid_id_handler,
+    security_headers,
+    too_large_handler,
+)
 from aap_platform.errors import refusal_handler
 from aap_platform.guard import Guard
 from aap_platform.natsauth import load_credentials
@@ -253,6 +259,7 @@ def build_app(
             EventTooLarge: too_large_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
+        before_send=[security_headers],
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
         **kwargs,
     )
