@@ -39,6 +39,7 @@ from aap_platform.edge import (
 from aap_platform.errors import refusal_handler
 from aap_platform.guard import Guard
 from aap_platform.natsauth import load_credentials
+from aap_platform.openapi import COMPONENTS, documented
 from aap_platform.projection import Projection
 from aap_platform.reactor import Subscription, attach_reactor, durable_name, parked_stream, reactor_lag
 from aap_platform.seal import Sealer, seal_file
@@ -195,7 +196,12 @@ class Runtime:
             state = await runtime.readiness()
             return Response(state, status_code=200 if state["ready"] else 503)
 
-        @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
+        @get(
+            "/audit/views",
+            guards=[require("auditor", "admin")],
+            summary="Views rebuilt from the log",
+            **documented(statuses={422: "as_of is no instant with its offset"}),
+        )
         async def audit_views(
             as_of: FromQuery[datetime | None] = None, with_state: FromQuery[bool] = False
         ) -> list[dict]:
@@ -203,7 +209,12 @@ class Runtime:
             beside the live view's: equal digests mean the replay gives the live view exactly."""
             return await compare(runtime.views, runtime.store, as_of, with_state=with_state)
 
-        @get("/asyncapi.json", sync_to_thread=False, summary="AsyncAPI 3.0 document of the service's events")
+        @get(
+            "/asyncapi.json",
+            sync_to_thread=False,
+            summary="AsyncAPI 3.0 document of the service's events",
+            **documented(public=True),
+        )
         def asyncapi_json() -> dict:
             consumes = runtime.reactor.types if runtime.reactor else ()
             return asyncapi.document(runtime.service, runtime.call, consumes=consumes, views=bool(runtime.views))
@@ -260,7 +271,7 @@ def build_app(
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
         before_send=[security_headers],
-        openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
+        openapi_config=OpenAPIConfig(title=title, version=version, path="/schema", components=COMPONENTS),
         **kwargs,
     )
     app.state.runtime = runtime

@@ -10,6 +10,7 @@ from litestar import Request, get, post
 
 from aap_contract.conformity import ID_PATTERN
 from aap_platform.auth import principal, require
+from aap_platform.openapi import documented
 from aap_platform.validation import FieldErrors, parse
 from services.budget.handlers import BudgetHandlers
 from services.budget.view import figures
@@ -41,7 +42,12 @@ def _handlers(request: Request) -> BudgetHandlers:
     return request.app.state.handlers
 
 
-@get("/budget", guards=[READ], summary="L'enveloppe : réservé, engagé, disponible, par session, département et thème")
+@get(
+    "/budget",
+    guards=[READ],
+    summary="L'enveloppe : réservé, engagé, disponible, par session, département et thème",
+    **documented(),
+)
 async def budget(request: Request) -> dict:
     h = _handlers(request)
     call = h.runtime.call
@@ -53,13 +59,24 @@ async def budget(request: Request) -> dict:
     )
 
 
-@get("/reservations", guards=[READ], summary="Les réservations et engagements, dossier par dossier")
+@get(
+    "/reservations",
+    guards=[READ],
+    summary="Les réservations et engagements, dossier par dossier",
+    **documented(),
+)
 async def reservations(request: Request) -> dict:
     records = sorted(_handlers(request).view.state.records.values(), key=lambda r: r.dossier_id)
     return {"items": [msgspec.to_builtins(r) for r in records]}
 
 
-@post("/commitments", guards=[COMMIT], status_code=201, summary="Enregistrer un engagement juridique")
+@post(
+    "/commitments",
+    guards=[COMMIT],
+    status_code=201,
+    summary="Enregistrer un engagement juridique",
+    **documented(body=CommitmentIn, refusals=("COMMITMENT_DEADLINE", "NOT_SELECTED"), not_found=("UNKNOWN_DOSSIER",)),
+)
 async def commit(request: Request) -> CommitmentOut:
     body = parse(await request.body(), CommitmentIn, extra=_blank_fields)
     dossier_id, reference = body.dossier_id.strip(), body.legal_reference.strip()

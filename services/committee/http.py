@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from aap_contract.envelope import Event
 from aap_contract.events import Scores
 from aap_platform.auth import principal, require
+from aap_platform.openapi import documented
 from aap_platform.validation import parse
 from services.committee import present
 from services.committee.domain import Decide
@@ -24,6 +25,17 @@ from services.committee.schemas import (
 READ = require("instructor", "committee_member", "auditor", "admin")
 DECIDE = require("instructor", "admin")
 REVIEW = require("committee_member", "instructor", "admin")
+REFUSALS = (
+    "SESSION_NOT_OPEN",
+    "SESSION_CLOSED",
+    "NOT_ON_AGENDA",
+    "ALREADY_DECIDED",
+    "LAST_SESSION",
+    "GRANT_RANGE",
+    "ENVELOPE_EXHAUSTED",
+    "OPEN_ITEMS",
+)
+NOT_FOUND = ("UNKNOWN_SESSION", "UNKNOWN_DOSSIER")
 
 
 def _committee(request: Request) -> CommitteeHandlers:
@@ -35,14 +47,14 @@ def _recorded(event: Event) -> dict:
     return {"event_id": event.event_id, "type": event.type, **data}
 
 
-@get("/sessions", guards=[READ])
+@get("/sessions", guards=[READ], **documented())
 async def list_sessions(request: Request) -> dict:
     c = _committee(request)
     now = c.runtime.now()
     return {"items": [present.summary(c.view, s, now) for s in c.runtime.call.sessions]}
 
 
-@get("/sessions/{n:int}", guards=[READ])
+@get("/sessions/{n:int}", guards=[READ], **documented(not_found=("UNKNOWN_SESSION",)))
 async def get_session(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     session = c.runtime.call.session(n)
@@ -51,7 +63,7 @@ async def get_session(request: Request, n: FromPath[int]) -> dict:
     return present.detail(c.view, session, c.runtime.now())
 
 
-@get("/sessions/{n:int}/ranking", guards=[READ])
+@get("/sessions/{n:int}/ranking", guards=[READ], **documented(not_found=("UNKNOWN_SESSION",)))
 async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -59,7 +71,12 @@ async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     return {"session": n, "criteria": c.runtime.call.committee.criteria, "items": rows}
 
 
-@post("/sessions/{n:int}/reviews", guards=[REVIEW], status_code=201)
+@post(
+    "/sessions/{n:int}/reviews",
+    guards=[REVIEW],
+    status_code=201,
+    **documented(body=ReviewBody, refusals=REFUSALS, not_found=NOT_FOUND),
+)
 async def post_review(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -72,7 +89,12 @@ async def post_review(request: Request, n: FromPath[int]) -> dict:
     return _recorded(await c.review(n, body.dossier_id, body.member_id, scores, who.subject))
 
 
-@post("/sessions/{n:int}/decisions", guards=[DECIDE], status_code=201)
+@post(
+    "/sessions/{n:int}/decisions",
+    guards=[DECIDE],
+    status_code=201,
+    **documented(body=DecisionBody, refusals=REFUSALS, not_found=NOT_FOUND),
+)
 async def post_decision(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -82,7 +104,7 @@ async def post_decision(request: Request, n: FromPath[int]) -> dict:
     return {**_recorded(event), "decision": body.decision}
 
 
-@post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201)
+@post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201, **documented(refusals=REFUSALS, not_found=NOT_FOUND))
 async def post_close(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     return _recorded(await c.close(n, principal(request).subject))

@@ -10,11 +10,13 @@ from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from aap_contract.conformity import valid_id
+from aap_contract.dossier import Dossier
 from aap_contract.refusal import Refusal
 from aap_platform.auth import ROLES, Principal, principal, require
+from aap_platform.openapi import documented
 from services.intake import documents
 from services.intake.handlers import IntakeHandlers
-from services.intake.schemas import item, parse_dossier, parse_query, parse_withdraw
+from services.intake.schemas import WithdrawBody, item, parse_dossier, parse_query, parse_withdraw
 from services.intake.view import select
 
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
@@ -39,7 +41,12 @@ def _must_act_for(who: Principal, sirens: list[str]) -> None:
         raise PermissionDeniedException("vous ne pouvez agir que pour vos propres structures (SIREN)")
 
 
-@post("/dossiers", guards=[require(*WRITERS)], summary="Déposer un dossier")
+@post(
+    "/dossiers",
+    guards=[require(*WRITERS)],
+    summary="Déposer un dossier",
+    **documented(body=Dossier, refusals=("WINDOW",)),
+)
 async def submit(request: Request) -> Response:
     intake = _handlers(request)
     dossier = parse_dossier(await request.body(), intake.runtime.call)
@@ -61,7 +68,12 @@ async def submit(request: Request) -> Response:
     )
 
 
-@put("/dossiers/{dossier_id:str}", guards=[require(*WRITERS)], summary="Modifier un dossier (remplace son contenu)")
+@put(
+    "/dossiers/{dossier_id:str}",
+    guards=[require(*WRITERS)],
+    summary="Modifier un dossier (remplace son contenu)",
+    **documented(body=Dossier, refusals=("WINDOW", "LOCKED"), not_found=("UNKNOWN_DOSSIER",)),
+)
 async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
     _known(dossier_id)
     intake = _handlers(request)
@@ -72,7 +84,13 @@ async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
     return {"dossier_id": dossier_id, "session": event.data.session, "status": "submitted"}
 
 
-@post("/dossiers/{dossier_id:str}/withdraw", guards=[require(*WRITERS)], status_code=200, summary="Retirer un dossier")
+@post(
+    "/dossiers/{dossier_id:str}/withdraw",
+    guards=[require(*WRITERS)],
+    status_code=200,
+    summary="Retirer un dossier",
+    **documented(body=WithdrawBody, refusals=("LOCKED",), not_found=("UNKNOWN_DOSSIER",)),
+)
 async def withdraw(request: Request, dossier_id: FromPath[str]) -> dict:
     _known(dossier_id)
     body = parse_withdraw(await request.body())
@@ -98,6 +116,9 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     guards=[require(*WRITERS)],
     request_max_body_size=None,
     summary="Déposer le document descriptif (corps application/pdf)",
+    **documented(
+        body=bytes, body_media="application/pdf", refusals=("LOCKED", "QUOTA"), not_found=("UNKNOWN_DOSSIER",)
+    ),
 )
 async def upload_document(request: Request, dossier_id: FromPath[str], filename: Q = None) -> dict:
     _known(dossier_id)
@@ -118,7 +139,12 @@ async def upload_document(request: Request, dossier_id: FromPath[str], filename:
     }
 
 
-@get("/dossiers/{dossier_id:str}", guards=[require(*ROLES)], summary="Lire un dossier")
+@get(
+    "/dossiers/{dossier_id:str}",
+    guards=[require(*ROLES)],
+    summary="Lire un dossier",
+    **documented(not_found=("UNKNOWN_DOSSIER",)),
+)
 async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     entry = _handlers(request).view.state.get(_known(dossier_id))
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
@@ -126,7 +152,12 @@ async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     return item(entry, full=True)
 
 
-@get("/dossiers", guards=[require(*ROLES)], summary="Lister les dossiers (filtres, pagination)")
+@get(
+    "/dossiers",
+    guards=[require(*ROLES)],
+    summary="Lister les dossiers (filtres, pagination)",
+    **documented(statuses={422: "a malformed filter or page"}),
+)
 async def list_dossiers(
     request: Request,
     status: Q = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, get
 
 from aap_platform.auth import READERS, require
+from aap_platform.openapi import documented
 from services.notifier.domain import is_overdue
 from services.notifier.publication import laureates, scdl_rows, to_csv
 from services.notifier.sender import Sender
@@ -18,6 +19,7 @@ def _sender(request: Request) -> Sender:
     "/laureates",
     sync_to_thread=False,
     summary="Les lauréats de chaque session close (public)",
+    **documented(public=True),
 )
 def public_laureates(request: Request) -> dict:
     return laureates(_sender(request).view.state)
@@ -28,6 +30,7 @@ def public_laureates(request: Request) -> dict:
     sync_to_thread=False,
     media_type="text/csv; charset=utf-8",
     summary="Les subventions attribuées, au format SCDL (public)",
+    **documented(public=True),
 )
 def public_laureates_csv(request: Request) -> Response:
     sender = _sender(request)
@@ -44,6 +47,7 @@ def public_laureates_csv(request: Request) -> Response:
     sync_to_thread=False,
     guards=[require(*READERS)],
     summary="Les notifications : envoyées, en attente, en retard, bloquées",
+    **documented(),
 )
 def notifications(request: Request) -> dict:
     sender = _sender(request)
