@@ -7,7 +7,7 @@ COPY aap_platform ./aap_platform
 COPY services ./services
 COPY aap ./aap
 COPY config ./config
-RUN pip install --no-cache-dir . && useradd --system aap && mkdir -p /var/lib/aap && chown aap /var/lib/aap
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 aap && mkdir -p /var/lib/aap && chown aap /var/lib/aap
 USER aap
 ENV AAP_DATA_DIR=/var/lib/aap AAP_CALLS_DIR=/app/config/calls
 EXPOSE 8000

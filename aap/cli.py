@@ -22,7 +22,7 @@ from aap.system import SERVICES
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ROLES
 
-EXTENSIONS = ("aap.demo", "aap.audit")
+EXTENSIONS = ("aap.demo", "aap.audit", "aap.deploy")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -103,6 +103,9 @@ def register_setup(sub) -> None:
     _nats(p, "default: $NATS_URL or nats://127.0.0.1:4222")
     p.add_argument("--replicas", type=int, default=int(os.environ.get("AAP_NATS_REPLICAS", "1")))
     p.add_argument("--keys-only", action="store_true", help="only the credentials and keys (no NATS needed)")
+    p.add_argument(
+        "--streams-only", action="store_true", help="only the streams and buckets (credentials given, e.g. in compose)"
+    )
     p.add_argument(
         "--rotate-event-key", action="append", default=[], choices=SERVICES, help="replace this service's signing key"
     )

@@ -76,9 +76,10 @@ def setup(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _err(f"aap setup: {exc}")
         return 2
-    ensure_credentials(auth_dir_of(args.data_dir))
-    ring = ensure_event_keys(events_key_dir(args.data_dir), SERVICES, rotate=tuple(args.rotate_event_key))
-    print(f"NATS identities in {auth_dir_of(args.data_dir)}; event keys and public keyring {ring}")
+    if not args.streams_only:
+        ensure_credentials(auth_dir_of(args.data_dir))
+        ring = ensure_event_keys(events_key_dir(args.data_dir), SERVICES, rotate=tuple(args.rotate_event_key))
+        print(f"NATS identities in {auth_dir_of(args.data_dir)}; event keys and public keyring {ring}")
     if args.keys_only:
         return 0
     url = args.nats_url or os.environ.get("NATS_URL", DEFAULT_NATS_URL)

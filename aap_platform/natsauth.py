@@ -154,8 +154,10 @@ def auth_dir_of(data_dir: Path) -> Path:
 
 
 def find_credentials(data_dir: Path, identity: str) -> Credentials | None:
-    """The identity's credentials under the data folder, if there are any (None: anonymous)."""
-    path = credentials_file(auth_dir_of(data_dir), identity)
+    """The identity's credentials: AAP_NATS_CREDENTIALS if set (a deployment mounts them), else
+    under the data folder, if there are any (None: anonymous)."""
+    given = os.environ.get("AAP_NATS_CREDENTIALS")
+    path = Path(given) if given else credentials_file(auth_dir_of(data_dir), identity)
     return load_credentials(path) if path.exists() else None
 
 
@@ -164,6 +166,16 @@ async def connect_as(url: str, credentials: Credentials | None, **options):
     import nats
 
     servers = [u.strip() for u in url.split(",") if u.strip()]
+    ca = os.environ.get("AAP_NATS_CA")
+    if ca and "tls" not in options:
+        options["tls"] = tls_context(Path(ca))
     options.setdefault("connect_timeout", 5)
     options.setdefault("max_reconnect_attempts", 3)
     return await nats.connect(servers, **connect_options(credentials), **options)
+
+
+def tls_context(ca_file: Path):
+    """A client TLS context trusting the deployment's own CA (`aap deploy-secrets`)."""
+    import ssl
+
+    return ssl.create_default_context(cafile=str(ca_file))

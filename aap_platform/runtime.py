@@ -38,7 +38,7 @@ from aap_platform.edge import (
 )
 from aap_platform.errors import refusal_handler
 from aap_platform.guard import Guard
-from aap_platform.natsauth import load_credentials
+from aap_platform.natsauth import load_credentials, tls_context
 from aap_platform.openapi import COMPONENTS, documented
 from aap_platform.projection import Projection
 from aap_platform.reactor import Subscription, attach_reactor, durable_name, parked_stream, reactor_lag
@@ -75,8 +75,10 @@ class Runtime:
         # No per-message dependency injection (the reactor's handler takes the message as it is)
         # and the per-message "Received"/"Processed" lines at DEBUG: both cost more than the handler.
         secured: dict = {}
+        ssl_context = tls_context(self.settings.nats_ca) if self.settings.nats_ca else None
         if creds is not None:
-            secured = {"security": NatsUserPassword(creds.user, creds.password), "inbox_prefix": creds.inbox_prefix}
+            security = NatsUserPassword(creds.user, creds.password, ssl_context=ssl_context)
+            secured = {"security": security, "inbox_prefix": creds.inbox_prefix}
         self.broker = NatsBroker(
             servers, max_reconnect_attempts=-1, apply_types=False, log_level=logging.DEBUG, **secured
         )
