@@ -22,7 +22,7 @@ from aap.system import SERVICES
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ROLES
 
-EXTENSIONS = ("aap.demo", "aap.audit", "aap.deploy")
+EXTENSIONS = ("aap.demo", "aap.audit", "aap.privacy_cli", "aap.deploy")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -71,7 +71,12 @@ def register_token(sub) -> None:
     issue.add_argument("--siren", action="append", default=[], help="a structure the applicant acts for (repeat)")
     issue.add_argument("--member", default=None, help="committee member id (committee_member)")
     issue.add_argument("--ttl", type=int, default=12 * 3600, help="seconds of validity (default 12 h)")
-    _data_dir(issue)
+    issue.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the system's folder (default: $AAP_DATA_DIR, else that of the running `aap up`, else .aap)",
+    )
     issue.set_defaults(func=commands.token_issue)
 
 
@@ -167,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         return result
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from aap.reach import report
+
+        code = report(args.command, exc)
+        if code is None:
+            raise
+        return code
 
 
 if __name__ == "__main__":

@@ -38,30 +38,35 @@ async def _up(args: argparse.Namespace) -> int:
     if not starting.done():
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
-        _err("stopped before the system was ready")
+        _err("arrêté avant que le système soit prêt")
         return 130
     try:
         starting.result()
     except (StartError, RuntimeError) as exc:
-        _err(f"aap up: {exc}")
+        _err(f"aap up : {exc}")
         return 1
-    print(f"{'NATS':<12} {system.nats_url}" + ("   (embedded)" if system.nats else ""))
+    print(f"{'NATS':<12} {system.nats_url}" + ("   (lancé par aap up)" if system.nats else "   (donné)"))
     for name, url in system.urls.items():
-        print(f"{name:<12} {url}   log: {system.processes[name].log_path}")
-    print(f"admin token: aap token issue --role admin --subject admin --data-dir {system.data_dir}")
-    print("Ctrl-C stops everything.", flush=True)
+        print(f"{name:<12} {url}   journal : {system.processes[name].log_path}")
+    print(f"jeton administrateur : aap token issue --role admin --subject admin --data-dir {system.data_dir}")
+    print(f"horloge simulée : aap clock set 2021-04-15T10:00:00+02:00 --nats-url {system.nats_url}")
+    print("Ctrl-C arrête tout.", flush=True)
+    from aap import running
+
+    running.record(system.data_dir, system.nats_url, system.urls)
     code = 0
     try:
         while not stopping.is_set():
             await asyncio.wait({waiting}, timeout=1.0)
             if dead := system.dead():
                 for p in dead:
-                    _err(f"service {p.name} has exited (code {p.proc and p.proc.returncode}); see {p.log_path}")
+                    _err(f"le service {p.name} s'est arrêté (code {p.proc and p.proc.returncode}) ; voyez {p.log_path}")
                 code = 1
                 break
     finally:
         waiting.cancel()
-        print("stopping…", flush=True)
+        print("arrêt…", flush=True)
+        running.forget()
         await system.stop()
     return code
 
@@ -124,9 +129,16 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def token_issue(args: argparse.Namespace) -> int:
+    from aap import running
     from aap_platform.auth import ensure_dev_keys, issue_token
 
-    private, _ = ensure_dev_keys(args.data_dir / "keys")
+    data_dir = running.data_dir(args.data_dir)
+    if not (data_dir / "keys" / "jwt-private.pem").is_file():
+        _err(
+            f"aap token issue : nouvelle clé de signature créée dans {data_dir / 'keys'} ; un système lancé avec "
+            "un autre dossier de données refusera ce jeton (donnez son --data-dir)"
+        )
+    private, _ = ensure_dev_keys(data_dir / "keys")
     print(
         issue_token(
             private, role=args.role, subject=args.subject, sirens=args.siren, member_id=args.member, ttl=args.ttl
@@ -148,7 +160,7 @@ def clock(args: argparse.Namespace) -> int:
         try:
             instant = datetime.fromisoformat(args.instant.replace("Z", "+00:00"))
         except ValueError:
-            _err(f"aap clock set: {args.instant!r} is not an ISO-8601 instant")
+            _err(f"aap clock set : {args.instant!r} n'est pas un instant ISO-8601 (ex. 2021-05-15T00:00:00+02:00)")
             return 2
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=call.tz)
@@ -165,9 +177,9 @@ async def _clock(url: str, call_id: str, command: str, instant: datetime | None,
 
     try:
         nc = await connect(url, find_credentials(data_dir, "clock"))
-    except Exception as exc:  # noqa: BLE001 — any connection failure is reported the same way
-        _err(f"aap clock: cannot reach NATS at {url}: {exc}")
-        return 1
+    except Exception:  # noqa: BLE001 — any connection failure is reported the same way
+        _err(f"aap clock : NATS injoignable à {url} : lancez d'abord `aap up`, ou donnez --nats-url")
+        return 3
     try:
         js = nc.jetstream()
         if command == "show":
@@ -213,6 +225,11 @@ def scenario_run(args: argparse.Namespace) -> int:
     try:
         outcome = asyncio.run(run(scenario, target, timeout=args.timeout))
     except RunError as exc:
+        from aap.reach import report
+
+        code = report("scenario run", exc.__cause__) if exc.__cause__ is not None else None
+        if code is not None:
+            return code
         _err(f"aap scenario run: {scenario.name}: {exc}")
         return 2
     print(json.dumps(outcome, ensure_ascii=False, indent=2))

@@ -19,7 +19,8 @@ from typing import Any
 from aap.system import DEFAULT_PORTS
 from aap_contract.config import DEFAULT_CALL
 from aap_contract.french import MONTHS
-from aap_contract.lifecycle import STATUS_LABELS
+from aap_contract.labels import departement_label, kind_label, plural
+from aap_contract.lifecycle import status_label
 
 EXPECTED_STATUS = {
     "select": "committed",
@@ -103,8 +104,8 @@ async def _run(args: argparse.Namespace) -> int:
             return 2
         if existing:
             _err(
-                f"le système contient déjà {existing} dossier(s) : la démonstration se joue sur un système neuf "
-                "(par exemple `aap up --data-dir .aap-demo`)"
+                f"le système contient déjà {plural(existing, 'dossier')} : la démonstration se joue sur un "
+                "système neuf (par exemple `aap up --data-dir .aap-demo`)"
             )
             return 2
         first, last = scenario.steps[0].at, scenario.steps[-1].at
@@ -185,19 +186,19 @@ def summary(call, scenario, outcome: dict, views: dict, args: argparse.Namespace
         out.append(f"      {s.get('message', '')}")
     counts = Counter(d["status"] for d in outcome["dossiers"].values())
     out += ["", f"Dossiers déposés : {len(outcome['dossiers'])}, par statut :"]
-    out += [f"  {n:>3}  {STATUS_LABELS.get(status, status)}" for status, n in counts.most_common()]
+    out += [f"  {n:>3}  {status_label(status, n)}" for status, n in counts.most_common()]
     filed = [
         st["dossier"]
         for st in (s.raw for s in scenario.steps)
         if st["action"] == "submit" and st["ref"] in outcome["dossiers"]
     ]
     places = Counter(d["applicants"][0]["departement"] for d in filed)
-    kinds = Counter(a["kind"] for d in filed for a in d["applicants"])
+    kinds = Counter(kind_label(a["kind"]) for d in filed for a in d["applicants"])
     out.append(
         "  Porteurs par département : "
-        + ", ".join(f"{call.departements.get(code, code)} ({code}) {n}" for code, n in sorted(places.items()))
+        + ", ".join(f"{departement_label(code, call.departements)} : {n}" for code, n in sorted(places.items()))
     )
-    out.append("  Porteurs par nature : " + ", ".join(f"{kind} {n}" for kind, n in kinds.most_common()))
+    out.append("  Porteurs par nature : " + ", ".join(f"{kind} : {n}" for kind, n in kinds.most_common()))
     out.append("  Inéligibles, et pourquoi :")
     for ref, d in outcome["dossiers"].items():
         item = item_of.get(ref)
@@ -218,12 +219,18 @@ def summary(call, scenario, outcome: dict, views: dict, args: argparse.Namespace
     out += ["", "Lauréats (liste publique) :"]
     for session, entries in views["laureates"]["sessions"].items():
         total = sum(e["granted_cents"] or 0 for e in entries)
-        out.append(f"  Session {session} : {len(entries)} lauréats, {format_euros(total)}")
+        out.append(f"  Session {session} : {plural(len(entries), 'lauréat')}, {format_euros(total)}")
         out += [
-            f"    - {e['title']} — {', '.join(a['name'] for a in e['applicants'])} ({e['departement']}) : "
-            f"{format_euros(e['granted_cents'] or 0)}"
+            f"    - {e['title']} — {', '.join(a['name'] for a in e['applicants'])}, "
+            f"{departement_label(e['departement'], call.departements)} : {format_euros(e['granted_cents'] or 0)}"
             for e in entries
         ]
+    lapsed = [d for d in views["dossiers"] if d["status"] == "lapsed"]
+    if lapsed:
+        out.append(
+            "  Subventions devenues caduques à l'échéance d'engagement, retirées de la liste : "
+            + " ; ".join(f"« {d['title']} » ({format_euros(d['granted_cents'] or 0)})" for d in lapsed)
+        )
     out += ["", *_explore(item_of, titles, args)]
     return "\n".join(out)
 
@@ -232,16 +239,18 @@ def _notifications(notifications: dict, args: argparse.Namespace) -> list[str]:
     items = notifications["items"]
     kinds = Counter(n["kind"] for n in items)
     recipients = {r for n in items for r in n["recipients"]}
+    sent = sum(bool(n["sent_at"]) for n in items)
     lines = [
-        f"Notifications : {kinds['individual']} individuelles (une par lauréat, avec sa subvention), "
-        f"{kinds['collective']} collectives (une par session pour les dossiers non retenus ou inéligibles) ; "
-        f"{len(recipients)} destinataires ; {sum(bool(n['sent_at']) for n in items)} envoyées, "
+        f"Notifications : {plural(kinds['individual'], 'individuelle')} (une par lauréat, avec sa subvention), "
+        f"{plural(kinds['collective'], 'collective')} (une par session pour les dossiers non retenus ou "
+        f"inéligibles), {plural(kinds['lapse'], 'lettre')} de caducité (subvention non engagée à l'échéance) ; "
+        f"{plural(len(recipients), 'destinataire')} ; {plural(sent, 'envoyée')}, "
         f"{notifications.get('pending', 0)} en attente, {notifications.get('overdue', 0)} en retard."
     ]
     outbox = Path(os.environ.get("AAP_OUTBOX_DIR") or args.data_dir / "outbox").resolve()
     found = sum((outbox / f"{n['notification_id']}.eml").is_file() for n in items)
     if found:
-        lines.append(f"  Les messages sont des fichiers .eml dans {outbox} ({found} fichiers).")
+        lines.append(f"  Les messages sont des fichiers .eml dans {outbox} ({plural(found, 'fichier')}).")
     else:
         lines.append(f"  Aucun fichier .eml dans {outbox} : le notifier envoie sans doute par SMTP (AAP_SMTP_HOST).")
     return lines

@@ -168,6 +168,7 @@ class Generator:
         return {
             "name": body.name,
             "siren": self.sirens[key],
+            "siret": luhn_complete(self.sirens[key] + "0001"),  # the seat's establishment (NIC 0001x)
             "kind": body.kind,
             "departement": body.departement,
             "operational_contact": lead,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from aap_contract.config import DEFAULT_CALL
+from aap import preflight
+from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys
 from aap_platform.natsauth import SERVICES as PUBLISHERS
 from aap_platform.natsauth import auth_dir_of, connect_as, find_credentials
@@ -89,6 +90,7 @@ class System:
         await self.stop()
 
     async def start(self) -> System:
+        self._preflight()
         try:
             self._start_nats()
             await self._provision()
@@ -103,16 +105,38 @@ class System:
             raise
         return self
 
+    def _preflight(self) -> None:
+        """Before anything starts: the ports are free, a given NATS answers (issue 17)."""
+        if self.nats_url:
+            host, port = preflight.host_port(self.nats_url)
+            if preflight.nats_info(host, port, timeout=3.0) is None:
+                raise StartError(f"aucun serveur NATS ne répond à {self.nats_url} : vérifiez l'adresse (--nats-url)")
+        if self.free_ports:
+            return
+        wanted = {} if self.nats_url else {"NATS": DEFAULT_NATS_PORT}
+        wanted.update({f"service {name}": DEFAULT_PORTS[name] for name in self.services})
+        busy = preflight.busy_ports(self.host, wanted)
+        if busy:
+            raise StartError(preflight.advice(busy))
+
     def _start_nats(self) -> None:
         if self.nats_url:
             return
         port = free_port() if self.free_ports else DEFAULT_NATS_PORT
-        self.nats = EmbeddedNats(self.data_dir / "nats", port=port, auth_dir=auth_dir_of(self.data_dir)).start()
+        _keep_previous(self.data_dir / "nats" / "nats-server.log")
+        self.nats = EmbeddedNats(
+            self.data_dir / "nats", port=port, auth_dir=auth_dir_of(self.data_dir), calls=(load_call(self.call).id,)
+        ).start()
         self.nats_url = self.nats.url
+        time.sleep(0.3)  # a server that could not bind its port exits at once; a foreign one answers meanwhile
+        if self.nats.proc is None or self.nats.proc.poll() is not None:
+            raise StartError(
+                f"le serveur NATS lancé par aap up s'est arrêté : le port {port} est pris par "
+                f"{preflight.holder('127.0.0.1', port)} ; voyez {self.data_dir / 'nats' / 'nats-server.log'}"
+            )
 
     async def _provision(self) -> None:
         """The call's streams and buckets, created by the administration identity."""
-        from aap_contract.config import load_call
 
         assert self.nats_url is not None
         nc = await connect_as(self.nats_url, find_credentials(self.data_dir, "admin"), connect_timeout=5)
@@ -149,7 +173,8 @@ class System:
             str(port),
             "--no-access-log",
         ]
-        with open(service.log_path, "ab") as log:
+        _keep_previous(service.log_path)
+        with open(service.log_path, "wb") as log:  # one log per run; the previous run's kept beside it
             service.proc = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(PROJECT_ROOT), start_new_session=True
             )
@@ -164,15 +189,16 @@ class System:
                     service = self.processes[name]
                     if not service.alive():
                         raise StartError(
-                            f"service {name} exited during start (code {service.proc and service.proc.returncode}); "
-                            f"see {service.log_path}\n{service.tail()}"
+                            f"le service {name} s'est arrêté au démarrage (code "
+                            f"{service.proc and service.proc.returncode}) ; voyez {service.log_path}\n{service.tail()}"
                         )
                     if await _is_ready(client, service.url):
                         waiting.discard(name)
                 if waiting and time.monotonic() > deadline:
                     raise StartError(
-                        f"service(s) {', '.join(sorted(waiting))} not ready after "
-                        f"{self.start_timeout:.0f} s; see {self.data_dir / 'logs'}"
+                        f"{'le service' if len(waiting) < 2 else 'les services'} {', '.join(sorted(waiting))} "
+                        f"{'n’est pas prêt' if len(waiting) < 2 else 'ne sont pas prêts'} après "
+                        f"{self.start_timeout:.0f} s ; voyez {self.data_dir / 'logs'}"
                     )
                 if waiting:
                     await asyncio.sleep(0.05)
@@ -198,6 +224,12 @@ class System:
             except subprocess.TimeoutExpired:
                 _signal(proc, signal.SIGKILL)
                 proc.wait()
+
+
+def _keep_previous(log: Path) -> None:
+    """A log per run: the last run's is kept as `<name>.previous.log`, older ones dropped."""
+    if log.is_file():
+        log.replace(log.with_name(log.stem + ".previous" + log.suffix))
 
 
 def _signal(proc: subprocess.Popen, sig: int) -> None:

@@ -6,6 +6,7 @@ A call is data: another region or year is a new file, never new code.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+
+from aap_contract.dossier import siren_is_valid, siret_is_valid
 
 CALLS_DIR_ENV = "AAP_CALLS_DIR"
 DEFAULT_CALL = "hdf-itn7-axe3-2021"
@@ -63,6 +66,40 @@ class Committee(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Notifications(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     delay_days: int
     templates_dir: str | None = None
+    # The collective letter names, for each dossier not retained, its structures' SIRENs and the
+    # reasons: every recipient would read the others'. Off unless the call asks for it.
+    collective_details: bool = False
+    # Voies et délais de recours, printed in every refusal and lapse letter.
+    appeal_court: str = "le tribunal administratif territorialement compétent"
+
+
+class Publication(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The SCDL « subventions » file: what the call's decisions state about payment."""
+
+    payment_conditions: str = "unique"  # conditionsVersement: unique, échelonné, or a free text
+    payment_period: str | None = None  # datesPeriodeVersement: AAAA-MM-JJ or AAAA-MM-JJ/AAAA-MM-JJ
+    dispositif_aide: str = ""  # dispositifAide: the aid scheme's id (schéma des dispositifs d'aide)
+    csv_bom: bool = False  # UTF-8 with a byte-order mark by default (Excel reads the accents)
+
+
+class Privacy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How long the contacts' personal data is kept after the call's end (its commitment
+    deadline), before their keys are destroyed (docs/PERSONAL_DATA.md)."""
+
+    retention_years_after_end: int = 5
+
+
+class Documents(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the official documents of a decision state beyond the log (all optional)."""
+
+    signatory: str = "Le préfet de région"
+    visas: list[str] = []  # the texts the arrêté is taken on, one "Vu …" each
+    start_months: int = 12  # délai de commencement de l'opération, from the notification
+    completion_months: int = 36  # the operation must be completed within, else the grant lapses
+    payment: str = (
+        "La subvention est versée sur production des justificatifs des dépenses réalisées : "
+        "une avance de 30 % peut être versée au commencement de l'opération, le solde à son achèvement."
+    )
 
 
 class CallInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -86,6 +123,9 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     themes: dict[str, str]
     committee: Committee
     notifications: Notifications
+    publication: Publication = msgspec.field(default_factory=Publication)
+    privacy: Privacy = msgspec.field(default_factory=Privacy)
+    documents: Documents = msgspec.field(default_factory=Documents)
 
     @property
     def id(self) -> str:
@@ -129,36 +169,94 @@ def _localize(raw: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     return fixed
 
 
+PERIOD = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(/[0-9]{4}-[0-9]{2}-[0-9]{2})?$")
+
+
+def _identifiers(raw: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every SIRET or SIREN of the file, wherever it is: (where, value)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and ("siret" in key.lower() or "siren" in key.lower() or key == "attributor_id"):
+                found.append((where, value))
+            else:
+                found += _identifiers(value, where)
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            found += _identifiers(value, f"{path}[{i}]")
+    return found
+
+
+def _check_identifiers(raw: dict[str, Any]) -> list[str]:
+    problems = []
+    for where, value in _identifiers(raw):
+        if (where.endswith("attributor_id") or "siret" in where.lower()) and len(value) != 14:
+            problems.append(f"{where} = {value!r} : un SIRET a 14 chiffres")
+        elif len(value) == 14:
+            if not (siret_is_valid(value) and siren_is_valid(value[:9])):
+                problems.append(f"{where} = {value!r} n'est pas un SIRET valide (clé de contrôle Luhn)")
+        elif len(value) == 9:
+            if not siren_is_valid(value):
+                problems.append(f"{where} = {value!r} n'est pas un SIREN valide (clé de contrôle Luhn)")
+        else:
+            problems.append(f"{where} = {value!r} : un SIRET a 14 chiffres, un SIREN 9")
+    return problems
+
+
+_TYPES = {"int": "un entier", "str": "une chaîne", "bool": "un booléen", "float": "un nombre", "array": "une liste"}
+
+
+def _french(message: str) -> str:
+    """msgspec's message on a wrong type or field, said in French (its `$.path` kept)."""
+    found = re.match(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$\.([^`]+)`)?", message)
+    if found:
+        want, got, where = found.groups()
+        return f"{where or 'valeur'} : {_TYPES.get(want, want)} attendu, {_TYPES.get(got, got)} trouvé"
+    found = re.match(r"Object contains unknown field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", message)
+    if found:
+        return f"champ inconnu « {found.group(1)} »" + (f" dans [{found.group(2)}]" if found.group(2) else "")
+    found = re.match(r"Object missing required field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", message)
+    if found:
+        return f"champ obligatoire manquant « {found.group(1)} »" + (
+            f" dans [{found.group(2)}]" if found.group(2) else ""
+        )
+    return message
+
+
 def _check(cfg: CallConfig) -> None:
     problems = []
+    period = cfg.publication.payment_period
+    if period is not None and not PERIOD.match(period):
+        problems.append(f"publication.payment_period = {period!r} : attendu AAAA-MM-JJ ou AAAA-MM-JJ/AAAA-MM-JJ")
     if cfg.window.opens >= cfg.window.closes:
-        problems.append("window.opens must be before window.closes")
+        problems.append("window.opens doit précéder window.closes")
     cutoffs = [s.cutoff for s in cfg.sessions]
     if not cfg.sessions:
-        problems.append("at least one [[sessions]] is required")
+        problems.append("il faut au moins une [[sessions]]")
     elif cutoffs != sorted(cutoffs) or len(set(cutoffs)) != len(cutoffs):
-        problems.append("sessions must have increasing cut-offs")
+        problems.append("les relevés (cutoff) des sessions doivent être croissants")
     elif cfg.sessions[-1].cutoff < cfg.window.closes:
-        problems.append("the last session's cut-off must be at or after window.closes")
+        problems.append("le relevé de la dernière session doit être à la clôture des dépôts (window.closes) ou après")
     if [s.number for s in cfg.sessions] != list(range(1, len(cfg.sessions) + 1)):
-        problems.append("sessions must be numbered 1, 2, … in order")
+        problems.append("les sessions se numérotent 1, 2, … dans l'ordre")
     if cfg.budget.envelope_cents <= 0:
-        problems.append("budget.envelope_cents must be positive")
+        problems.append("budget.envelope_cents doit être positif")
     e = cfg.eligibility
     if e.cost_min_exclusive_cents >= e.cost_max_exclusive_cents:
-        problems.append("eligibility cost bounds are inverted")
+        problems.append("les bornes de coût de [eligibility] sont inversées")
     if not 0 <= e.rate_min_percent <= e.rate_max_percent:
-        problems.append("eligibility rate bounds are inverted")
+        problems.append("les bornes de taux de [eligibility] sont inversées")
     for track, themes in cfg.tracks.items():
         for theme in themes:
             if theme not in cfg.themes:
-                problems.append(f"tracks.{track} names unknown theme {theme!r}")
+                problems.append(f"tracks.{track} nomme une thématique inconnue : {theme!r}")
     ids = [m.id for m in cfg.committee.members]
     if len(set(ids)) != len(ids):
-        problems.append("committee member ids must be unique")
+        problems.append("les identifiants des membres du comité doivent être uniques")
     for m in cfg.committee.members:
         if m.departement is not None and m.departement not in cfg.departements:
-            problems.append(f"committee member {m.id} has unknown département {m.departement}")
+            problems.append(f"le membre du comité {m.id} a un département inconnu : {m.departement}")
     if problems:
         raise ConfigError("; ".join(problems))
 
@@ -167,19 +265,22 @@ def parse_call(text: str, source: str = "<call>") -> CallConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{source} : TOML invalide : {exc}") from None
     try:
         tz = ZoneInfo(raw.get("call", {}).get("timezone", ""))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{source}: call.timezone is missing or unknown") from None
+        raise ConfigError(f"{source} : call.timezone manque ou est inconnu") from None
+    bad_ids = _check_identifiers(raw)
+    if bad_ids:
+        raise ConfigError(f"{source} : " + "; ".join(bad_ids))
     try:
         cfg = msgspec.convert(_localize(raw, tz), CallConfig)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source} : {_french(str(exc))}") from None
     try:
         _check(cfg)
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source} : {exc}") from None
     return cfg
 
 
@@ -196,5 +297,5 @@ def load_call(call: str = DEFAULT_CALL) -> CallConfig:
     if not path.suffix:
         path = calls_dir() / f"{call}.toml"
     if not path.is_file():
-        raise ConfigError(f"no call configuration at {path}")
+        raise ConfigError(f"aucune configuration d'appel à {path}")
     return parse_call(path.read_text(encoding="utf-8"), str(path))

@@ -32,23 +32,25 @@ def breach(event: Event[Any], call: CallConfig) -> str | None:
     """None when the event keeps the contract; else what it breaks."""
     kind = BY_NAME.get(event.type)
     if kind is None:
-        return f"unknown event type {event.type}"
+        return f"type d'événement inconnu {event.type}"
     if event.aggregate_type != kind.aggregate:
-        return f"{event.type} on aggregate {event.aggregate_type!r}, not {kind.aggregate!r}"
+        return f"{event.type} sur l'agrégat {event.aggregate_type!r} au lieu de {kind.aggregate!r}"
     if not valid_id(event.aggregate_id):
-        return f"{event.type}: aggregate id {event.aggregate_id[:80]!r} is not a valid id"
+        return f"{event.type} : identifiant d'agrégat invalide {event.aggregate_id[:80]!r}"
     data = event.data
     dossier_id = getattr(data, "dossier_id", None)
     if dossier_id is not None and not valid_id(dossier_id):
-        return f"{event.type}: dossier id {str(dossier_id)[:80]!r} is not a valid id"
+        return f"{event.type} : identifiant de dossier invalide {str(dossier_id)[:80]!r}"
     numbers = {s.number for s in call.sessions}
     for n in _sessions(data):
         if n not in numbers:
-            return f"{event.type}: session {n} is not one of the call's"
+            return f"{event.type} : la session {n} n'existe pas dans l'appel"
     if kind.aggregate == "session" and event.aggregate_id != str(getattr(data, "session", event.aggregate_id)):
-        return f"{event.type} of session {getattr(data, 'session', '?')} on session {event.aggregate_id}"
+        return (
+            f"{event.type} de la session {getattr(data, 'session', '?')} enregistré sur la session {event.aggregate_id}"
+        )
     if kind.aggregate in ("envelope", "seal") and event.aggregate_id != call.id:
-        return f"{event.type} on envelope {event.aggregate_id!r}, not the call's"
+        return f"{event.type} sur l'enveloppe {event.aggregate_id!r}, qui n'est pas celle de l'appel"
     if kind.aggregate in ("dossier", "assessment") and dossier_id is not None and dossier_id != event.aggregate_id:
-        return f"{event.type} of dossier {dossier_id} on aggregate {event.aggregate_id}"
+        return f"{event.type} du dossier {dossier_id} enregistré sur l'agrégat {event.aggregate_id}"
     return None

@@ -33,8 +33,10 @@ Email = Annotated[
 ]
 Phone = Annotated[str, Check(pattern=r"\A[0-9+(). -]{1,30}\Z")]
 Siren = Annotated[str, Check(pattern=r"\A[0-9]{9}\Z", description="9 digits, Luhn checksum")]
-Siret = Annotated[str, Check(pattern=r"\A[0-9]{14}\Z", description="14 digits: SIREN + NIC")]
+Siret = Annotated[str, Check(pattern=r"\A[0-9]{14}\Z", description="14 digits: SIREN + NIC, Luhn checksum")]
 MAX_EXPENSES = 200
+Rna = Annotated[str, Check(pattern=r"\AW[0-9]{9}\Z", description="RNA number: W and 9 digits")]
+Share = Annotated[int, Check(ge=1, le=100, description="percent of the grant paid to this structure")]
 
 
 class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
@@ -53,6 +55,8 @@ class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
     resources_committed: bool
     contact: Contact
     siret: Siret | None = None  # the establishment, for the open-data list of subsidies
+    rna: Rna | None = None  # an association's RNA number (open-data list)
+    share_percent: Share | None = None  # its share of the grant, when the dossier states the split
 
 
 class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
@@ -96,10 +100,24 @@ class Dossier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False)
 
 def siren_is_valid(siren: str) -> bool:
     """Nine digits with a valid Luhn checksum."""
-    if len(siren) != 9 or not siren.isdigit():
+    return len(siren) == 9 and _luhn(siren)
+
+
+def siret_is_valid(siret: str) -> bool:
+    """Fourteen digits with a valid Luhn checksum (La Poste's establishments, SIREN 356000000,
+    follow another rule: the sum of the digits is a multiple of 5)."""
+    if len(siret) != 14 or not siret.isdigit():
+        return False
+    if siret.startswith("356000000") and siret != "35600000000048":
+        return sum(int(c) for c in siret) % 5 == 0
+    return _luhn(siret)
+
+
+def _luhn(digits: str) -> bool:
+    if not digits.isascii() or not digits.isdigit():
         return False
     total = 0
-    for i, ch in enumerate(reversed(siren)):
+    for i, ch in enumerate(reversed(digits)):
         d = int(ch)
         if i % 2 == 1:
             d *= 2

@@ -23,6 +23,8 @@ class ApplicantSummary(msgspec.Struct, frozen=True, gc=False):
     siret: str | None
     contact_email: str
     operational_contact: bool
+    rna: str | None = None
+    share_percent: int | None = None
 
 
 class DossierSummary(msgspec.Struct, frozen=True, gc=False):
@@ -49,7 +51,9 @@ def _lead(dossier: Dossier) -> Applicant:
 def _applicants(dossier: Dossier) -> tuple[ApplicantSummary, ...]:
     return tuple(
         [
-            ApplicantSummary(a.name, intern(a.siren), a.siret, a.contact.email, a.operational_contact)
+            ApplicantSummary(
+                a.name, intern(a.siren), a.siret, a.contact.email, a.operational_contact, a.rna, a.share_percent
+            )
             for a in dossier.applicants
         ]
     )

@@ -162,6 +162,19 @@ class CreditsCommitted(EventData, frozen=True):
     legal_reference: str
 
 
+class BeneficiaryIdentified(EventData, frozen=True):
+    """An operator completed the establishment (SIRET) or association (RNA) number of one of a
+    committed grant's structures, which the dossier lacked: the legal commitment names the
+    paying establishment, the open-data list needs it."""
+
+    aggregate = "envelope"
+    publisher = "budget"
+    dossier_id: str
+    siren: str
+    siret: str | None = None
+    rna: str | None = None
+
+
 class Lapse(msgspec.Struct, frozen=True):
     dossier_id: str
     amount_cents: int
@@ -174,6 +187,55 @@ class ReservationsLapsed(EventData, frozen=True):
     lapses: list[Lapse]
 
 
+# --- committee: aggregate "draft" (programmation drafts; they never touch the envelope) ---
+
+
+class DraftLine(msgspec.Struct, frozen=True):
+    dossier_id: str
+    granted_cents: int
+
+
+class DraftCreated(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    session: int
+    name: str
+    author: str
+    lines: list[DraftLine]
+    proposed: bool = False  # built from the ranking rather than by hand
+
+
+class DraftLineChanged(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    dossier_id: str
+    granted_cents: int
+
+
+class DraftLineRemoved(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    dossier_id: str
+
+
+class LineOutcome(msgspec.Struct, frozen=True):
+    dossier_id: str
+    granted_cents: int
+    code: str | None = None  # None: the selection was recorded; else the refusal's code
+    message: str | None = None
+
+
+class DraftAdopted(EventData, frozen=True):
+    aggregate = "draft"
+    publisher = "committee"
+    draft_id: str
+    session: int
+    outcomes: list[LineOutcome]
+
+
 # --- notifier: aggregate "notification" ------------------------------------------------
 
 
@@ -181,12 +243,33 @@ class NotificationSent(EventData, frozen=True):
     aggregate = "notification"
     publisher = "notifier"
     notification_id: str
-    kind: Literal["individual", "collective"]
+    kind: Literal["individual", "collective", "lapse"]  # "lapse" added: older events stay readable
     session: int
     dossier_ids: list[str]
     recipients: list[str]
     message_id: str
     subject: str
+
+
+# --- notifier: aggregate "official" (the official documents of each decision) ------------
+
+OfficialKind = Literal["arrete", "notification", "non_selection"]
+
+
+class OfficialDocumentIssued(EventData, frozen=True):
+    """An official document of a decision, generated once from the log: its content's hash is
+    what an auditor's regeneration is compared with."""
+
+    aggregate = "official"
+    publisher = "notifier"
+    document_id: str
+    dossier_id: str
+    session: int
+    kind: OfficialKind
+    reference: str  # the decision's reference, printed on the document
+    sha256: str
+    size: int
+    object_name: str
 
 
 # --- the log's own seals: aggregate "seal" (one per call), sealed by the committee ---------
@@ -215,11 +298,17 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     ProjectRejected,
     ProjectDeferred,
     SessionClosed,
+    DraftCreated,
+    DraftLineChanged,
+    DraftLineRemoved,
+    DraftAdopted,
     CreditsReserved,
     ReservationRefused,
     CreditsCommitted,
     ReservationsLapsed,
+    BeneficiaryIdentified,
     NotificationSent,
+    OfficialDocumentIssued,
     LogSealed,
 )
 BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}

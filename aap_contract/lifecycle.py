@@ -44,6 +44,27 @@ STATUS_LABELS: dict[str, str] = {
     "withdrawn": "retirés par leur porteur",
     "submitted": "déposés, en cours d'instruction",
 }
+# The same, for one dossier (French agreement: "1 retenu", "2 retenus").
+STATUS_LABELS_ONE: dict[str, str] = {
+    "committed": "retenu, crédits engagés",
+    "selected": "retenu, crédits réservés",
+    "lapsed": "retenu, crédits annulés (non engagés à l'échéance)",
+    "selection_unfunded": "retenu sans financement (enveloppe épuisée)",
+    "rejected": "non retenu par le comité",
+    "deferred": "ajourné à la session suivante",
+    "eligible": "éligible, en attente du comité",
+    "ineligible": "inéligible",
+    "withdrawn": "retiré par son porteur",
+    "submitted": "déposé, en cours d'instruction",
+}
+
+
+def status_label(status: str, n: int) -> str:
+    """How a report names `n` dossiers in `status`, with the agreement."""
+    labels = STATUS_LABELS_ONE if abs(n) < 2 else STATUS_LABELS
+    return labels.get(status, status)
+
+
 FINAL = {"withdrawn"}
 
 

@@ -75,6 +75,8 @@ SUMMARY_FIELDS: Keep = {
         "name": True,
         "siren": True,
         "siret": True,
+        "rna": True,
+        "share_percent": True,
         "departement": True,
         "operational_contact": True,
         "contact": {"email": True},

@@ -4,7 +4,7 @@ Pure vocabulary: how a refusal becomes an HTTP answer is the platform's (`aap_pl
 
 from __future__ import annotations
 
-NOT_FOUND_CODES = frozenset({"UNKNOWN_DOSSIER", "UNKNOWN_SESSION"})
+NOT_FOUND_CODES = frozenset({"UNKNOWN_DOSSIER", "UNKNOWN_SESSION", "UNKNOWN_DRAFT", "UNKNOWN_DOCUMENT"})
 
 
 class Refusal(Exception):

@@ -27,6 +27,7 @@ AGGREGATES = {
     "session": "Une session du comité de sélection (identifiant : son numéro).",
     "envelope": "L'enveloppe budgétaire de l'appel (identifiant : celui de l'appel).",
     "notification": "Une notification envoyée (identifiant : celui de la notification).",
+    "draft": "Un projet de programmation d'une session (identifiant : celui du projet).",
 }
 HEADERS = {
     "type": "object",

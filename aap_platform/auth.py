@@ -74,7 +74,7 @@ class Verifier:
                 token, key, algorithms=["ES256", "RS256"], audience=self.audience, options={"require": ["exp", "sub"]}
             )
         except Exception as exc:  # noqa: BLE001 — any fault of the token (alg/key mismatch too) is a 401
-            raise NotAuthorizedException("jeton invalide ou expiré") from exc
+            raise NotAuthorizedException(_why_refused(exc)) from exc
         role = claims.get("role")
         if role not in ROLES:
             raise NotAuthorizedException("jeton sans rôle reconnu")
@@ -89,6 +89,25 @@ class Verifier:
         ):
             raise NotAuthorizedException("jeton aux revendications mal formées")
         return Principal(subject=subject, role=role, sirens=tuple(sirens), member_id=member), float(claims["exp"])
+
+
+UNKNOWN_KEY = (
+    "jeton invalide : signé par une clé que ce système ne connaît pas (un jeton local s'émet avec "
+    "`aap token issue --data-dir <le dossier de données de aap up>`)"
+)
+
+
+def _why_refused(exc: Exception) -> str:
+    """Why a token is refused, in words that say what to do."""
+    if isinstance(exc, (KeyError, jwt.InvalidSignatureError, jwt.PyJWKClientError)):
+        return UNKNOWN_KEY
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "jeton expiré : émettez-en un nouveau"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "jeton invalide : destiné à un autre service (aud)"
+    if isinstance(exc, jwt.DecodeError):
+        return "jeton illisible : ce n'est pas un JWT"
+    return "jeton invalide ou expiré"
 
 
 def ensure_dev_keys(folder: Path) -> tuple[Path, Path]:

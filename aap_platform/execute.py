@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aap_contract.envelope import Event
 from aap_contract.events import EventData
+from aap_platform import privacy
 from aap_platform.store import ConcurrencyError, EventStore, Loaded
 
 Decide = Callable[[Loaded], EventData | None]
@@ -55,6 +56,7 @@ async def execute(
                 guess = False
                 continue
             return None
+        data = await privacy.seal(store, data)  # personal fields encrypted with their subject's key
         event = loaded.next(data, actor=actor, at=now(), causation=causation, event_id=event_id)
         try:
             seq = await store.append(event, loaded.version)

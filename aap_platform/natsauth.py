@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 
 import msgspec
 
+from aap_contract.config import DEFAULT_CALL
 from aap_contract.events import EVENT_TYPES
 
 SERVICES: tuple[str, ...] = tuple(dict.fromkeys(t.publisher for t in EVENT_TYPES))
@@ -27,8 +29,10 @@ OPERATORS = ("admin", "auditor", "clock")
 IDENTITIES = (*OPERATORS, *SERVICES)
 # Tests only (EmbeddedNats(test_root=True)): plays every service at once. Never in a deployment.
 TEST_ROOT = "test-root"
-# Objects stores a service owns (bucket name prefix; the call id completes it).
-OBJECT_STORES = {"intake": "aap_documents_"}
+# Object stores a service writes (bucket prefix; the call id completes it, `objects.bucket_name`).
+OBJECT_STORES = {"intake": "aap_documents", "notifier": "aap_official"}
+# Services that make personal-data keys (they append events carrying personal data).
+PRIVACY_WRITERS = ("intake", "notifier")
 
 
 class Credentials(msgspec.Struct, frozen=True):
@@ -91,19 +95,27 @@ _READ = [
 ]
 
 
-def permissions(identity: str) -> dict:
+def _bucket(prefix: str, call_id: str) -> str:
+    return f"{prefix}_" + re.sub(r"[^A-Za-z0-9]", "_", call_id)
+
+
+def permissions(identity: str, calls: tuple[str, ...] = (DEFAULT_CALL,)) -> dict:
+    """What `identity` may publish and subscribe to, for the calls the server carries (the
+    buckets' names include the call id)."""
     inbox = inbox_prefix(identity) + ".>"
+    clocks = [f"$KV.{_bucket('aap_clock', c)}.>" for c in calls]
     if identity == TEST_ROOT:
         return {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}
     if identity == "admin":
         return {
-            "publish": {"allow": [">"], "deny": ["aap.>", "$KV.>"]},
+            # the clock is the clock's; personal-data keys may be erased (aap privacy erase)
+            "publish": {"allow": [">"], "deny": ["aap.>", *clocks]},
             "subscribe": {"allow": [inbox]},
         }
     if identity == "auditor":
         return {"publish": {"allow": list(_READ)}, "subscribe": {"allow": [inbox]}}
     if identity == "clock":
-        return {"publish": {"allow": [*_READ, "$KV.*.now"]}, "subscribe": {"allow": [inbox]}}
+        return {"publish": {"allow": [*_READ, *clocks]}, "subscribe": {"allow": [inbox]}}
     durable = f"{identity}-reactor"
     allow = [
         *_READ,
@@ -112,13 +124,21 @@ def permissions(identity: str) -> dict:
         f"$JS.ACK.*.{durable}.>",
         f"aap-parked.*.{identity}",
     ]
-    if identity in OBJECT_STORES:
-        allow.append("$O.*.>")  # its bucket's chunks and metadata (objects are never replaced: no purge)
+    if identity in OBJECT_STORES:  # its bucket's chunks and metadata (objects are never replaced: no purge)
+        allow += [f"$O.{_bucket(OBJECT_STORES[identity], c)}.>" for c in calls]
+    if identity in PRIVACY_WRITERS:
+        allow += [f"$KV.{_bucket('aap_privacy', c)}.>" for c in calls]
     return {"publish": {"allow": allow}, "subscribe": {"allow": [inbox]}}
 
 
 def server_config(
-    credentials: dict[str, Credentials], *, host: str, port: int, store_dir: Path, monitor_port: int | None = None
+    credentials: dict[str, Credentials],
+    *,
+    host: str,
+    port: int,
+    store_dir: Path,
+    monitor_port: int | None = None,
+    calls: tuple[str, ...] = (DEFAULT_CALL,),
 ) -> dict:
     """The nats-server configuration (JSON is valid NATS configuration syntax)."""
     config: dict = {
@@ -127,7 +147,7 @@ def server_config(
         "jetstream": {"store_dir": str(store_dir)},
         "authorization": {
             "users": [
-                {"user": c.user, "password": c.password, "permissions": permissions(identity)}
+                {"user": c.user, "password": c.password, "permissions": permissions(identity, calls)}
                 for identity, c in credentials.items()
             ]
         },

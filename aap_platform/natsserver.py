@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from aap_contract.config import DEFAULT_CALL
 from aap_platform.natsauth import (
     IDENTITIES,
     TEST_ROOT,
@@ -50,6 +51,7 @@ class EmbeddedNats:
         monitor_port: int | None = None,
         auth_dir: Path | None = None,
         test_root: bool = False,
+        calls: tuple[str, ...] = (DEFAULT_CALL,),
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
@@ -57,6 +59,7 @@ class EmbeddedNats:
         self.auth_dir = Path(auth_dir) if auth_dir is not None else None
         self.credentials: dict[str, Credentials] = {}
         self.test_root = test_root
+        self.calls = calls
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -73,6 +76,7 @@ class EmbeddedNats:
                 port=self.port,
                 store_dir=self.data_dir,
                 monitor_port=self.monitor_port,
+                calls=self.calls,
             )
             args = [binary(), "-c", str(write_server_config(self.auth_dir / "nats-server.conf", config))]
         else:

@@ -1,22 +1,18 @@
 """What the administration identity sets up for a call, before any service starts: the call's
-stream (append-only: deletes and purges denied, no limit), its parked stream, the clock bucket
-and the documents' object store. Services only check them: they may not create, change or
-delete any of them (`aap_platform.natsauth`)."""
+stream (append-only: deletes and purges denied, no limit), its parked stream, the clock and
+personal-data key buckets, and the object stores (applicants' and official documents).
+Services only check them: they may not create, change or delete any of them
+(`aap_platform.natsauth`)."""
 
 from __future__ import annotations
-
-import re
 
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from aap_platform.clock import bucket_name as clock_bucket_name
+from aap_platform.objects import bucket_name
 from aap_platform.reactor import ensure_parked_stream
 from aap_platform.store import EventStore
-
-
-def documents_bucket(call_id: str) -> str:
-    return "aap_documents_" + re.sub(r"[^A-Za-z0-9]", "_", call_id)
 
 
 async def provision(js: JetStreamContext, call_id: str, replicas: int = 1) -> EventStore:
@@ -27,8 +23,16 @@ async def provision(js: JetStreamContext, call_id: str, replicas: int = 1) -> Ev
         await js.key_value(clock_bucket_name(call_id))
     except (BucketNotFoundError, NotFoundError):
         await js.create_key_value(bucket=clock_bucket_name(call_id), history=1, replicas=replicas)
+    from aap_platform.privacy import bucket_name as privacy_bucket
+
+    for prefix in ("aap_documents", "aap_official"):
+        name = bucket_name(prefix, call_id)
+        try:
+            await js.object_store(name)
+        except (BucketNotFoundError, NotFoundError):
+            await js.create_object_store(name, replicas=replicas)
     try:
-        await js.object_store(documents_bucket(call_id))
+        await js.key_value(privacy_bucket(call_id))
     except (BucketNotFoundError, NotFoundError):
-        await js.create_object_store(documents_bucket(call_id), replicas=replicas)
+        await js.create_key_value(bucket=privacy_bucket(call_id), history=1, replicas=replicas)
     return store

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from faststream.nats import NatsBroker
 from faststream.nats.security import NatsUserPassword
-from litestar import Litestar, Response, get
-from litestar.exceptions import NotAuthorizedException
+from litestar import Litestar, Request, Response, get
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -25,9 +25,9 @@ from prometheus_client import start_http_server
 from aap_contract.config import CallConfig, load_call
 from aap_contract.envelope import Event
 from aap_contract.refusal import Refusal
-from aap_platform import asyncapi, metrics
+from aap_platform import asyncapi, metrics, privacy
 from aap_platform.audit import compare
-from aap_platform.auth import Verifier, require
+from aap_platform.auth import Verifier, principal, require
 from aap_platform.clock import Clock
 from aap_platform.edge import (
     edge_middleware,
@@ -36,7 +36,7 @@ from aap_platform.edge import (
     security_headers,
     too_large_handler,
 )
-from aap_platform.errors import refusal_handler
+from aap_platform.errors import http_error_handler, refusal_handler
 from aap_platform.guard import Guard
 from aap_platform.natsauth import load_credentials, tls_context
 from aap_platform.openapi import COMPONENTS, documented
@@ -105,6 +105,7 @@ class Runtime:
         await self.check()
         if any(p.endswith("is missing") for p in self.problems):
             raise RuntimeError(f"{self.service}: {'; '.join(self.problems)} (run `aap setup` as the administrator)")
+        await privacy.attach(self.store)  # personal fields sealed on append, revealed on read
         for view in self.views:
             view.guard = self.guard
             await view.start(self.store)
@@ -156,6 +157,9 @@ class Runtime:
             self._watch.cancel()
         if self.sealer is not None:
             await self.sealer.stop()
+        vault = privacy.vault_of(self.store) if hasattr(self, "store") else None
+        if vault is not None:
+            await vault.close()
         await self.clock.stop()
         for view in self.views:
             await view.stop()
@@ -205,11 +209,18 @@ class Runtime:
             **documented(statuses={422: "as_of is no instant with its offset"}),
         )
         async def audit_views(
-            as_of: FromQuery[datetime | None] = None, with_state: FromQuery[bool] = False
+            request: Request, as_of: FromQuery[datetime | None] = None, with_state: FromQuery[bool] = False
         ) -> list[dict]:
             """Each view rebuilt from the first event (up to `as_of` if given), with its digest
-            beside the live view's: equal digests mean the replay gives the live view exactly."""
-            return await compare(runtime.views, runtime.store, as_of, with_state=with_state)
+            beside the live view's: equal digests mean the replay gives the live view exactly.
+            The states hold no personal field for an auditor (masked); an admin reads them revealed."""
+            rows = await compare(runtime.views, runtime.store, as_of, with_state=with_state)
+            if with_state:
+                auditor = principal(request).role == "auditor"
+                for row in rows:
+                    state = row["state"]
+                    row["state"] = privacy.mask(state) if auditor else await privacy.reveal(runtime.store, state)
+            return rows
 
         @get(
             "/asyncapi.json",
@@ -268,6 +279,7 @@ def build_app(
         middleware=[edge_middleware, prometheus.middleware],
         exception_handlers={
             Refusal: refusal_handler,
+            HTTPException: http_error_handler,
             InvalidId: invalid_id_handler,
             EventTooLarge: too_large_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,

@@ -27,6 +27,7 @@ from aap_contract.events import BY_NAME
 KEY_HEADER = "Aap-Key"
 SIG_HEADER = "Aap-Sig"
 KEYRING = "keyring.json"
+UNSIGNED = "n'est pas signé"
 
 
 class KeyEntry(msgspec.Struct, frozen=True):
@@ -99,21 +100,21 @@ class Keyring:
         """None when the event is signed by its type's publisher; else what is wrong."""
         kind = BY_NAME.get(type_name or "")
         if kind is None:
-            return f"unknown event type {type_name!r}"
+            return f"type d'événement inconnu {type_name!r}"
         kid = headers.get(KEY_HEADER) if headers else None
         sig = headers.get(SIG_HEADER) if headers else None
         if not kid or not sig:
-            return f"{type_name} is not signed"
+            return f"{type_name} {UNSIGNED}"
         known = self._keys.get(kid)
         if known is None:
-            return f"{type_name} signed with an unknown key {kid}"
+            return f"{type_name} signé d'une clé inconnue ({kid})"
         service, public = known
         if service != kind.publisher:
-            return f"{type_name} signed by {service}, but only {kind.publisher} publishes it"
+            return f"{type_name} signé par {service}, alors que seul {kind.publisher} le publie"
         try:
             public.verify(base64.b64decode(sig), message(subject, link))
         except (InvalidSignature, ValueError):
-            return f"{type_name}: forged signature (key {kid} of {service})"
+            return f"{type_name} : signature falsifiée (clé {kid} de {service})"
         return None
 
 

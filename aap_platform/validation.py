@@ -63,9 +63,9 @@ def _check(value: Any, t: mi.Type, path: str, out: FieldErrors) -> None:
         if not isinstance(value, list):
             return err("liste attendue")
         if t.min_length is not None and len(value) < t.min_length:
-            err(f"au moins {t.min_length} élément(s) attendu(s)")
+            err(f"au moins {t.min_length} {'élément attendu' if t.min_length < 2 else 'éléments attendus'}")
         if t.max_length is not None and len(value) > t.max_length:
-            err(f"au plus {t.max_length} élément(s)")
+            err(f"au plus {t.max_length} {'élément' if t.max_length < 2 else 'éléments'}")
         for i, item in enumerate(value):
             _check(item, t.item_type, f"{path}[{i}]", out)
         return
@@ -152,6 +152,51 @@ def _typed(data: Any, value: Any, tp: type) -> Any:
     return value if type(value) is tp else msgspec.convert(data, tp)
 
 
+_JSON_FAULTS = (
+    (re.compile(r"^Input data was truncated"), "le JSON est tronqué (il s'arrête avant la fin)"),
+    (re.compile(r"trailing characters \(byte (\d+)\)"), "caractères en trop après la fin du JSON (octet {0})"),
+    (re.compile(r"invalid character \(byte (\d+)\)"), "caractère inattendu (octet {0})"),
+    (re.compile(r"expected '(.)' or '(.)' \(byte (\d+)\)"), "« {0} » ou « {1} » attendu (octet {2})"),
+    (re.compile(r"expected '(.)' \(byte (\d+)\)"), "« {0} » attendu (octet {1})"),
+    (re.compile(r"invalid escape character in string \(byte (\d+)\)"), "séquence d'échappement invalide (octet {0})"),
+    (re.compile(r"object keys must be strings \(byte (\d+)\)"), "les clés d'un objet sont des chaînes (octet {0})"),
+    (re.compile(r"invalid utf-8|invalid UTF-8", re.I), "le texte n'est pas en UTF-8"),
+    (re.compile(r"number out of range \(byte (\d+)\)"), "nombre hors limites (octet {0})"),
+)
+
+
+def french_json_error(exc: Exception) -> str:
+    """msgspec's English message on unreadable JSON, said in French (the byte position kept)."""
+    text = str(exc)
+    for pattern, french in _JSON_FAULTS:
+        found = pattern.search(text)
+        if found:
+            return "JSON illisible : " + french.format(*found.groups())
+    byte = re.search(r"\(byte (\d+)\)", text)
+    return "JSON illisible" + (f" (octet {byte.group(1)})" if byte else "")
+
+
+_TYPE_NAMES = {
+    "int": "un entier",
+    "str": "une chaîne",
+    "bool": "un booléen",
+    "float": "un nombre",
+    "object": "un objet",
+}
+_TYPE_NAMES.update({"array": "une liste", "null": "null"})
+
+
+def french_validation_error(exc: Exception) -> str:
+    """msgspec's English message on a value of the wrong type, said in French."""
+    text = str(exc)
+    found = re.match(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `([^`]+)`)?", text)
+    if found:
+        want, got, where = found.groups()
+        message = f"{_TYPE_NAMES.get(want, want)} attendu, reçu {_TYPE_NAMES.get(got, got)}"
+        return message + (f" (à {where})" if where else "")
+    return "valeur invalide" + (f" ({text.rsplit(' - at ', 1)[1]})" if " - at " in text else "")
+
+
 def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | None = None) -> T:
     """Decode and validate a request body; raise a 422 listing every faulty field."""
     if isinstance(raw, (bytes, bytearray, str)):
@@ -159,7 +204,7 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
             data = msgspec.json.decode(raw)
         except (msgspec.DecodeError, RecursionError) as exc:  # nested too deep is unreadable too
             raise ValidationException(
-                "corps JSON illisible", extra=[{"field": "body", "message": str(exc)[:200]}], status_code=422
+                "corps JSON illisible", extra=[{"field": "body", "message": french_json_error(exc)}], status_code=422
             ) from None
     else:
         data = raw
@@ -175,7 +220,7 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
         try:
             value = _typed(data, msgspec.convert(data, judge), tp)
         except msgspec.ValidationError as exc:
-            errors = [{"field": "body", "message": str(exc)}]
+            errors = [{"field": "body", "message": french_validation_error(exc)}]
         else:
             errors = extra(value) if extra else []
             if not errors:

@@ -135,9 +135,9 @@ async def run(
 async def check_log(store: EventStore, call, dossier_ids: list[str]) -> dict:
     """The envelope folded event by event: never below zero; each selection answered once."""
     loaded = await store.load("envelope", call.id)
-    state, lowest, answered = domain.owned(domain.initial_state(call.budget)), call.budget.envelope_cents, []
+    state, lowest, answered = domain.initial_state(call.budget), call.budget.envelope_cents, []
     for event in loaded.events:
-        state = domain.evolve_owned(state, event.data)
+        state = domain.evolve(state, event)
         lowest = min(lowest, state.available_cents)
         if isinstance(event.data, (CreditsReserved, ReservationRefused)):
             answered.append(event.data.dossier_id)

@@ -19,17 +19,25 @@ import msgspec
 from aap_contract.dossier import Dossier
 from aap_contract.envelope import Event
 from aap_contract.events import (
+    BeneficiaryIdentified,
     CreditsCommitted,
     CreditsReserved,
     DocumentUploaded,
     DossierAmended,
     DossierSubmitted,
     DossierWithdrawn,
+    DraftAdopted,
+    DraftCreated,
+    DraftLine,
+    DraftLineChanged,
+    DraftLineRemoved,
     EligibilityAssessed,
     EventData,
     Lapse,
+    LineOutcome,
     LogSealed,
     NotificationSent,
+    OfficialDocumentIssued,
     ProjectDeferred,
     ProjectRejected,
     ProjectSelected,
@@ -86,6 +94,7 @@ class History:
         self.laureates: dict[int, list[str]] = {1: [], 2: []}
         self.not_retained: dict[int, list[str]] = {1: [], 2: []}
         self.held: dict[str, int] = {}  # reserved, not committed: lapsed at the deadline
+        self.identified: list[str] = []  # committed grants whose SIRET an operator completed
         self.n = 0
 
     def _event(
@@ -124,9 +133,9 @@ class History:
         rng, decided = self.rng, []
         for i in range(first, first + count):
             did, session = f"d{i:07d}", 1 if rng.random() < 0.6 else 2
-            first = self._event("dossier", did, DossierSubmitted(did, _variant(self.base, i, rng), session))
-            yield first
-            versions = [first[0]]
+            head = self._event("dossier", did, DossierSubmitted(did, _variant(self.base, i, rng), session))
+            yield head
+            versions = [head[0]]
             if rng.random() < 0.3:
                 amended = self._event("dossier", did, DossierAmended(did, _variant(self.base, i, rng, True), session))
                 yield amended
@@ -151,6 +160,17 @@ class History:
                 yield self._event("dossier", did, DossierWithdrawn(did, "abandon du projet"))
             elif eligible:
                 decided.append((did, session))
+        if decided:  # the secretariat tries a programmation of the block: a draft, edited, adopted
+            draft_id = stable_id("draft", self.call_id, str(first))
+            lines = [DraftLine(did, 3_000_000) for did, _ in decided[:5]]
+            yield self._event("draft", draft_id, DraftCreated(draft_id, 1, "Proposition", "secretariat", lines, True))
+            yield self._event("draft", draft_id, DraftLineChanged(draft_id, lines[0].dossier_id, 2_500_000))
+            yield self._event("draft", draft_id, DraftLineRemoved(draft_id, lines[-1].dossier_id))
+            outcomes = [
+                LineOutcome(line.dossier_id, line.granted_cents, "NOT_ON_AGENDA", "hors ordre du jour")
+                for line in lines[:-1]
+            ]
+            yield self._event("draft", draft_id, DraftAdopted(draft_id, 1, outcomes))
         for did, session in decided:
             for m in MEMBERS:
                 yield self._event("session", str(session), ReviewRecorded(session, did, m, Scores(3, 2, 3, 1)))
@@ -172,6 +192,11 @@ class History:
                     )
                     if rng.random() < 0.5:
                         yield self._event("envelope", self.call_id, CreditsCommitted(did, grant, f"EJ-{did}"))
+                        if not self.identified:  # an operator completes one beneficiary's SIRET
+                            self.identified.append(did)
+                            yield self._event(
+                                "envelope", self.call_id, BeneficiaryIdentified(did, "215903501", "21590350100017")
+                            )
                     else:
                         self.held[did] = grant
                 else:
@@ -215,6 +240,13 @@ class History:
                 str(s),
                 SessionClosed(s, self.laureates[s][:CLOSED_LIST_MAX], self.not_retained[s][:CLOSED_LIST_MAX]),
             )
+            for did in self.laureates[s][:1]:  # the official documents go out with the notifications
+                doc = f"s{s}-arrete-{did}"
+                yield self._event(
+                    "official",
+                    doc,
+                    OfficialDocumentIssued(doc, did, s, "arrete", f"ARR-{s}-{did}", "0" * 64, 1000, f"{doc}.pdf"),
+                )
         yield self._event(
             "envelope",
             self.call_id,

@@ -9,8 +9,9 @@ from litestar import Litestar, Request, Response, post
 from litestar.plugins.prometheus import PrometheusConfig
 
 from aap_contract.config import load_call
-from aap_contract.refusal import Refusal, refusal_handler
+from aap_contract.refusal import Refusal
 from aap_platform.auth import Verifier, principal, require
+from aap_platform.errors import refusal_handler
 from aap_platform.ids import new_id
 from aap_platform.settings import Settings
 from services.intake.http import WRITERS, _must_act_for

@@ -13,12 +13,14 @@ import httpx
 from nats.js.errors import NotFoundError
 
 from aap.audit.log import read_lines, read_stream, write_lines
+from aap.audit.summary import as_of_summary
 from aap.audit.timeline import timeline
-from aap.audit.verify import verify
+from aap.audit.verify import KIND_LABELS, verify
+from aap.reach import connect_nats
 from aap.system import DEFAULT_PORTS
 from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys, issue_token
-from aap_platform.natsauth import connect_as, find_credentials
+from aap_platform.natsauth import find_credentials
 from aap_platform.seal import seal_file
 from aap_platform.signing import KEYRING, Keyring, events_key_dir
 from aap_platform.store import EventStore, stream_name
@@ -64,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = common(audit.add_parser(name, help=help_))
         if name == "as-of":
             p.add_argument("instant", help="ISO-8601 instant with its offset")
+            p.add_argument(
+                "--raw", action="store_true", help="every view's whole state as JSON (personal fields masked)"
+            )
         for service, port in DEFAULT_PORTS.items():
             p.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{port}")
         p.set_defaults(func=func)
@@ -72,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 async def _records(args):
     if getattr(args, "file", None):
         return list(read_lines(args.file))
-    conn = await connect_as(args.nats_url, find_credentials(args.data_dir, "auditor"))
+    conn = await connect_nats(args.nats_url, find_credentials(args.data_dir, "auditor"))
     try:
         store = EventStore(conn.jetstream(), load_call(args.call).id)
         return [r async for r in read_stream(store)]
@@ -90,32 +95,52 @@ async def _verify(args) -> int:
         records = await _records(args)
     except NotFoundError:
         print(
-            f"MISSING: the stream {stream_name(call.id)} does not exist (deleted?); {len(seals)} seal(s) kept outside"
+            f"MANQUANT : le flux {stream_name(call.id)} n'existe pas (supprimé ?) ; "
+            f"{len(seals)} scellé(s) conservé(s) hors du bus"
         )
-        print("0 events checked; integrity NOT VERIFIED")
+        print("0 événement vérifié ; intégrité NON VÉRIFIÉE")
         return 1
     verdict = verify(records, keyring, seals, call)
     for f in verdict.findings:
-        where = f"event #{f.seq}" if f.seq else "the log"
-        print(f"{f.kind} at {where}: {f.problem}")
+        where = f"à l'événement n° {f.seq}" if f.seq else "dans le journal"
+        print(f"{KIND_LABELS.get(f.kind, f.kind)} {where} : {f.problem}")
     if keyring is None:
-        print(f"warning: no keyring at {ring_path}: signatures NOT checked", file=sys.stderr)
+        print(
+            f"attention : pas de trousseau de clés publiques à {ring_path} : signatures NON vérifiées", file=sys.stderr
+        )
+    problems = len(verdict.findings)
     print(
-        f"{verdict.events} events checked"
-        + (f", signatures checked against {ring_path}" if keyring else "")
-        + f", {verdict.seals} seal(s); log digest {verdict.digest}; "
-        + ("integrity OK" if verdict.ok else f"{len(verdict.findings)} problem(s)")
+        f"{verdict.events} événements vérifiés"
+        + (f", signatures vérifiées avec {ring_path}" if keyring else "")
+        + f", {verdict.seals} scellé(s) ; empreinte du journal {verdict.digest} ; "
+        + ("intégrité vérifiée" if verdict.ok else f"{problems} {'anomalie' if problems < 2 else 'anomalies'}")
     )
     return 0 if verdict.ok else 1
 
 
 async def _timeline(args) -> int:
-    lines = timeline(await _records(args), args.dossier, load_call(args.call).tz)
+    call = load_call(args.call)
+    lines = timeline(await _records(args), args.dossier, call.tz, call)
+    lines = [await _revealed(args, line) for line in lines] if lines and not args.file else lines
     if not lines:
-        print(f"no event concerns dossier {args.dossier}", file=sys.stderr)
+        print(f"aucun événement ne concerne le dossier {args.dossier}", file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0
+
+
+async def _revealed(args, text: str) -> str:
+    """Sealed personal values shown as they are (or « [effacé] »), read from the live key bucket."""
+    from aap_platform.privacy import SEALED, Vault
+
+    if not SEALED.search(text):
+        return text
+    conn = await connect_nats(args.nats_url, find_credentials(args.data_dir, "auditor"))
+    try:
+        vault = await Vault(conn.jetstream(), load_call(args.call).id).open(watch=False)
+        return await vault.reveal_text(text)
+    finally:
+        await conn.close()
 
 
 async def _export(args) -> int:
@@ -123,7 +148,7 @@ async def _export(args) -> int:
         argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None, data_dir=args.data_dir)
     )
     write_lines(records, args.file)
-    print(f"{len(records)} events written to {args.file}")
+    print(f"{len(records)} événements écrits dans {args.file}")
     return 0
 
 
@@ -146,26 +171,30 @@ async def _replay(args) -> int:
             same = row["live_digest"] == row["rebuilt_digest"]
             differences += not same
             print(
-                f"{service:<12} {row['view']:<20} at #{row['position']:<7} "
+                f"{service:<12} {row['view']:<24} n° {row['position']:<7} "
                 + (
-                    "identical"
+                    "identique"
                     if same
-                    else f"DIFFERS: live {row['live_digest'][:16]} rebuilt {row['rebuilt_digest'][:16]}"
+                    else f"DIFFÈRE : en service {row['live_digest'][:16]}, reconstruite {row['rebuilt_digest'][:16]}"
                 )
             )
-    print("replay matches every live view" if not differences else f"{differences} view(s) differ")
+    print(
+        "chaque vue reconstruite est identique à la vue en service"
+        if not differences
+        else f"{differences} {'vue diffère' if differences < 2 else 'vues diffèrent'}"
+    )
     return 0 if not differences else 1
 
 
 async def _as_of(args) -> int:
     instant = datetime.fromisoformat(args.instant)
     if instant.tzinfo is None:
-        print("the instant needs its offset, e.g. 2021-05-20T12:00:00+02:00", file=sys.stderr)
+        print("l'instant doit porter son décalage horaire, par exemple 2021-05-20T12:00:00+02:00", file=sys.stderr)
         return 2
     views = await _views(args, {"as_of": instant.isoformat(), "with_state": "true"})
-    print(
-        json.dumps(
-            {s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()}, ensure_ascii=False, indent=2
-        )
-    )
+    if args.raw:
+        states = {s: {r["view"]: r["state"] for r in rows} for s, rows in views.items()}
+        print(json.dumps(states, ensure_ascii=False, indent=2))
+    else:
+        print(as_of_summary(instant, views, load_call(args.call)))
     return 0

@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from aap.audit.log import Record
+from aap_contract.config import CallConfig
 from aap_contract.envelope import Event
 from aap_contract.events import (
+    BeneficiaryIdentified,
     CreditsCommitted,
     CreditsReserved,
     DocumentUploaded,
@@ -24,7 +26,7 @@ from aap_contract.events import (
     ReviewRecorded,
     SessionClosed,
 )
-from aap_contract.lifecycle import DossierIndex, dossier_ids, evolve_index
+from aap_contract.lifecycle import DossierIndex, dossier_ids, evolve_index, status_label
 from aap_contract.money import format_euros
 from aap_platform.codec import decode
 
@@ -38,7 +40,15 @@ def concerns(event: Event, dossier_id: str) -> bool:
     return dossier_id in dossier_ids(event)
 
 
-def effect(event: Event, dossier_id: str) -> str:
+KIND_LABELS = {"individual": "individuelle", "collective": "collective", "lapse": "de caducité"}
+
+
+def _member(member_id: str, call: CallConfig | None) -> str:
+    member = call.member(member_id) if call is not None else None
+    return member.name if member is not None else member_id
+
+
+def effect(event: Event, dossier_id: str, call: CallConfig | None = None) -> str:
     d = event.data
     match d:
         case DossierSubmitted():
@@ -56,8 +66,9 @@ def effect(event: Event, dossier_id: str) -> str:
         case ReviewRecorded():
             s = d.scores
             return (
-                f"avis de {d.member_id} (session {d.session}) : diagnostic {s.diagnosis}, co-construction "
-                f"{s.co_construction}, feuille de route {s.roadmap}, logiciel libre {s.free_software}"
+                f"avis de {_member(d.member_id, call)} (session {d.session}) : diagnostic {s.diagnosis}, "
+                f"co-construction {s.co_construction}, feuille de route {s.roadmap}, logiciel libre "
+                + ("sans objet" if s.free_software is None else str(s.free_software))
             )
         case ProjectSelected():
             return f"comité (session {d.session}) : retenu, subvention de {format_euros(d.granted_cents)}"
@@ -73,15 +84,21 @@ def effect(event: Event, dossier_id: str) -> str:
             return f"budget : engagement juridique {d.legal_reference}, {format_euros(d.amount_cents)}"
         case ReservationsLapsed():
             return "budget : réservation caduque à la date limite d'engagement"
+        case BeneficiaryIdentified():
+            ids = ", ".join(x for x in (d.siret and f"SIRET {d.siret}", d.rna and f"RNA {d.rna}") if x)
+            return f"budget : bénéficiaire SIREN {d.siren} complété ({ids})"
         case SessionClosed():
             verdict = "lauréat" if dossier_id in d.laureates else "non retenu"
             return f"clôture de la session {d.session} : {verdict}"
         case NotificationSent():
-            return f"notification {d.kind} envoyée à {', '.join(d.recipients)} (Message-ID {d.message_id})"
+            return (
+                f"notification {KIND_LABELS.get(d.kind, d.kind)} envoyée à {', '.join(d.recipients)} "
+                f"(Message-ID {d.message_id})"
+            )
     return event.type
 
 
-def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo) -> list[str]:
+def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo, call: CallConfig | None = None) -> list[str]:
     lines: list[str] = []
     index = DossierIndex()
     for r in records:
@@ -91,8 +108,8 @@ def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo) -> list[s
         evolve_index(index, event)
         entry = index.entries.get(dossier_id)
         when = event.occurred_at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
-        status = f"[{entry.status}]" if entry else ""
-        line = f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} {effect(event, dossier_id)} {status}"
+        status = f"[{status_label(entry.status, 1)}]" if entry else ""
+        line = f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} {effect(event, dossier_id, call)} {status}"
         lines.append(printable(line.rstrip()))
     return lines
 

@@ -58,17 +58,23 @@ def dossiers(items: list[dict], refs: dict[str, str], ref_of: dict[str, str]) ->
 
 def notified(items: list[dict], ref_of: dict[str, str]) -> dict[str, Any]:
     individual: set[str] = set()
+    lapse: set[str] = set()
     collective: dict[str, set[str]] = {}
     for item in items:
         named = {ref_of[d] for d in item.get("dossier_ids", []) if d in ref_of}
         if item.get("kind") == "individual":
             individual |= named
+        elif item.get("kind") == "lapse":
+            lapse |= named
         elif item.get("kind") == "collective":
             collective.setdefault(str(item.get("session")), set()).update(named)
-    return {
+    out: dict[str, Any] = {
         "individual": sorted(individual),
         "collective": {s: sorted(refs) for s, refs in sorted(collective.items(), key=_session_key)},
     }
+    if lapse:  # only a call with a lapse has lapse letters (FORMAT.md)
+        out["lapse"] = sorted(lapse)
+    return out
 
 
 def laureate_refs(sessions: dict[str, list[dict]], ref_of: dict[str, str]) -> dict[str, list[str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,14 +39,20 @@ class RunError(RuntimeError):
     """The scenario could not be played to its end (not a mismatch: a broken run)."""
 
 
-async def run(scenario: Scenario, target: Target | None = None, timeout: float = 30.0) -> dict[str, Any]:
+# Called once every step is played and processed: (HTTP client, target, player, step index).
+AfterStep = Callable[[httpx.AsyncClient, Target, Player, int], Awaitable[None]]
+
+
+async def run(
+    scenario: Scenario, target: Target | None = None, timeout: float = 30.0, after_step: AfterStep | None = None
+) -> dict[str, Any]:
     try:
         load_call(scenario.call)
     except ConfigError as exc:
         raise RunError(f"call {scenario.call!r}: {exc}") from None
     if target is not None:
         try:
-            return await play(scenario, target, timeout)
+            return await play(scenario, target, timeout, after_step)
         except RunError:
             raise
         except Exception as exc:
@@ -55,7 +62,7 @@ async def run(scenario: Scenario, target: Target | None = None, timeout: float =
     try:
         await system.start()
         assert system.nats_url is not None and system.private_key is not None
-        result = await play(scenario, Target(system.nats_url, system.urls, system.private_key), timeout)
+        result = await play(scenario, Target(system.nats_url, system.urls, system.private_key), timeout, after_step)
     except Exception as exc:
         dead = "".join(f"\nservice {p.name} has exited; see {p.log_path}\n{p.tail()}" for p in system.dead())
         raise RunError(f"{exc}{dead}\n(logs kept in {folder / 'logs'})") from exc
@@ -65,7 +72,9 @@ async def run(scenario: Scenario, target: Target | None = None, timeout: float =
     return result
 
 
-async def play(scenario: Scenario, target: Target, timeout: float = 30.0) -> dict[str, Any]:
+async def play(
+    scenario: Scenario, target: Target, timeout: float = 30.0, after_step: AfterStep | None = None
+) -> dict[str, Any]:
     call_id = load_call(scenario.call).id
     # The runner moves the clock and reads the stream's last sequence: the `clock` identity.
     nc = await connect(target.nats_url, find_credentials(target.private_key.parent.parent, "clock"))
@@ -79,6 +88,8 @@ async def play(scenario: Scenario, target: Target, timeout: float = 30.0) -> dic
                 await sync.settle()
                 results.append(await player.play(step))
                 await sync.settle()
+                if after_step is not None:
+                    await after_step(client, target, player, len(results) - 1)
             return await read_outcome(client, target.urls, player, results)
     finally:
         await nc.close()

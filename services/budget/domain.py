@@ -18,6 +18,7 @@ import msgspec
 from aap_contract.config import Budget
 from aap_contract.envelope import Event
 from aap_contract.events import (
+    BeneficiaryIdentified,
     CreditsCommitted,
     CreditsReserved,
     EventData,
@@ -76,7 +77,16 @@ class LapseAt(msgspec.Struct, frozen=True):
     """Lapse every reservation still uncommitted, once the context's instant is past the deadline."""
 
 
-Command = Reserve | Commit | LapseAt
+class Identify(msgspec.Struct, frozen=True):
+    """Complete the SIRET (or RNA) of one structure of a committed grant (the open-data list)."""
+
+    dossier_id: str
+    siren: str
+    siret: str | None = None
+    rna: str | None = None
+
+
+Command = Reserve | Commit | LapseAt | Identify
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,11 @@ class Context:
 
     now: datetime
     dossier_known: bool = True  # the dossier is known to the budget's view of dossiers
+    title: str = ""  # the dossier's title, for the messages people read
+    sirens: tuple[str, ...] = ()  # the dossier's structures
+
+    def named(self, dossier_id: str) -> str:
+        return f"« {self.title} »" if self.title else dossier_id
 
 
 def initial_state(budget: Budget) -> Envelope:
@@ -115,6 +130,8 @@ def decide(command: Command, state: Envelope, context: Context) -> EventData | N
         return _reserve(command, state)
     if isinstance(command, Commit):
         return _commit(command, state, context)
+    if isinstance(command, Identify):
+        return _identify(command, state, context)
     return _lapse(context.now, state)
 
 
@@ -148,6 +165,7 @@ def _reserve(c: Reserve, s: Envelope) -> EventData | None:
 def _commit(c: Commit, s: Envelope, context: Context) -> EventData:
     if not context.dossier_known:
         raise Refusal("UNKNOWN_DOSSIER", f"Le dossier {c.dossier_id} est inconnu.")
+    named = context.named(c.dossier_id)
     if past_deadline(context.now, s.deadline):
         raise Refusal(
             "COMMITMENT_DEADLINE",
@@ -157,12 +175,26 @@ def _commit(c: Commit, s: Envelope, context: Context) -> EventData:
     if reservation is None:
         raise Refusal(
             "NOT_SELECTED",
-            f"Le dossier {c.dossier_id} ne détient aucune réservation de crédits "
+            f"Le dossier {named} ne détient aucune réservation de crédits "
             "à engager (non retenu, déjà engagé ou réservation caduque).",
         )
     return CreditsCommitted(
         dossier_id=c.dossier_id, amount_cents=reservation.amount_cents, legal_reference=c.legal_reference
     )
+
+
+def _identify(c: Identify, s: Envelope, context: Context) -> EventData:
+    if not context.dossier_known:
+        raise Refusal("UNKNOWN_DOSSIER", f"Le dossier {c.dossier_id} est inconnu.")
+    named = context.named(c.dossier_id)
+    if c.dossier_id not in s.committed:
+        raise Refusal(
+            "NOT_COMMITTED",
+            f"La subvention du dossier {named} n'est pas engagée : son bénéficiaire se complète après l'engagement.",
+        )
+    if c.siren not in context.sirens:
+        raise Refusal("NOT_A_BENEFICIARY", f"Aucune structure du dossier {named} n'a le SIREN {c.siren}.")
+    return BeneficiaryIdentified(dossier_id=c.dossier_id, siren=c.siren, siret=c.siret, rna=c.rna)
 
 
 def _lapse(now: datetime, s: Envelope) -> EventData | None:

@@ -12,7 +12,7 @@ from functools import reduce
 
 from aap_contract.config import Budget
 from aap_contract.envelope import Event
-from aap_contract.events import CreditsCommitted, ReservationRefused
+from aap_contract.events import BeneficiaryIdentified, CreditsCommitted, ReservationRefused
 from aap_platform.execute import execute
 from aap_platform.ids import stable_id
 from aap_platform.projection import Projection
@@ -94,10 +94,31 @@ class BudgetHandlers:
         await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
 
         def context() -> domain.Context:
-            return domain.Context(self.runtime.now(), dossier_known=dossier_id in self.view.state.dossiers.entries)
+            entry = self.view.state.dossiers.entries.get(dossier_id)
+            return domain.Context(
+                self.runtime.now(), dossier_known=entry is not None, title=entry.title if entry else ""
+            )
 
         event = await self._run(domain.Commit(dossier_id, legal_reference), context, actor=actor)
         assert event is not None and isinstance(event.data, CreditsCommitted)  # recorded, or refused
+        await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
+        return event.data
+
+    async def identify(self, command: domain.Identify, actor: str) -> BeneficiaryIdentified:
+        """Complete a committed grant's beneficiary (SIRET or RNA), decided on a caught-up view."""
+        await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
+
+        def context() -> domain.Context:
+            entry = self.view.state.dossiers.entries.get(command.dossier_id)
+            return domain.Context(
+                self.runtime.now(),
+                dossier_known=entry is not None,
+                title=entry.title if entry else "",
+                sirens=tuple(entry.sirens) if entry else (),
+            )
+
+        event = await self._run(command, context, actor=actor)
+        assert event is not None and isinstance(event.data, BeneficiaryIdentified)  # recorded, or refused
         await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
         return event.data
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, get, post, put
+from litestar.exceptions import ValidationException
 
 from aap_contract.conformity import ID_PATTERN
+from aap_contract.dossier import siren_is_valid, siret_is_valid
 from aap_platform.auth import principal, require
 from aap_platform.openapi import documented
 from aap_platform.validation import FieldErrors, parse
+from services.budget.domain import Identify
 from services.budget.handlers import BudgetHandlers
 from services.budget.view import figures
 
@@ -28,6 +31,27 @@ class CommitmentOut(msgspec.Struct, frozen=True):
     dossier_id: str
     committed_cents: int
     legal_reference: str
+
+
+class BeneficiaryIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    siret: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{14}$")] | None = None
+    rna: Annotated[str, msgspec.Meta(pattern=r"^W[0-9]{9}$")] | None = None
+
+
+def _beneficiary_checks(siren: str):
+    def check(body: BeneficiaryIn) -> FieldErrors:
+        errors: FieldErrors = []
+        if body.siret is None and body.rna is None:
+            errors.append({"field": "siret", "message": "un SIRET ou un numéro RNA est attendu"})
+        if body.siret is not None and not siret_is_valid(body.siret):
+            errors.append({"field": "siret", "message": "numéro SIRET invalide (clé de contrôle)"})
+        elif body.siret is not None and not body.siret.startswith(siren):
+            errors.append(
+                {"field": "siret", "message": f"le SIRET d'un établissement commence par son SIREN ({siren})"}
+            )
+        return errors
+
+    return check
 
 
 def _blank_fields(body: CommitmentIn) -> FieldErrors:
@@ -84,4 +108,21 @@ async def commit(request: Request) -> CommitmentOut:
     return CommitmentOut(dossier_id=dossier_id, committed_cents=done.amount_cents, legal_reference=reference)
 
 
-ROUTES = [budget, reservations, commit]
+@put(
+    "/commitments/{dossier_id:str}/beneficiaries/{siren:str}",
+    guards=[COMMIT],
+    summary="Compléter le SIRET (ou le numéro RNA) d'une structure bénéficiaire d'une subvention engagée",
+)
+async def identify(request: Request, dossier_id: str, siren: str) -> dict:
+    if not siren_is_valid(siren):
+        raise ValidationException(
+            "données invalides : siren", extra=[{"field": "siren", "message": "numéro SIREN invalide"}], status_code=422
+        )
+    body = parse(await request.body(), BeneficiaryIn, extra=_beneficiary_checks(siren))
+    done = await _handlers(request).identify(
+        Identify(dossier_id, siren, body.siret, body.rna), principal(request).subject
+    )
+    return {"dossier_id": done.dossier_id, "siren": done.siren, "siret": done.siret, "rna": done.rna}
+
+
+ROUTES = [budget, reservations, commit, identify]

@@ -116,6 +116,12 @@ def _session_checks(state: SessionState, facts: Facts) -> None:
         raise Refusal("SESSION_CLOSED", f"La session {state.number} est déjà close.")
 
 
+def named(dossier_id: str, facts: Facts) -> str:
+    """A dossier as a person knows it: by its project's title."""
+    entry = facts.dossiers.get(dossier_id)
+    return f"« {entry.title} »" if entry is not None else dossier_id
+
+
 def _dossier_checks(state: SessionState, dossier_id: str, facts: Facts) -> None:
     if dossier_id not in facts.dossiers:
         raise Refusal("UNKNOWN_DOSSIER", f"Le dossier {dossier_id} est inconnu.")
@@ -123,7 +129,7 @@ def _dossier_checks(state: SessionState, dossier_id: str, facts: Facts) -> None:
     if not on_agenda(state, facts.dossiers[dossier_id]):
         raise Refusal(
             "NOT_ON_AGENDA",
-            f"Le dossier {dossier_id} n'est pas à l'ordre du jour de la "
+            f"Le dossier {named(dossier_id, facts)} n'est pas à l'ordre du jour de la "
             f"session {state.number} (inéligible, retiré, non encore instruit "
             "ou relevant d'une autre session).",
         )
@@ -158,7 +164,8 @@ def _decide_project(state: SessionState, command: Decide, facts: Facts) -> Event
     if state.standing(command.dossier_id, facts.refused) is not None:
         raise Refusal(
             "ALREADY_DECIDED",
-            f"Le dossier {command.dossier_id} a déjà fait l'objet d'une décision lors de la session {state.number}.",
+            f"Le dossier {named(command.dossier_id, facts)} a déjà fait l'objet d'une décision "
+            f"lors de la session {state.number}.",
         )
     n, dossier_id = state.number, command.dossier_id
     if command.decision == "defer":
@@ -178,7 +185,8 @@ def _close(state: SessionState, facts: Facts) -> EventData:
         raise Refusal(
             "OPEN_ITEMS",
             f"La session {state.number} ne peut pas être close : "
-            f"{len(items)} dossier(s) en attente ({', '.join(items)}).",
+            f"{len(items)} {'dossier en attente' if len(items) < 2 else 'dossiers en attente'} "
+            f"({' ; '.join(named(i, facts) for i in items)}).",
         )
     laureates, not_retained = [], []
     for dossier_id, decision in state.decisions.items():

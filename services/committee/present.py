@@ -31,10 +31,13 @@ def summary(view: CommitteeView, session: Session, now: datetime) -> dict:
     }
 
 
-def _funding(view: CommitteeView, event_id: str) -> str:
+def _funding(view: CommitteeView, event_id: str, status: str) -> str:
+    """What became of a selection's credits: pending, refused, reserved, committed or lapsed."""
     if event_id in view.budget.refused:
         return "refused"
-    return "reserved" if event_id in view.budget.answered else "pending"
+    if event_id not in view.budget.answered:
+        return "pending"
+    return status if status in ("committed", "lapsed") else "reserved"
 
 
 def detail(view: CommitteeView, session: Session, now: datetime) -> dict:
@@ -58,7 +61,7 @@ def detail(view: CommitteeView, session: Session, now: datetime) -> dict:
                 "granted_cents": decision.granted_cents if decision else None,
                 "motivation": decision.motivation if decision else None,
                 "to_session": decision.to_session if decision else None,
-                "funding": _funding(view, last.event_id) if last and last.kind == "select" else None,
+                "funding": _funding(view, last.event_id, entry.status) if last and last.kind == "select" else None,
             }
         )
     return {

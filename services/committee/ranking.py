@@ -22,6 +22,7 @@ class Ranked(msgspec.Struct, frozen=True):
     reviews: int
     means: dict[str, float | None]
     overall: float | None
+    reviewers: list[str] = []  # the members who reviewed it, by name
 
 
 def _mean(values: list[int] | list[Fraction]) -> Fraction | None:
@@ -32,7 +33,13 @@ def _shown(value: Fraction | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def ranking(state: SessionState, dossiers: Mapping[str, DossierEntry], criteria: list[str]) -> list[Ranked]:
+def ranking(
+    state: SessionState,
+    dossiers: Mapping[str, DossierEntry],
+    criteria: list[str],
+    names: Mapping[str, str] | None = None,
+) -> list[Ranked]:
+    """`names`: member id -> name (the call's committee), to show who reviewed each dossier."""
     rows = []
     for entry in agenda(state, dossiers):
         scores = list(state.reviews.get(entry.dossier_id, {}).values())
@@ -48,6 +55,7 @@ def ranking(state: SessionState, dossiers: Mapping[str, DossierEntry], criteria:
             reviews=count,
             means={c: _shown(m) for c, m in means.items()},
             overall=_shown(overall),
+            reviewers=sorted((names or {}).get(m, m) for m in state.reviews.get(e.dossier_id, {})),
         )
         for i, (e, count, means, overall) in enumerate(rows, start=1)
     ]

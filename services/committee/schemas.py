@@ -52,3 +52,34 @@ def decision_errors(body: DecisionBody) -> FieldErrors:
     if body.decision == "reject" and not (body.motivation or "").strip():
         return [{"field": "motivation", "message": "motivation obligatoire pour un rejet"}]
     return []
+
+
+DraftId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")]
+
+
+class DraftLineBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    dossier_id: Id
+    granted_cents: Cents
+
+
+class DraftBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    lines: Annotated[list[DraftLineBody], msgspec.Meta(max_length=1000)] = []
+    propose: bool = False  # built from the ranking (greedy by mean score) instead of `lines`
+    departement_cap_cents: Cents | None = None  # with `propose`: at most this much per département
+
+
+class LineBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    granted_cents: Cents
+
+
+def draft_errors(body: DraftBody) -> FieldErrors:
+    errors: FieldErrors = []
+    if not body.name.strip():
+        errors.append({"field": "name", "message": "ne doit pas être vide"})
+    if body.propose and body.lines:
+        errors.append({"field": "lines", "message": "un projet proposé d'après le classement ne prend pas de lignes"})
+    ids = [line.dossier_id for line in body.lines]
+    if len(set(ids)) != len(ids):
+        errors.append({"field": "lines", "message": "un dossier ne peut figurer qu'une fois"})
+    return errors

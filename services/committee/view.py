@@ -16,6 +16,10 @@ from aap_contract.envelope import Event
 from aap_contract.events import (
     CreditsCommitted,
     CreditsReserved,
+    DraftAdopted,
+    DraftCreated,
+    DraftLineChanged,
+    DraftLineRemoved,
     ProjectDeferred,
     ProjectRejected,
     ProjectSelected,
@@ -28,7 +32,7 @@ from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, evolve_index, init
 from aap_contract.reading import SUMMARY_READING
 from aap_platform.codec import decoder_with
 from aap_platform.projection import Projection
-from services.committee import domain
+from services.committee import domain, drafts
 from services.committee.agenda import Facts, SessionState
 
 # the event types the view acts on (the others are not decoded): the index's, the sessions', the budget's
@@ -44,6 +48,10 @@ TYPES = INDEX_TYPES | {
         ReservationRefused,
         CreditsCommitted,
         ReservationsLapsed,
+        DraftCreated,
+        DraftLineChanged,
+        DraftLineRemoved,
+        DraftAdopted,
     )
 }
 DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
@@ -105,6 +113,7 @@ class CommitteeView:
         # keyed by str(number), like the aggregate ids (and so that the audit can hash the view)
         self.sessions: dict[str, SessionState] = {str(s.number): domain.initial_state(s.number) for s in call.sessions}
         self.budget = BudgetFacts(call.budget.envelope_cents)
+        self.drafts: dict[str, drafts.DraftState] = {}  # programmation drafts, by id
 
     def session(self, number: int) -> SessionState:
         return self.sessions[str(number)]
@@ -134,6 +143,11 @@ def evolve_view(view: CommitteeView, event: Event) -> CommitteeView:
         state = view.sessions.get(event.aggregate_id)
         if state is not None:
             domain.evolve(state, event)
+    elif event.aggregate_type == "draft":
+        draft = view.drafts.get(event.aggregate_id)
+        if draft is None:
+            draft = view.drafts[event.aggregate_id] = drafts.initial_state()
+        drafts.evolve(draft, event)
     return view
 
 

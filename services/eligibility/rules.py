@@ -12,25 +12,10 @@ from collections.abc import Callable
 from aap_contract.config import CallConfig
 from aap_contract.dossier import Applicant, Dossier
 from aap_contract.events import RuleFailure
+from aap_contract.labels import CATEGORY_LABELS, SECTION_LABELS, TRACK_LABELS, departement_label, kind_label
 from aap_contract.money import format_euros as eur
 
 Rule = Callable[[Dossier, CallConfig], str | None]
-
-CATEGORY_LABELS = {
-    "service": "prestations externes et développement",
-    "study": "diagnostic ou étude",
-    "training": "formation",
-    "software": "licences et abonnements",
-    "other": "autres dépenses",
-    "staff": "dépenses de personnel",
-    "it_equipment": "achat d'équipements informatiques",
-}
-SECTION_LABELS = {
-    "situation": "situation existante, besoins et objectifs",
-    "method": "démarche participative, calendrier et pilotage",
-    "roadmap": "place dans la feuille de route numérique",
-    "solution": "pourquoi cette solution numérique",
-}
 
 
 def who(a: Applicant) -> str:
@@ -43,23 +28,24 @@ def listing(items: list[str]) -> str:
 
 def applicant_kind(d: Dossier, call: CallConfig) -> str | None:
     kinds = call.eligibility.applicant_kinds
-    bad = [f"{who(a)} est de nature « {a.kind} »" for a in d.applicants if a.kind not in kinds]
+    bad = [f"{who(a)} est de nature « {kind_label(a.kind)} »" for a in d.applicants if a.kind not in kinds]
     if bad:
-        return f"Porteur de nature non éligible : {listing(bad)} ; natures éligibles : {', '.join(kinds)}."
+        eligible = ", ".join(kind_label(k) for k in kinds)
+        return f"Porteur de nature non éligible : {listing(bad)} ; natures éligibles : {eligible}."
     return None
 
 
 def applicant_territory(d: Dossier, call: CallConfig) -> str | None:
     deps = call.departements
     bad = [
-        f"{who(a)} a son siège dans le département « {a.departement} »"
+        f"{who(a)} a son siège dans le département {departement_label(a.departement)}"
         for a in d.applicants
         if a.departement not in deps
     ]
     if bad:
         return (
             f"Porteur hors du territoire de l'appel : {listing(bad)} ; "
-            f"départements de l'appel : {', '.join(sorted(deps))}."
+            f"départements de l'appel : {', '.join(departement_label(c, deps) for c in sorted(deps))}."
         )
     return None
 
@@ -94,11 +80,12 @@ def theme(d: Dossier, call: CallConfig) -> str | None:
     parent = code.rsplit(".", 1)[0]
     allowed = call.tracks.get(d.track)
     if allowed is None:
-        return f"La démarche « {d.track} » n'existe pas dans cet appel (démarches : {', '.join(call.tracks)})."
+        tracks = ", ".join(f"« {TRACK_LABELS.get(t, t)} »" for t in call.tracks)
+        return f"La démarche « {d.track} » n'existe pas dans cet appel (démarches : {tracks})."
     if parent not in allowed:
         return (
             f"La sous-thématique {code} « {call.themes[code]} » relève de la thématique {parent}, "
-            f"qui n'appartient pas à la démarche « {d.track} » (thématiques {', '.join(allowed)})."
+            f"qui n'appartient pas à la {TRACK_LABELS.get(d.track, d.track)} (thématiques {', '.join(allowed)})."
         )
     return None
 
@@ -111,7 +98,7 @@ def operating_budget(d: Dossier, call: CallConfig) -> str | None:
         if e.category in excluded
     ]
     if bad:
-        return f"Dépenses de fonctionnement que l'appel ne finance pas : {listing(bad)}."
+        return f"Dépenses que l'appel ne finance pas : {listing(bad)}."
     return None
 
 
@@ -166,7 +153,7 @@ def document(d: Dossier, call: CallConfig) -> str | None:
     missing = [s for s in required if s not in d.document.sections]
     if not missing:
         return None
-    names = ", ".join(f"« {SECTION_LABELS.get(s, s)} » ({s})" for s in missing)
+    names = ", ".join(f"« {SECTION_LABELS.get(s, s)} »" for s in missing)
     why = " (le projet déploie une solution logicielle)" if call.eligibility.software_section in missing else ""
     return (
         f"Le document descriptif « {d.document.filename} » ne contient pas la ou les parties requises : {names}{why}."

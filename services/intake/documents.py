@@ -15,10 +15,10 @@ import unicodedata
 
 from litestar.exceptions import HTTPException, ValidationException
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 from pypdf import PdfReader
 
-from aap_platform.provision import documents_bucket
+from aap_platform import objects
+from aap_platform.objects import ObjectBucket
 
 PDF = "application/pdf"
 PDF_MAGIC = b"%PDF-"
@@ -30,7 +30,8 @@ def max_document_bytes(env: dict[str, str] | None = None) -> int:
     return int((os.environ if env is None else env).get(MAX_BYTES_ENV, DEFAULT_MAX_BYTES))
 
 
-bucket_name = documents_bucket
+def bucket_name(call_id: str) -> str:
+    return objects.bucket_name("aap_documents", call_id)
 
 
 def too_large(limit: int) -> HTTPException:
@@ -85,29 +86,8 @@ def object_name(dossier_id: str, digest: str) -> str:
     return f"{dossier_id}/{digest}.pdf"
 
 
-class DocumentStore:
+class DocumentStore(ObjectBucket):
+    """The call's bucket of applicants' documents."""
+
     def __init__(self, js: JetStreamContext, call_id: str, replicas: int = 1) -> None:
-        self.js = js
-        self.bucket = bucket_name(call_id)
-        self.replicas = replicas
-        self._obs = None
-
-    async def _store(self):
-        if self._obs is None:
-            try:
-                self._obs = await self.js.object_store(self.bucket)
-            except (BucketNotFoundError, NotFoundError):
-                raise HTTPException(status_code=503, detail="le stockage des documents est indisponible") from None
-        return self._obs
-
-    async def put(self, name: str, body: bytes) -> None:
-        store = await self._store()
-        try:
-            await store.get_info(name)
-            return  # named by content hash: the same bytes are stored already (a put would purge)
-        except (NotFoundError, ObjectNotFoundError):
-            pass
-        await store.put(name, body)
-
-    async def get(self, name: str) -> bytes:
-        return (await (await self._store()).get(name)).data
+        super().__init__(js, bucket_name(call_id), replicas)

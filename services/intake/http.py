@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 from aap_contract.conformity import valid_id
 from aap_contract.dossier import Dossier
 from aap_contract.refusal import Refusal
+from aap_platform import privacy
 from aap_platform.auth import ROLES, Principal, principal, require
 from aap_platform.openapi import documented
 from services.intake import documents
@@ -149,7 +150,7 @@ async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     entry = _handlers(request).view.state.get(_known(dossier_id))
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
-    return item(entry, full=True)
+    return await privacy.reveal(_handlers(request).runtime.store, item(entry, full=True))
 
 
 @get(

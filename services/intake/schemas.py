@@ -8,7 +8,7 @@ import msgspec
 from litestar.exceptions import ValidationException
 
 from aap_contract.config import CallConfig
-from aap_contract.dossier import Dossier, siren_is_valid
+from aap_contract.dossier import Dossier, siren_is_valid, siret_is_valid
 from aap_contract.entry import DossierEntry
 from aap_contract.lifecycle import STATUSES
 from aap_platform.validation import FieldErrors, parse
@@ -33,7 +33,33 @@ def call_checks(data: Any, call: CallConfig) -> FieldErrors:
         siren = applicant.get("siren") if isinstance(applicant, dict) else None
         if isinstance(siren, str) and len(siren) == 9 and siren.isdigit() and not siren_is_valid(siren):
             out.append({"field": f"applicants[{i}].siren", "message": "numéro SIREN invalide (clé de contrôle)"})
+        siret = applicant.get("siret") if isinstance(applicant, dict) else None
+        if isinstance(siret, str) and len(siret) == 14 and siret.isdigit():
+            if not siret_is_valid(siret):
+                out.append({"field": f"applicants[{i}].siret", "message": "numéro SIRET invalide (clé de contrôle)"})
+            elif isinstance(siren, str) and not siret.startswith(siren):
+                message = "le SIRET d'un établissement commence par le SIREN de sa structure"
+                out.append({"field": f"applicants[{i}].siret", "message": message})
+    out += _share_checks(applicants if isinstance(applicants, list) else [])
     return out
+
+
+def _share_checks(applicants: list) -> FieldErrors:
+    """Shares of the grant are stated for every structure or for none, and make 100 %."""
+    shares = [a.get("share_percent") if isinstance(a, dict) else None for a in applicants]
+    stated = [s for s in shares if isinstance(s, int) and not isinstance(s, bool)]
+    if not stated:
+        return []
+    if len(stated) != len(applicants):
+        return [
+            {
+                "field": "applicants",
+                "message": "la part de la subvention (share_percent) se donne pour chaque structure ou pour aucune",
+            }
+        ]
+    if sum(stated) != 100:
+        return [{"field": "applicants", "message": f"les parts de la subvention font {sum(stated)} %, pas 100 %"}]
+    return []
 
 
 def parse_dossier(raw: bytes, call: CallConfig) -> Dossier:

@@ -11,16 +11,17 @@ import os
 
 from litestar import Litestar
 
-from aap_platform.projection import Projection
+from aap_platform.objects import ObjectBucket, bucket_name
 from aap_platform.runtime import Runtime, build_app
 from aap_platform.settings import Settings
 from services.notifier import consumers
 from services.notifier.handlers import NotifierHandlers
 from services.notifier.http import ROUTES
 from services.notifier.mailer import Mailer, MailSettings
+from services.notifier.official import OfficialDocuments
 from services.notifier.render import Templates, templates_dir
 from services.notifier.sender import Sender
-from services.notifier.view import DECODE, TYPES, evolve_view, initial_view
+from services.notifier.view import projection
 
 SERVICE = "notifier"
 
@@ -51,14 +52,24 @@ class NotifierRuntime(Runtime):
 
 def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    view = Projection(SERVICE, initial_view, evolve_view, types=TYPES, decode=DECODE)
-    runtime = NotifierRuntime(SERVICE, settings, views=[view])
+    runtime = NotifierRuntime(SERVICE, settings)
+    view = projection(runtime.call)
+    runtime.views.append(view)
     mail = MailSettings.from_env(os.environ, settings.data_dir)
-    handlers = NotifierHandlers(runtime)
-    sender = Sender(handlers, view, mailer or mail.mailer(), Templates(templates_dir(runtime.call)), mail)
+    override = templates_dir(runtime.call)
+    handlers = NotifierHandlers(runtime, view, OfficialDocuments(override))
+    sender = Sender(handlers, view, mailer or mail.mailer(), Templates(override), mail)
     runtime.sender = sender
     runtime.busy = sender.busy
     runtime.reactor = consumers.subscription(view, sender)
-    app = build_app(runtime, ROUTES, title="AAP — notifier", on_start=sender.start)
+
+    async def on_start() -> None:
+        handlers.bucket = ObjectBucket(
+            runtime.store.js, bucket_name("aap_official", runtime.call.id), settings.nats_replicas
+        )
+        await sender.start()
+
+    app = build_app(runtime, ROUTES, title="AAP — notifier", on_start=on_start)
     app.state.sender = sender
+    app.state.handlers = handlers
     return app

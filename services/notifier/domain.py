@@ -1,6 +1,6 @@
 """What a notification is, and the notification aggregate: when one counts as sent. Pure.
 
-Ids are deterministic (`s1-individual-<dossier>`, `s1-collective`), so that every process,
+Ids are deterministic (`s1-individual-<dossier>`, `s1-collective`, `lapse-<dossier>`), so that every process,
 every restart and every replay names the same notification the same way.
 """
 
@@ -14,9 +14,9 @@ import msgspec
 
 from aap_contract.entry import DossierEntry
 from aap_contract.envelope import Event
-from aap_contract.events import NotificationSent
+from aap_contract.events import EventData, NotificationSent, OfficialDocumentIssued
 
-Kind = Literal["individual", "collective"]
+Kind = Literal["individual", "collective", "lapse"]
 
 
 class Notification(msgspec.Struct, frozen=True):
@@ -37,9 +37,15 @@ def collective_id(session: int) -> str:
     return f"s{session}-collective"
 
 
-def message_id(notification_id: str, call_id: str) -> str:
-    """The Message-ID header: the same on a resend, so mail clients show one message."""
-    return f"<{notification_id}.{call_id}@aap.invalid>"
+def lapse_id(dossier_id: str) -> str:
+    return f"lapse-{dossier_id}"
+
+
+def message_id(notification_id: str, call_id: str, sender_email: str) -> str:
+    """The Message-ID header, on the sender's own domain (RFC 5322: the right of the @ names the
+    host that made it unique): the same on a resend, so mail clients show one message."""
+    domain = sender_email.rpartition("@")[2].strip().strip(">").lower() or "localhost"
+    return f"<{notification_id}.{call_id}@{domain}>"
 
 
 def contacts(entries: Iterable[DossierEntry | None]) -> tuple[str, ...]:
@@ -62,7 +68,8 @@ def retry_delay(attempts: int, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** min(max(attempts - 1, 0), 32)))
 
 
-# --- the notification aggregate: one per notification id, recorded once sent -------------
+# --- the notifier's aggregates: a notification (id: the notification's), an official document
+# (id: the document's). Each records one fact, once: sent, or issued. ------------------------
 
 
 class RecordSent(msgspec.Struct, frozen=True):
@@ -73,7 +80,18 @@ class RecordSent(msgspec.Struct, frozen=True):
     subject: str
 
 
+class IssueDocument(msgspec.Struct, frozen=True):
+    """An official document was generated and stored: record its hash (once)."""
+
+    document: OfficialDocumentIssued
+
+
+Command = RecordSent | IssueDocument
+
+
 class NotificationState(msgspec.Struct):
+    """Whether the aggregate's one fact is recorded (a notification sent, a document issued)."""
+
     sent: bool = False
 
 
@@ -82,15 +100,17 @@ def initial_state() -> NotificationState:
 
 
 def evolve(state: NotificationState, event: Event[Any]) -> NotificationState:
-    if isinstance(event.data, NotificationSent):
+    if isinstance(event.data, (NotificationSent, OfficialDocumentIssued)):
         state.sent = True
     return state
 
 
-def decide(command: RecordSent, state: NotificationState, context: None = None) -> NotificationSent | None:
-    """The fact recorded once the mail server accepted the message (None: recorded already)."""
+def decide(command: Command, state: NotificationState, context: None = None) -> EventData | None:
+    """The fact to record (None: recorded already)."""
     if state.sent:
         return None
+    if isinstance(command, IssueDocument):
+        return command.document
     n = command.notification
     return NotificationSent(
         notification_id=n.notification_id,

@@ -35,6 +35,7 @@ class Outgoing(msgspec.Struct, frozen=True):
     subject: str
     body: str
     date: datetime
+    attachments: tuple[tuple[str, bytes], ...] = ()  # (file name, PDF bytes)
 
     @property
     def recipients(self) -> list[str]:
@@ -60,6 +61,8 @@ def build_message(out: Outgoing, *, with_bcc: bool) -> EmailMessage:
     msg["Message-ID"] = out.message_id
     msg["X-Aap-Notification"] = out.notification_id
     msg.set_content(out.body, charset="utf-8", cte="quoted-printable")
+    for name, content in out.attachments:
+        msg.add_attachment(content, maintype="application", subtype="pdf", filename=name)
     return msg
 
 

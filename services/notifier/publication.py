@@ -1,20 +1,31 @@
 """The public list of lauréats, as JSON and as the SCDL « subventions » open-data file.
 
-SCDL subventions 1.1 (schema.data.gouv.fr/scdl/subventions): one row per beneficiary; a joint
-dossier gives one row per structure, each with the dossier's whole `montant` and its share in
-`pourcentageSubvention` (shares split evenly, to 4 decimals, the remainder to the lead
-structure, so that they sum to exactly 1).
+SCDL subventions 2.1.1 (schema.data.gouv.fr/scdl/subventions, a copy in
+tests/unit/scdl/schema.json): the 16 columns in the schema's order, one row per beneficiary.
+
+- Only standing grants are published: a grant whose reservation lapsed at the commitment
+  deadline is in neither list. The CSV lists the *conventions*: the committed grants, dated by
+  their legal commitment (`dateConvention`) and referenced by it (`referenceDecision`).
+- `idBeneficiaire` is the structure's SIRET (from the dossier, or completed by an operator:
+  `BeneficiaryIdentified`), `rnaBeneficiaire` its RNA number when it has one. A committed grant
+  one of whose beneficiaries has neither stays out of the CSV and is listed by `incomplete`.
+- A joint dossier is split between its structures only when the dossier states each one's
+  share (`share_percent`); otherwise the whole grant is one row for the lead structure.
+- The payment conditions, period and aid scheme are the call's (`[publication]`).
+- Text cells that a spreadsheet would read as a formula (= + - @, tab, CR) are neutralised.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from aap_contract.config import CallConfig
+from aap_contract.entry import ApplicantSummary, DossierEntry
+from aap_contract.labels import departement_label
 from aap_contract.money import format_decimal
-from services.notifier.view import NotifierView
+from services.notifier.view import NotifierView, identified_key
 
 SCDL_FIELDS = (
     "nomAttribuant",
@@ -23,6 +34,7 @@ SCDL_FIELDS = (
     "referenceDecision",
     "nomBeneficiaire",
     "idBeneficiaire",
+    "rnaBeneficiaire",
     "objet",
     "montant",
     "nature",
@@ -31,76 +43,141 @@ SCDL_FIELDS = (
     "idRAE",
     "notificationUE",
     "pourcentageSubvention",
+    "dispositifAide",
 )
-STEP = Decimal("0.0001")
+# Free-text columns: where a value could start like a spreadsheet formula.
+TEXT_FIELDS = ("nomAttribuant", "referenceDecision", "nomBeneficiaire", "objet", "conditionsVersement")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+OBJET_MAX = 256
+BOM = "\ufeff"
 
 
-def laureates(view: NotifierView) -> dict:
-    sessions: dict[str, list[dict]] = {}
+def standing_laureates(view: NotifierView) -> list[tuple[int, DossierEntry]]:
+    """(session, entry) of every lauréat whose grant still stands (not lapsed), session by session."""
+    out = []
     for closed in sorted(view.sessions.values(), key=lambda s: s.session):
-        items = []
         for dossier_id in closed.laureates:
             entry = view.dossiers.entries.get(dossier_id)
-            if entry is None:
-                continue
-            items.append(
-                {
-                    "dossier_id": dossier_id,
-                    "title": entry.title,
-                    "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
-                    "departement": entry.departement,
-                    "theme": entry.theme,
-                    "granted_cents": entry.granted_cents,
-                }
-            )
-        sessions[str(closed.session)] = items
+            if entry is not None and entry.granted_cents is not None and entry.status != "lapsed":
+                out.append((closed.session, entry))
+    return out
+
+
+def laureates(view: NotifierView, call: CallConfig | None = None) -> dict:
+    """The public list; with the call, each code has its French label beside it."""
+    themes, places = (call.themes, call.departements) if call is not None else ({}, {})
+    sessions: dict[str, list[dict]] = {str(s): [] for s in sorted(view.sessions)}
+    for session, entry in standing_laureates(view):
+        sessions[str(session)].append(
+            {
+                "dossier_id": entry.dossier_id,
+                "title": entry.title,
+                "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
+                "departement": entry.departement,
+                "departement_label": departement_label(entry.departement, places),
+                "theme": entry.theme,
+                "theme_label": themes.get(entry.theme, ""),
+                "granted_cents": entry.granted_cents,
+            }
+        )
     return {"sessions": sessions}
 
 
-def shares(n: int) -> list[Decimal]:
-    """n shares of 1, to 4 decimals, summing to exactly 1 (the first takes the remainder)."""
-    even = (Decimal(1) / n).quantize(STEP, rounding=ROUND_DOWN)
-    return [Decimal(1) - even * (n - 1)] + [even] * (n - 1)
+def neutralised(value: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _identity(view: NotifierView, dossier_id: str, a: ApplicantSummary) -> tuple[str, str]:
+    siret, rna = view.identified.get(identified_key(dossier_id, a.siren), (None, None))
+    return siret or a.siret or "", rna or a.rna or ""
+
+
+def _beneficiaries(entry: DossierEntry) -> list[tuple[ApplicantSummary, Decimal]]:
+    """Each structure with its share of the grant: the dossier's stated split, else the lead alone."""
+    applicants = entry.applicants
+    stated = [a.share_percent for a in applicants]
+    if applicants and all(s is not None for s in stated) and sum(s or 0 for s in stated) == 100:
+        return [(a, Decimal(a.share_percent or 0) / 100) for a in applicants]
+    lead = next((a for a in applicants if a.operational_contact), applicants[0] if applicants else None)
+    return [(lead, Decimal(1))] if lead is not None else []
+
+
+def _publishable(view: NotifierView) -> list[tuple[int, DossierEntry]]:
+    return [(s, e) for s, e in standing_laureates(view) if e.status == "committed" and e.committed_cents is not None]
+
+
+def incomplete(view: NotifierView, call: CallConfig) -> list[dict]:
+    """Committed grants kept out of the SCDL file, and why (to be completed by an operator)."""
+    out = []
+    for session, entry in _publishable(view):
+        missing = [
+            {"name": a.name, "siren": a.siren}
+            for a, _ in _beneficiaries(entry)
+            if _identity(view, entry.dossier_id, a) == ("", "")
+        ]
+        reasons = []
+        if missing:
+            names = ", ".join(f"{m['name']} (SIREN {m['siren']})" for m in missing)
+            reasons.append(f"ni SIRET ni numéro RNA pour : {names}")
+        if call.publication.payment_period is None:
+            reasons.append("période de versement non renseignée dans la configuration de l'appel ([publication])")
+        if reasons:
+            out.append(
+                {
+                    "dossier_id": entry.dossier_id,
+                    "title": entry.title,
+                    "session": session,
+                    "committed_cents": entry.committed_cents,
+                    "missing": missing,
+                    "reasons": reasons,
+                }
+            )
+    return out
 
 
 def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")  # 0.5, 0.3334, 1
+    return format(value.quantize(Decimal("0.01")), "f")  # 1.00, 0.45
 
 
 def scdl_rows(view: NotifierView, call: CallConfig) -> list[dict[str, str]]:
-    tz, rows = call.tz, []
-    payment_end = call.budget.commitment_deadline.astimezone(tz).date().isoformat()
-    for closed in sorted(view.sessions.values(), key=lambda s: s.session):
-        for dossier_id in closed.laureates:
-            entry = view.dossiers.entries.get(dossier_id)
-            if entry is None or entry.granted_cents is None:
-                continue
-            convention = view.committed_at.get(dossier_id, closed.closed_at).astimezone(tz).date().isoformat()
-            lead_first = sorted(entry.applicants, key=lambda a: not a.operational_contact)
-            for applicant, share in zip(lead_first, shares(len(lead_first))):
-                rows.append(
-                    {
-                        "nomAttribuant": call.call.attributor_name,
-                        "idAttribuant": call.call.attributor_id,
-                        "dateConvention": convention,
-                        "referenceDecision": entry.legal_reference or f"{call.id}-session-{closed.session}",
-                        "nomBeneficiaire": applicant.name,
-                        "idBeneficiaire": applicant.siret or "",
-                        "objet": entry.title[:255],
-                        "montant": format_decimal(entry.granted_cents),
-                        "nature": "aide en numéraire",
-                        "conditionsVersement": "unique",
-                        "datesPeriodeVersement": f"{convention}/{max(convention, payment_end)}",
-                        "idRAE": "",
-                        "notificationUE": "non",
-                        "pourcentageSubvention": _number(share),
-                    }
-                )
+    tz, pub, rows = call.tz, call.publication, []
+    left_out = {item["dossier_id"] for item in incomplete(view, call)}
+    for _, entry in _publishable(view):
+        if entry.dossier_id in left_out:
+            continue
+        convention = view.committed_at[entry.dossier_id].astimezone(tz).date().isoformat()
+        for applicant, share in _beneficiaries(entry):
+            siret, rna = _identity(view, entry.dossier_id, applicant)
+            row = {
+                "nomAttribuant": call.call.attributor_name,
+                "idAttribuant": call.call.attributor_id,
+                "dateConvention": convention,
+                "referenceDecision": entry.legal_reference or "",
+                "nomBeneficiaire": applicant.name,
+                "idBeneficiaire": siret,
+                "rnaBeneficiaire": rna,
+                "objet": entry.title[:OBJET_MAX],
+                "montant": format_decimal(entry.committed_cents or 0),
+                "nature": "aide en numéraire",
+                "conditionsVersement": pub.payment_conditions,
+                "datesPeriodeVersement": pub.payment_period or "",
+                "idRAE": "",
+                "notificationUE": "non",
+                "pourcentageSubvention": _number(share),
+                "dispositifAide": pub.dispositif_aide,
+            }
+            for name in TEXT_FIELDS:
+                row[name] = neutralised(row[name])
+            row["objet"] = row["objet"][:OBJET_MAX]  # the schema's limit, apostrophe included
+            rows.append(row)
     return rows
 
 
-def to_csv(rows: list[dict[str, str]]) -> str:
+def to_csv(rows: list[dict[str, str]], bom: bool = False) -> str:
     buffer = io.StringIO()
+    if bom:
+        buffer.write(BOM)
     writer = csv.DictWriter(buffer, fieldnames=SCDL_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)

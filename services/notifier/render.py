@@ -50,6 +50,8 @@ def _dossier(entry: DossierEntry | None, dossier_id: str, call: CallConfig) -> d
             "theme": "",
             "theme_label": "",
             "applicants": [],
+            "departement": "",
+            "departement_name": "",
             "granted": "",
             "global_cost": "",
             "outcome": "rejected",
@@ -62,6 +64,8 @@ def _dossier(entry: DossierEntry | None, dossier_id: str, call: CallConfig) -> d
         "theme": entry.theme,
         "theme_label": call.themes.get(entry.theme, ""),
         "applicants": [{"name": a.name, "siren": a.siren} for a in entry.applicants],
+        "departement": entry.departement,
+        "departement_name": call.departements.get(entry.departement, ""),
         "granted": format_euros(entry.granted_cents) if entry.granted_cents is not None else "",
         "global_cost": format_euros(entry.global_cost_cents),
         "outcome": "ineligible" if entry.eligible is False else "rejected",
@@ -82,6 +86,11 @@ def context(n: Notification, view: NotifierView, call: CallConfig) -> dict:
         "commitment_deadline": french_date(call.budget.commitment_deadline, call.tz),
         "attributor_name": call.call.attributor_name,
         "sender_email": call.call.sender_email,
-        "dossier": dossiers[0] if n.kind == "individual" else None,
+        "dossier": dossiers[0] if n.kind != "collective" else None,
         "dossiers": dossiers,
+        # the collective letter goes to every structure not retained (Bcc): without the call's
+        # consent it names no structure's SIREN and no reason, each reads only titles
+        "collective_details": call.notifications.collective_details,
+        "lapse_date": french_date(n.closed_at, call.tz) if n.kind == "lapse" else "",
+        "appeal_court": call.notifications.appeal_court,
     }

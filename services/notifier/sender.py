@@ -16,9 +16,12 @@ import logging
 import time
 from datetime import timedelta
 
+import msgspec
 from prometheus_client import Counter, Gauge
 
+from aap_platform import privacy
 from aap_platform.projection import Projection
+from services.notifier import official
 from services.notifier.domain import Notification, is_overdue, message_id, retry_delay
 from services.notifier.handlers import NotifierHandlers
 from services.notifier.mailer import Mailer, MailSettings, Outgoing
@@ -127,21 +130,38 @@ class Sender:
         if await self.handlers.is_recorded(n.notification_id):
             self._done.add(n.notification_id)
             return
-        out = self.compose(n)
-        await self.mailer.send(out)
+        # the view keeps the addresses as the log does (sealed): revealed for the mail server only;
+        # an erased person's address is no longer known, and nobody is left to write to then
+        attachments = await self.official_documents(n)
+        plain = await privacy.reveal(self.runtime.store, list(n.recipients))
+        out = self.compose(msgspec.structs.replace(n, recipients=tuple(r for r in plain if r != privacy.ERASED)))
+        out = msgspec.structs.replace(out, attachments=attachments)
+        if out.recipients:
+            await self.mailer.send(out)
         SENT.labels(n.kind).inc()
         await self.handlers.record_sent(n, out.message_id, out.subject)
         self._done.add(n.notification_id)
         self._retry_at.pop(n.notification_id, None)
         log.info("notifier: sent %s to %d recipient(s)", n.notification_id, len(n.recipients))
 
+    async def official_documents(self, n: Notification) -> tuple[tuple[str, bytes], ...]:
+        """A lauréat's arrêté and lettre de notification, attached to its e-mail; the lettres de
+        non-sélection of a collective notification, issued with it (each is downloadable)."""
+        if n.kind == "individual":
+            documents = await self.handlers.official_documents(n.session, n.dossier_ids[0], "laureate")
+            return tuple((official.file_name(d.kind, d.reference), body) for d, body in documents)
+        if n.kind == "collective":
+            for dossier_id in n.dossier_ids:
+                await self.handlers.official_documents(n.session, dossier_id, "not_retained")
+        return ()
+
     def compose(self, n: Notification) -> Outgoing:
         call = self.runtime.call
         subject, body = self.templates.render(n.kind, context(n, self.view.state, call))
-        individual = n.kind == "individual"
+        individual = n.kind != "collective"  # a grant or a lapse: to its structures; else Bcc
         return Outgoing(
             notification_id=n.notification_id,
-            message_id=message_id(n.notification_id, call.id),
+            message_id=message_id(n.notification_id, call.id, call.call.sender_email),
             sender=call.call.sender_email,
             sender_name=call.call.attributor_name,
             to=n.recipients if individual else (),

@@ -15,15 +15,32 @@ import msgspec
 from aap_contract.config import CallConfig
 from aap_contract.entry import summary_with_applicants
 from aap_contract.envelope import Event
-from aap_contract.events import CreditsCommitted, NotificationSent, SessionClosed
+from aap_contract.events import (
+    BeneficiaryIdentified,
+    CreditsCommitted,
+    NotificationSent,
+    OfficialDocumentIssued,
+    ReservationsLapsed,
+    SessionClosed,
+)
 from aap_contract.lifecycle import INDEX_TYPES, DossierIndex, evolve_index
 from aap_contract.reading import SUMMARY_READING
 from aap_platform.codec import decoder_with
 from aap_platform.projection import Projection
-from services.notifier.domain import Notification, collective_id, contacts, individual_id
+from services.notifier.domain import Notification, collective_id, contacts, individual_id, lapse_id
 
 # the event types the view acts on (the others are not decoded)
-TYPES = INDEX_TYPES | {t.__name__ for t in (SessionClosed, NotificationSent, CreditsCommitted)}
+TYPES = INDEX_TYPES | {
+    t.__name__
+    for t in (
+        SessionClosed,
+        NotificationSent,
+        CreditsCommitted,
+        ReservationsLapsed,
+        BeneficiaryIdentified,
+        OfficialDocumentIssued,
+    )
+}
 DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
 
 
@@ -51,6 +68,14 @@ class NotifierView:
     sessions: dict[int, ClosedSession] = field(default_factory=dict)
     sent: dict[str, SentRecord] = field(default_factory=dict)
     committed_at: dict[str, datetime] = field(default_factory=dict)
+    lapsed_at: dict[str, datetime] = field(default_factory=dict)  # the grants that lapsed, when
+    # "dossier/SIREN" -> (SIRET, RNA) completed by an operator after the commitment
+    identified: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    official: dict[str, OfficialDocumentIssued] = field(default_factory=dict)  # by document id
+
+
+def identified_key(dossier_id: str, siren: str) -> str:
+    return f"{dossier_id}/{siren}"
 
 
 def initial_view() -> NotifierView:
@@ -78,12 +103,22 @@ def evolve_view(view: NotifierView, event: Event) -> NotifierView:
         )
     elif isinstance(d, CreditsCommitted):
         view.committed_at[d.dossier_id] = event.occurred_at
+    elif isinstance(d, ReservationsLapsed):
+        for lapse in d.lapses:
+            view.lapsed_at.setdefault(lapse.dossier_id, event.occurred_at)
+    elif isinstance(d, OfficialDocumentIssued):
+        view.official.setdefault(d.document_id, d)
+    elif isinstance(d, BeneficiaryIdentified):
+        key = identified_key(d.dossier_id, d.siren)
+        old_siret, old_rna = view.identified.get(key, (None, None))
+        view.identified[key] = (d.siret or old_siret, d.rna or old_rna)
     return view
 
 
 def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification]:
     """Per closed session, in closing order: one individual notification per lauréat, then one
-    collective notification to every dossier not retained. Deferred dossiers get nothing."""
+    collective notification to every dossier not retained. Deferred dossiers get nothing. Then
+    one lapse notification per lauréat whose reservation lapsed at the commitment deadline."""
     out: list[Notification] = []
     entries = view.dossiers.entries
     for closed in sorted(view.sessions.values(), key=lambda s: (s.closed_at, s.session)):
@@ -113,6 +148,21 @@ def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification
                     due_at,
                 )
             )
+    for closed in sorted(view.sessions.values(), key=lambda s: (s.closed_at, s.session)):
+        for dossier_id in closed.laureates:
+            lapsed_at = view.lapsed_at.get(dossier_id)
+            if lapsed_at is not None:
+                out.append(
+                    Notification(
+                        lapse_id(dossier_id),
+                        "lapse",
+                        closed.session,
+                        (dossier_id,),
+                        contacts([entries.get(dossier_id)]),
+                        lapsed_at,
+                        lapsed_at + delay,
+                    )
+                )
     return out
 
 

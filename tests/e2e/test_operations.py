@@ -96,22 +96,23 @@ def test_the_demo_plays_a_whole_call_and_explains_it_in_french(system):
     ):
         assert f"→ {code}" in out
     assert "Dossiers déposés : 29" in out and "18  retenus, crédits engagés" in out
-    assert "1  retenus, crédits annulés (non engagés à l'échéance)" in out
+    assert "1  retenu, crédits annulés (non engagés à l'échéance)" in out
     assert re.search(r"enveloppe\s+1\u00a0685\u00a0000,00\u00a0€", out)
-    assert "19 individuelles" in out and "2 collectives" in out
+    assert "19 individuelles" in out and "2 collectives" in out and "1 lettre de caducité" in out
     outbox = system.data / "outbox"
-    assert f".eml dans {outbox.resolve()} (21 fichiers)" in out
-    assert len(list(outbox.glob("*.eml"))) == 21
-    assert "Session 1 : 9 lauréats" in out and "Session 2 : 10 lauréats" in out
+    assert f".eml dans {outbox.resolve()} (22 fichiers)" in out
+    assert len(list(outbox.glob("*.eml"))) == 22
+    assert "Session 1 : 8 lauréats" in out and "Session 2 : 10 lauréats" in out  # one lapsed: not listed
+    assert "Subventions devenues caduques" in out and "Observatoire des données sociales" in out
 
 
 def test_replay_and_verify_agree_with_the_live_system(system):
     replay = aap("audit", "replay", *system.services)
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert replay.stdout.count("identical") == 5 and "replay matches every live view" in replay.stdout
+    assert replay.stdout.count(" identique\n") == 5 and "chaque vue reconstruite est identique" in replay.stdout
     verify = aap("audit", "verify", *system.nats)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "integrity OK" in verify.stdout
+    assert "intégrité vérifiée" in verify.stdout
 
 
 def test_timeline_tells_a_dossier_story(system):
@@ -140,13 +141,19 @@ def test_a_tampered_export_is_caught_and_the_event_named(system, tmp_path):
     copy.write_text("\n".join(lines) + "\n")
     verify = aap("audit", "verify", "--file", str(copy))
     assert verify.returncode == 1
-    assert f"ALTERED at event #{record['seq']}:" in verify.stdout
-    assert verify.stdout.count("ALTERED") == 1
+    assert f"ALTÉRÉ à l'événement n° {record['seq']} :" in verify.stdout
+    assert verify.stdout.count("ALTÉRÉ") == 1
 
 
 def test_as_of_shows_the_views_as_they_stood(system):
-    result = aap("audit", "as-of", "2021-05-20T12:00:00+02:00", *system.services)
+    summary = aap("audit", "as-of", "2021-05-20T12:00:00+02:00", *system.services)
+    assert summary.returncode == 0, summary.stderr
+    assert "20 mai 2021 à 12:00" in summary.stdout and "13  éligibles, en attente du comité" in summary.stdout
+    assert "1  retiré par son porteur" in summary.stdout and "@" not in summary.stdout
+    result = aap("audit", "as-of", "2021-05-20T12:00:00+02:00", "--raw", *system.services)
     assert result.returncode == 0, result.stderr
+    assert "@" not in result.stdout and "aap-sealed" not in result.stdout  # the auditor reads no personal field
+    assert "[masqué]" in result.stdout
     views = json.loads(result.stdout)
     assert set(views) == set(SERVICES)
     counts = views["intake"]["intake-dossiers"]["counts"]  # after relevé 1, before its committee
@@ -224,3 +231,26 @@ def test_the_demonstration_is_deterministic_varied_and_well_formed():
     assert [s.at for s in parse(scenario).steps] == sorted(s.at for s in parse(scenario).steps), instants[:3]
     refused = [s.get("error") for s in scenario["expect"]["steps"] if not s["ok"]]
     assert len(refused) == 9 and "WINDOW" in refused and "LAST_SESSION" in refused
+
+
+def test_erasing_a_person_shows_effacé_everywhere_and_the_log_still_verifies(system):
+    """Crypto-shredding: the contact's key is destroyed, the log is untouched."""
+    from aap_platform.auth import issue_token
+
+    token = issue_token(system.data / "keys" / "jwt-private.pem", role="admin", subject="dpo")
+    headers = {"Authorization": f"Bearer {token}"}
+    listing = httpx.get(f"{system.urls['intake']}/dossiers", params={"page_size": 1}, headers=headers).json()
+    dossier_id = listing["items"][0]["dossier_id"]
+    before = httpx.get(f"{system.urls['intake']}/dossiers/{dossier_id}", headers=headers).json()
+    contact = before["dossier"]["applicants"][0]["contact"]
+    assert "@" in contact["email"] and not contact["name"].startswith("aap-sealed")
+    erased = aap("privacy", "erase", contact["email"], *system.nats)
+    assert erased.returncode == 0 and "effacées" in erased.stdout, erased.stdout + erased.stderr
+    after = httpx.get(f"{system.urls['intake']}/dossiers/{dossier_id}", headers=headers).json()
+    gone = after["dossier"]["applicants"][0]["contact"]
+    assert gone["name"] == gone["email"] == "[effacé]"
+    notified = httpx.get(f"{system.urls['notifier']}/notifications", headers=headers).json()
+    shown = json.dumps(notified, ensure_ascii=False)
+    assert contact["email"] not in shown and "[effacé]" in shown
+    verify = aap("audit", "verify", *system.nats)
+    assert verify.returncode == 0 and "intégrité vérifiée" in verify.stdout, verify.stdout

@@ -69,6 +69,6 @@ async def test_a_service_that_dies_at_start_is_named_with_its_log(data_dir, nats
     with pytest.raises(StartError) as exc:
         await system.start()
     message = str(exc.value)
-    assert "service intake exited during start" in message
+    assert "le service intake s'est arrêté au démarrage" in message
     assert str(data_dir / "logs" / "intake.log") in message
     assert not system.processes["intake"].alive()

@@ -86,22 +86,22 @@ async def test_the_live_log_verifies_and_a_tampered_copy_fails_at_the_right_even
     tampered.write_text("\n".join(lines) + "\n")
     findings = verify(read_lines(tampered)).findings
     assert [f.seq for f in findings] == [5]
-    assert "does not match its recorded hash" in findings[0].problem
+    assert "ne correspond plus à l'empreinte enregistrée" in findings[0].problem
 
     removed = tmp_path / "removed.jsonl"
     removed.write_text("\n".join(lines[:2] + lines[3:]) + "\n")  # event #3 (d1's submission) removed
     findings = verify(read_lines(removed)).findings
-    assert findings[0].seq == 3 and "missing" in findings[0].problem
-    assert any(f.seq == 9 and "not chained" in f.problem for f in findings)  # d1 withdrawn
+    assert findings[0].seq == 3 and "manque" in findings[0].problem
+    assert any(f.seq == 9 and "non chaîné" in f.problem for f in findings)  # d1 withdrawn
 
 
 async def test_a_dossier_timeline_reads_in_order_with_its_status(store):
     await _history(store)
     lines = timeline([r async for r in read_stream(store)], "d1", ZoneInfo("Europe/Paris"))
     assert len(lines) == 3
-    assert "dépôt du dossier" in lines[0] and "[submitted]" in lines[0]
-    assert "éligible" in lines[1] and "[eligible]" in lines[1]
-    assert "retrait du dossier" in lines[2] and "abandon" in lines[2] and "[withdrawn]" in lines[2]
+    assert "dépôt du dossier" in lines[0] and "[déposé, en cours d'instruction]" in lines[0]
+    assert "éligible" in lines[1] and "[éligible, en attente du comité]" in lines[1]
+    assert "retrait du dossier" in lines[2] and "abandon" in lines[2] and "[retiré par son porteur]" in lines[2]
     assert "07/04/2021 09:30:00" in lines[2]
 
 

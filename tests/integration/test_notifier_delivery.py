@@ -18,6 +18,7 @@ from aap_contract.events import NotificationSent, ProjectSelected, SessionClosed
 from aap_platform.clock import set_clock
 from aap_platform.reactor import durable_name
 from services.notifier.app import create_app
+from tests.unit.scdl.validate import report
 from tests.unit.test_notifier_history import (
     CALL,
     CLOSED_AT,
@@ -27,7 +28,6 @@ from tests.unit.test_notifier_history import (
     at,
     session_one,
 )
-from tests.unit.test_notifier_publication import scdl_problems
 
 SENDER = "sgar-numerique@hauts-de-france.gouv.fr"
 IDS = {"s1-individual-d-civil", "s1-individual-d-joint", "s1-collective"}
@@ -126,7 +126,7 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         rcpts, civil = got["s1-individual-d-civil"][0]
         assert rcpts == ["numerique@xn--rgion-bsa.example.fr"]  # non-ASCII domain, IDNA-encoded
         assert civil["From"].addresses[0].addr_spec == SENDER
-        assert civil["Message-ID"] == f"<s1-individual-d-civil.{CALL}@aap.invalid>"
+        assert civil["Message-ID"] == f"<s1-individual-d-civil.{CALL}@hauts-de-france.gouv.fr>"  # the sender's
         assert "45\u00a0000,00\u00a0€" in civil.get_content() and "20 mai 2021" in civil.get_content()
 
         rcpts, joint = got["s1-individual-d-joint"][0]
@@ -137,7 +137,9 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         assert sorted(rcpts) == ["contact@fresnoy.example.fr", "dgs@marle.example.fr"]  # not the deferred one
         assert collective["Bcc"] is None and collective["To"] == SENDER
         body = collective.get_content()
-        assert MOTIVATION in body and FAILURE in body and "Relation usagers" not in body
+        assert "Formation des agents" in body and "Relation usagers" not in body
+        assert MOTIVATION not in body and FAILURE not in body  # each recipient reads the others' titles only
+        assert "Voies et délais de recours" in body
 
         assert (await client.get("/notifications")).status_code == 401
         assert (
@@ -155,8 +157,9 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         assert [x["dossier_id"] for x in public["sessions"]["1"]] == ["d-civil", "d-joint"]
         csv_response = await client.get("/laureates.csv")
         assert csv_response.headers["content-type"].startswith("text/csv")
-        assert scdl_problems(csv_response.text) == []
-        assert csv_response.text.count("\r\n") == 5  # header + 1 + 3 structures
+        assert report(csv_response.content) == []
+        assert csv_response.text.count("\r\n") == 1  # the header: no grant is committed yet (no convention)
+        assert (await client.get("/laureates.csv?bom=1")).content.startswith("\ufeffnomAttribuant".encode())
 
 
 async def test_smtp_down_then_back_everything_delivered_once(smtp, settings, store, history, token):
@@ -260,6 +263,6 @@ async def test_outbox_mode_writes_one_eml_file_per_notification(monkeypatch, tmp
         await settle(client, store)
     assert sorted(p.name for p in outbox.iterdir()) == sorted(f"{i}.eml" for i in IDS)  # no temp file left
     collective = message_from_bytes((outbox / "s1-collective.eml").read_bytes(), policy=policy.default)
-    assert "contact@fresnoy.example.fr" in collective["Bcc"] and MOTIVATION in collective.get_content()
+    assert "contact@fresnoy.example.fr" in collective["Bcc"] and "Formation des agents" in collective.get_content()
     civil = message_from_bytes((outbox / "s1-individual-d-civil.eml").read_bytes(), policy=policy.default)
     assert civil["To"] == "numerique@xn--rgion-bsa.example.fr"

@@ -37,4 +37,4 @@ def test_a_bad_instant_or_unreachable_nats_is_an_error(capsys, tmp_path):
     code, out = run(capsys, "clock", "set", "tomorrow", "--nats-url", "nats://127.0.0.1:1")
     assert code == 2 and "tomorrow" in out.err
     code, out = run(capsys, "clock", "show", "--nats-url", "nats://127.0.0.1:1")
-    assert code == 1 and "cannot reach NATS" in out.err
+    assert code == 3 and "NATS injoignable" in out.err and len(out.err.strip().splitlines()) == 1

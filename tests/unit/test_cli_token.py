@@ -61,3 +61,29 @@ def test_every_command_is_registered(capsys):
     usage = build_parser().format_help()
     for command in ("up", "serve", "token", "clock", "scenario", "demo", "audit"):
         assert command in usage
+
+
+def test_without_data_dir_the_running_aap_up_s_key_signs(tmp_path, capsys, monkeypatch):
+    import json
+    import os
+
+    state = tmp_path / "up.json"
+    monkeypatch.setenv("AAP_UP_STATE", str(state))
+    monkeypatch.delenv("AAP_DATA_DIR", raising=False)
+    system = tmp_path / "system"
+    state.write_text(json.dumps({"pid": os.getpid(), "data_dir": str(system), "nats_url": None, "urls": {}}))
+    assert main(["token", "issue", "--role", "admin", "--subject", "moi"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert Verifier.from_file(system / "keys" / "jwks.json").verify(token).role == "admin"
+
+
+def test_a_token_signed_by_another_key_is_refused_with_a_message_that_says_so(tmp_path, capsys):
+    import pytest
+    from litestar.exceptions import NotAuthorizedException
+
+    main(["token", "issue", "--role", "admin", "--subject", "a", "--data-dir", str(tmp_path / "one")])
+    token = capsys.readouterr().out.strip()
+    main(["token", "issue", "--role", "admin", "--subject", "a", "--data-dir", str(tmp_path / "two")])
+    with pytest.raises(NotAuthorizedException) as refused:
+        Verifier.from_file(tmp_path / "two" / "keys" / "jwks.json").verify(token)
+    assert "clé que ce système ne connaît pas" in refused.value.detail and "--data-dir" in refused.value.detail

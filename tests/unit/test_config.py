@@ -55,11 +55,11 @@ def test_an_instant_in_utc_compares_with_the_paris_window():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (("envelope_cents = 168500000", "envelope_cents = -5"), "envelope_cents must be positive"),
-        (("envelope_cents = 168500000", 'envelope_cents = "lots"'), "Expected `int`"),
+        (("envelope_cents = 168500000", "envelope_cents = -5"), "envelope_cents doit être positif"),
+        (("envelope_cents = 168500000", 'envelope_cents = "lots"'), "un entier attendu"),
         (('timezone = "Europe/Paris"', 'timezone = "Mars/Olympus"'), "timezone"),
-        (("cutoff = 2021-05-14T23:59:59", "cutoff = 2021-07-14T23:59:59"), "increasing cut-offs"),
-        (('innovation_lab = ["4"]', 'innovation_lab = ["7"]'), "unknown theme '7'"),
+        (("cutoff = 2021-05-14T23:59:59", "cutoff = 2021-07-14T23:59:59"), "doivent être croissants"),
+        (('innovation_lab = ["4"]', 'innovation_lab = ["7"]'), "thématique inconnue : '7'"),
         (("[window]", "[windows]"), "windows"),
     ],
 )
@@ -69,6 +69,18 @@ def test_a_bad_file_fails_with_a_clear_message(change, message):
         parse_call(text, "bad.toml")
 
 
+def test_every_siret_and_siren_of_the_file_passes_luhn():
+    text = HDF.read_text(encoding="utf-8").replace(
+        'attributor_id = "13002612300013"', 'attributor_id = "13000550100010"'
+    )
+    with pytest.raises(ConfigError, match="13000550100010' n'est pas un SIRET valide"):
+        parse_call(text, "bad.toml")
+    short = HDF.read_text(encoding="utf-8").replace('attributor_id = "13002612300013"', 'attributor_id = "130026123"')
+    with pytest.raises(ConfigError, match="un SIRET a 14 chiffres"):
+        parse_call(short, "bad.toml")
+    assert load_call().call.attributor_id == "13002612300013"
+
+
 def test_a_missing_call_names_where_it_looked():
-    with pytest.raises(ConfigError, match="no call configuration"):
+    with pytest.raises(ConfigError, match="aucune configuration d'appel"):
         load_call("nowhere-2099")

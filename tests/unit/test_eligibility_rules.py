@@ -236,3 +236,18 @@ def test_rules_follow_the_call_configuration_not_the_code():
     )
     failing = [f.code for f in assess(lead(reference(), kind="syndicat"), other)]
     assert failing == ["COST_RANGE", "FUNDING_RATE"]
+
+
+def test_messages_name_codes_in_french_words():
+    """Kinds, départements and expense categories as a person reads them (issue 17)."""
+    other = lead(reference(), kind="association", departement="76")
+    by_code = {f.code: f.message for f in assess(other, CALL)}
+    assert "de nature « association »" in by_code["APPLICANT_KIND"]
+    assert "établissement public de coopération intercommunale (EPCI)" in by_code["APPLICANT_KIND"]
+    assert "Seine-Maritime (76)" in by_code["APPLICANT_TERRITORY"] and "Aisne (02)" in by_code["APPLICANT_TERRITORY"]
+    d = reference()
+    equipment = msgspec.structs.replace(
+        d, expenses=[Expense("Achat de postes informatiques", "it_equipment", d.financing.global_cost_cents)]
+    )
+    message = {f.code: f.message for f in assess(equipment, CALL)}["OPERATING_BUDGET"]
+    assert "investissement" in message and "fonctionnement" not in message

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
+import msgspec
+
 from aap_contract.config import load_call
-from aap_contract.events import NotificationSent
+from aap_contract.events import Lapse, NotificationSent, ReservationsLapsed
 from services.notifier.domain import (
     RecordSent,
     decide,
@@ -77,7 +79,8 @@ def test_backoff_doubles_and_is_capped():
 
 def test_ids_are_deterministic():
     assert individual_id(2, "abc") == "s2-individual-abc"
-    assert message_id("s1-collective", CALL.id) == "<s1-collective.hdf-itn7-axe3-2021@aap.invalid>"
+    sender = CALL.call.sender_email  # the sender's domain names the message, not a made-up one
+    assert message_id("s1-collective", CALL.id, sender) == "<s1-collective.hdf-itn7-axe3-2021@hauts-de-france.gouv.fr>"
 
 
 def test_french_date_in_paris_time():
@@ -97,13 +100,34 @@ def test_individual_email_in_french_with_the_grant_written_the_french_way():
         assert name in body
 
 
-def test_collective_email_gives_each_motivation_and_each_ineligibility_reason():
+def test_collective_email_names_no_structure_nor_reason_and_gives_the_means_of_appeal():
     view = view_of(session_one())
     subject, body = Templates().render("collective", context(due()["s1-collective"], view, CALL))
     assert subject.endswith("résultats du comité du 20 mai 2021 (session n° 1)")
-    assert "Formation des agents" in body and MOTIVATION in body
-    assert "Petite étude" in body and FAILURE in body and "inéligible" in body
+    assert "Formation des agents" in body and "Petite étude" in body and "les 2 projets suivants" in body
+    assert MOTIVATION not in body and FAILURE not in body and "SIREN" not in body  # others' read it too (Bcc)
+    assert "sur simple demande à sgar-numerique@hauts-de-france.gouv.fr" in body
+    assert "Voies et délais de recours" in body and "deux mois" in body and "tribunal administratif de Lille" in body
     assert "Relation usagers" not in body  # deferred: nothing yet
+
+
+def test_collective_email_gives_each_motivation_and_reason_when_the_call_asks_for_it():
+    call = msgspec.structs.replace(
+        CALL, notifications=msgspec.structs.replace(CALL.notifications, collective_details=True)
+    )
+    _, body = Templates().render("collective", context(due()["s1-collective"], view_of(session_one()), call))
+    assert MOTIVATION in body and FAILURE in body and "inéligible" in body and "SIREN 215902545" in body
+
+
+def test_a_lapse_letter_to_the_lauréat_with_the_means_of_appeal():
+    lapse = ReservationsLapsed(deadline=CALL.budget.commitment_deadline, lapses=[Lapse("d-joint", 7_000_000)])
+    view = view_of(session_one() + [(lapse, datetime(2022, 1, 1, 0, 0, 1, tzinfo=PARIS), None)])
+    [n] = [n for n in due_notifications(view, WEEK) if n.kind == "lapse"]
+    assert n.notification_id == "lapse-d-joint" and n.recipients == due()["s1-individual-d-joint"].recipients
+    subject, body = Templates().render("lapse", context(n, view, CALL))
+    assert "caducité" in subject and "Portail citoyen intercommunal" in subject
+    assert "70\u00a0000,00\u00a0€" in body and "31 décembre 2021" in body and "1er janvier 2022" in body
+    assert "Voies et délais de recours" in body
 
 
 def test_a_call_can_override_a_template(tmp_path):

@@ -74,11 +74,11 @@ DOSSIERS = {
     ),
     "d-joint": dossier(
         "Portail citoyen intercommunal",
-        applicant("Communauté de communes du Val", "200041762", "dsi@cc-val.example.fr", siret="20004176200014"),
+        applicant("Communauté de communes du Val", "200041762", "dsi@cc-val.example.fr", siret="20004176200010"),
         applicant(
-            "Commune de Rivecourt", "216000570", "mairie@rivecourt.example.fr", lead=False, siret="21600057000011"
+            "Commune de Rivecourt", "216000570", "mairie@rivecourt.example.fr", lead=False, siret="21600057000012"
         ),
-        applicant("Commune d'Orval", "216004655", "mairie@orval.example.fr", lead=False, siret="21600465500013"),
+        applicant("Commune d'Orval", "216004655", "mairie@orval.example.fr", lead=False, siret="21600465500017"),
         cost=9_000_000,
         theme="3.2",
     ),

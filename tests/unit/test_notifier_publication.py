@@ -1,104 +1,38 @@
-"""The public list of lauréats, and its SCDL « subventions » file checked against the schema's rules."""
+"""The public list of lauréats, and its SCDL « subventions » 2.1.1 file validated as validata.fr
+does: frictionless against the official schema (tests/unit/scdl/schema.json), plus its custom checks."""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
-from datetime import date
-from decimal import Decimal, InvalidOperation
+
+import msgspec
 
 from aap_contract.config import load_call
-from aap_contract.events import CreditsCommitted
+from aap_contract.events import BeneficiaryIdentified, CreditsCommitted, Lapse, ReservationsLapsed
 from services.notifier.publication import (
     SCDL_FIELDS,
+    incomplete,
     laureates,
+    neutralised,
     scdl_rows,
-    shares,
     to_csv,
 )
-from tests.unit.test_notifier_history import at, session_one, view_of
+from tests.unit.scdl.validate import SCHEMA_JSON, report
+from tests.unit.test_notifier_history import DOSSIERS, applicant, at, dossier, session_one, view_of
 
 CALL = load_call("hdf-itn7-axe3-2021")
-
-# SCDL subventions 1.1 (schema.data.gouv.fr/scdl/subventions/1.1.0): fields in this order.
-SCHEMA_FIELDS = [
-    "nomAttribuant",
-    "idAttribuant",
-    "dateConvention",
-    "referenceDecision",
-    "nomBeneficiaire",
-    "idBeneficiaire",
-    "objet",
-    "montant",
-    "nature",
-    "conditionsVersement",
-    "datesPeriodeVersement",
-    "idRAE",
-    "notificationUE",
-    "pourcentageSubvention",
-]
-REQUIRED = set(SCHEMA_FIELDS) - {"referenceDecision", "idRAE"}
-SIRET = re.compile(r"^\d{14}$")
-PERIOD = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(/[0-9]{4}-[0-9]{2}-[0-9]{2})?$")
-NATURES = {
-    "aide en numéraire",
-    "aide en nature",
-    "aide en numéraire;aide en nature",
-    "aide en nature;aide en numéraire",
-}
+COMMIT_CIVIL = (CreditsCommitted("d-civil", 4_500_000, "EJ-2021-0042"), at(6, 1, 9), None)
+COMMIT_JOINT = (CreditsCommitted("d-joint", 7_000_000, "EJ-2021-0043"), at(6, 2, 9), None)
 
 
-def scdl_problems(text: str) -> list[str]:
-    """Every breach of the SCDL subventions rules in a CSV file (empty: valid)."""
-    reader = csv.DictReader(io.StringIO(text))
-    problems = [] if reader.fieldnames == SCHEMA_FIELDS else [f"columns {reader.fieldnames}"]
-    per_decision: dict[tuple[str, str, str], Decimal] = {}
-    for i, row in enumerate(reader, start=2):
-
-        def bad(field: str, why: str, i: int = i, row: dict = row) -> None:
-            problems.append(f"line {i} {field}={row.get(field)!r}: {why}")
-
-        for field in REQUIRED:
-            if not row.get(field):
-                bad(field, "required")
-        for field in ("idAttribuant", "idBeneficiaire"):
-            if not SIRET.match(row[field] or ""):
-                bad(field, "SIRET: 14 digits")
-        try:
-            date.fromisoformat(row["dateConvention"])
-            if not re.match(r"^\d{4}-\d{2}-\d{2}$", row["dateConvention"]):
-                raise ValueError
-        except ValueError:
-            bad("dateConvention", "YYYY-MM-DD")
-        if not PERIOD.match(row["datesPeriodeVersement"]):
-            bad("datesPeriodeVersement", "date or period")
-        if not re.match(r"^\d+(\.\d+)?$", row["montant"]):
-            bad("montant", "decimal number with '.'")
-        if row["nature"] not in NATURES:
-            bad("nature", "allowed values")
-        if row["notificationUE"] not in ("oui", "non"):
-            bad("notificationUE", "boolean oui/non")
-        if len(row["objet"]) >= 256 or len(row["conditionsVersement"]) >= 256:
-            bad("objet", "less than 256 characters")
-        try:
-            share = Decimal(row["pourcentageSubvention"])
-        except InvalidOperation:
-            bad("pourcentageSubvention", "number")
-            continue
-        if not Decimal(0) <= share <= Decimal(1) or "," in row["pourcentageSubvention"]:
-            bad("pourcentageSubvention", "between 0 and 1")
-        key = (row["referenceDecision"], row["objet"], row["montant"])
-        per_decision[key] = per_decision.get(key, Decimal(0)) + share
-    problems += [f"shares of {key} sum to {total}" for key, total in per_decision.items() if total != 1]
-    return problems
+def rows_of(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
-def test_shares_sum_to_exactly_one():
-    for n in range(1, 12):
-        parts = shares(n)
-        assert len(parts) == n and sum(parts) == 1 and all(0 < p <= 1 for p in parts)
-    assert shares(3) == [Decimal("0.3334"), Decimal("0.3333"), Decimal("0.3333")]
+def test_the_columns_are_the_schemas_sixteen_in_order():
+    assert list(SCDL_FIELDS) == [f["name"] for f in SCHEMA_JSON["fields"]]
+    assert len(SCDL_FIELDS) == 16 and SCHEMA_JSON["version"] == "2.1.1"
 
 
 def test_laureates_per_session_with_applicants_and_grants():
@@ -109,29 +43,102 @@ def test_laureates_per_session_with_applicants_and_grants():
     assert joint["applicants"][1] == {"name": "Commune de Rivecourt", "siren": "216000570"}
 
 
-def test_scdl_file_one_row_per_beneficiary_and_valid():
-    committed = CreditsCommitted(dossier_id="d-civil", amount_cents=4_500_000, legal_reference="EJ-2021-0042")
-    text = to_csv(scdl_rows(view_of(session_one() + [(committed, at(6, 1, 9), None)]), CALL))
-    assert scdl_problems(text) == []
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(SCDL_FIELDS) == SCHEMA_FIELDS
-    assert [r["nomBeneficiaire"] for r in rows] == [
-        "Commune de Valmont",
-        "Communauté de communes du Val",
-        "Commune de Rivecourt",
-        "Commune d'Orval",
-    ]
-    civil, joint = rows[0], rows[1:]
-    assert civil["montant"] == "45000.00" and civil["pourcentageSubvention"] == "1"
+def test_a_lapsed_grant_leaves_the_list_and_the_file():
+    lapse = ReservationsLapsed(deadline=CALL.budget.commitment_deadline, lapses=[Lapse("d-joint", 7_000_000)])
+    view = view_of(session_one() + [COMMIT_CIVIL, (lapse, at(12, 31, 23), None)])
+    assert [x["dossier_id"] for x in laureates(view)["sessions"]["1"]] == ["d-civil"]
+    assert [r["objet"] for r in scdl_rows(view, CALL)] == ["Dématérialisation de l'état civil"]
+
+
+def test_only_committed_grants_are_conventions_in_the_file_and_it_is_valid():
+    view = view_of(session_one() + [COMMIT_CIVIL])
+    text = to_csv(scdl_rows(view, CALL))
+    assert report(text.encode()) == []
+    [civil] = rows_of(text)  # the joint grant is reserved, not committed: no convention yet
+    assert civil["montant"] == "45000.00" and civil["pourcentageSubvention"] == "1.00"
     assert civil["dateConvention"] == "2021-06-01" and civil["referenceDecision"] == "EJ-2021-0042"
-    assert civil["idAttribuant"] == "13000550100010" and civil["idBeneficiaire"] == "21590350100017"
-    assert {r["montant"] for r in joint} == {"70000.00"}
-    assert sum(Decimal(r["pourcentageSubvention"]) for r in joint) == 1
-    assert joint[0]["dateConvention"] == "2021-05-20"  # not committed yet: the decision
+    assert civil["idAttribuant"] == "13002612300013" and civil["idBeneficiaire"] == "21590350100017"
+    assert civil["datesPeriodeVersement"] == "2021-07-01/2022-12-31" and civil["rnaBeneficiaire"] == ""
+
+
+def test_a_joint_dossier_without_stated_shares_is_one_row_for_its_lead():
+    text = to_csv(scdl_rows(view_of(session_one() + [COMMIT_JOINT]), CALL))
+    assert report(text.encode()) == []
+    [joint] = rows_of(text)
+    assert joint["nomBeneficiaire"] == "Communauté de communes du Val" and joint["pourcentageSubvention"] == "1.00"
+
+
+def test_stated_shares_give_one_row_per_structure():
+    shared = msgspec.structs.replace(
+        DOSSIERS["d-joint"],
+        applicants=[
+            msgspec.structs.replace(a, share_percent=p) for a, p in zip(DOSSIERS["d-joint"].applicants, (60, 25, 15))
+        ],
+    )
+    items = session_one()
+    items = [
+        (msgspec.structs.replace(d, dossier=shared), t, i)
+        if getattr(d, "dossier_id", "") == "d-joint" and hasattr(d, "dossier")
+        else (d, t, i)
+        for d, t, i in items
+    ]
+    text = to_csv(scdl_rows(view_of(items + [COMMIT_JOINT]), CALL))
+    assert report(text.encode()) == []
+    assert [(r["idBeneficiaire"], r["pourcentageSubvention"]) for r in rows_of(text)] == [
+        ("20004176200010", "0.60"),
+        ("21600057000012", "0.25"),
+        ("21600465500017", "0.15"),
+    ]
+
+
+def test_a_grant_without_siret_or_rna_is_listed_incomplete_until_an_operator_completes_it():
+    no_siret = dossier("Tiers-lieu numérique", applicant("Commune de Fresnoy", "215902545", "c@fresnoy.example.fr"))
+    items = [
+        (d, t, i) for d, t, i in session_one() if getattr(d, "dossier_id", "") != "d-civil" or not hasattr(d, "dossier")
+    ]
+    items.insert(
+        0, (type(session_one()[0][0])(dossier_id="d-civil", dossier=no_siret, session=1), at(4, 21), "sub-d-civil")
+    )
+    view = view_of(items + [COMMIT_CIVIL])
+    assert scdl_rows(view, CALL) == []
+    [item] = incomplete(view, CALL)
+    assert item["dossier_id"] == "d-civil" and item["missing"] == [{"name": "Commune de Fresnoy", "siren": "215902545"}]
+    assert "ni SIRET ni numéro RNA" in item["reasons"][0]
+    done = BeneficiaryIdentified(dossier_id="d-civil", siren="215902545", siret="21590254500015")
+    view = view_of(items + [COMMIT_CIVIL, (done, at(6, 3), None)])
+    assert incomplete(view, CALL) == []
+    text = to_csv(scdl_rows(view, CALL), bom=True)
+    assert text.startswith("\ufeffnomAttribuant,") and report(text.encode()) == []
+    assert rows_of(text)[0]["idBeneficiaire"] == "21590254500015"
 
 
 def test_the_validator_catches_breaches():
-    good = to_csv(scdl_rows(view_of(session_one()), CALL))
-    assert scdl_problems(good) == []
-    broken = good.replace("20004176200014", "200041762").replace("0.3334", "0.5")
-    assert len(scdl_problems(broken)) == 2
+    good = to_csv(scdl_rows(view_of(session_one() + [COMMIT_CIVIL]), CALL))
+    assert report(good.encode()) == []
+    bad_siret = good.replace("21590350100017", "21590350100018")
+    assert [p.split(":")[0] for p in report(bad_siret.encode())] == ["french-siret-value"]
+    no_id = good.replace("21590350100017", "")
+    assert [p.split(":")[0] for p in report(no_id.encode())] == ["one-of-required"]
+    old_header = good.replace(",rnaBeneficiaire", "").replace(",dispositifAide", "")
+    assert report(old_header.encode())  # the 14 columns of 1.x are refused at the header
+
+
+def test_cells_that_a_spreadsheet_would_run_are_neutralised():
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert neutralised(start + "HYPERLINK(x)") == "'" + start + "HYPERLINK(x)"
+    assert neutralised("Portail citoyen") == "Portail citoyen"
+    evil = dossier(
+        '=HYPERLINK("http://x")', applicant("Commune de Valmont", "215903501", "a@b.fr", siret="21590350100017")
+    )
+    items = [
+        (
+            msgspec.structs.replace(d, dossier=evil)
+            if getattr(d, "dossier_id", "") == "d-civil" and hasattr(d, "dossier")
+            else d,
+            t,
+            i,
+        )
+        for d, t, i in session_one()
+    ]
+    [row] = scdl_rows(view_of(items + [COMMIT_CIVIL]), CALL)
+    assert row["objet"].startswith("'=")
