@@ -3,8 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The console's front-end files: the State's design system (DSFR) it serves, axe-core for its tests.
+# Pinned in services/console/package.json; `npm ci` checks each tarball against the integrity hash
+# of package-lock.json, and check-assets.sh holds the lock to the published hashes below.
+CONSOLE   := services/console
+ASSETS    := $(CONSOLE)/node_modules/.installed
+DSFR_VERSION   := 1.15.3
+DSFR_INTEGRITY := sha512-R9AALZc1LfZjtytWZMOaUIOHWTkllBZ/sZlsL8TpKZVgF3qUKXt/uNYh+L1D1Fh4p92ZqWxbtNcebsigBZe5pQ==
+AXE_VERSION    := 4.14.1
+AXE_INTEGRITY  := sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
 
-.PHONY: install run lint test test-unit test-integration test-e2e scenarios bench bench-quick profile clean
+.PHONY: assets install run lint test test-unit test-integration test-e2e scenarios bench bench-quick profile clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -12,9 +21,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(ASSETS): $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
+	$(CONSOLE)/check-assets.sh @gouvfr/dsfr $(DSFR_VERSION) $(DSFR_INTEGRITY)
+	$(CONSOLE)/check-assets.sh axe-core $(AXE_VERSION) $(AXE_INTEGRITY)
+	cd $(CONSOLE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
-run: $(STAMP)
+assets: $(ASSETS)
+
+install: $(STAMP) $(ASSETS)
+
+run: $(STAMP) $(ASSETS)
 	$(BIN)/aap up
 
 # ruff (lint and format) and mypy (strict on aap_contract/ and every services/*/domain.py).
@@ -23,16 +40,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(ASSETS)
 	$(BIN)/pytest -q -rs
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q tests/integration
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q tests/e2e
 
 scenarios: $(STAMP)
@@ -43,8 +60,9 @@ $(VENV)/.bench-installed: $(STAMP)
 	@touch $@
 
 # The whole system measured (bench/system.py): one table, and bench/results.json. ~5 min; bench-quick ~1 min.
-bench: $(VENV)/.bench-installed
+bench: $(VENV)/.bench-installed $(ASSETS)
 	$(BIN)/python -m bench.system $(BENCH_ARGS)
+	$(BIN)/python -m bench.console
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
@@ -54,4 +72,4 @@ profile: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 clean:
-	rm -rf $(VENV) .aap .pytest_cache
+	rm -rf $(VENV) .aap .pytest_cache $(CONSOLE)/node_modules

@@ -48,6 +48,11 @@ async def _up(args: argparse.Namespace) -> int:
     print(f"{'NATS':<12} {system.nats_url}" + ("   (lancé par aap up)" if system.nats else "   (donné)"))
     for name, url in system.urls.items():
         print(f"{name:<12} {url}   journal : {system.processes[name].log_path}")
+    if "console" in system.processes and not os.environ.get("AAP_OIDC_DISCOVERY_URL"):
+        print(
+            "attention : aucun fournisseur OpenID configuré (AAP_OIDC_DISCOVERY_URL), la console offre une "
+            f"CONNEXION LOCALE, pour le développement seulement : {system.processes['console'].url}/login"
+        )
     print(f"jeton administrateur : aap token issue --role admin --subject admin --data-dir {system.data_dir}")
     print(f"horloge simulée : aap clock set 2021-04-15T10:00:00+02:00 --nats-url {system.nats_url}")
     print("Ctrl-C arrête tout.", flush=True)
@@ -114,9 +119,15 @@ async def _setup(url: str, call_id: str, data_dir: Path, replicas: int) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from aap import preflight
+    from aap.reach import NATS_HINT, UNREACHABLE_EXIT
     from aap.system import APP_FACTORY, DEFAULT_PORTS
     from aap_platform.auth import ensure_dev_keys
 
+    nats_url = os.environ.get("NATS_URL", DEFAULT_NATS_URL)
+    if preflight.nats_info(*preflight.host_port(nats_url), timeout=3.0) is None:
+        _err(f"aap serve : NATS injoignable à {nats_url} : {NATS_HINT} (variable NATS_URL)")
+        return UNREACHABLE_EXIT
     if not os.environ.get("AAP_JWKS_URL") and not os.environ.get("AAP_JWKS_FILE"):
         ensure_dev_keys(Path(os.environ.get("AAP_DATA_DIR", ".aap")) / "keys")
     uvicorn.run(

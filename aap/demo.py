@@ -126,8 +126,11 @@ async def _run(args: argparse.Namespace) -> int:
             }
             views["dossiers"] = await _all_dossiers(client, target.urls["intake"], reader)
         except (RunError, httpx.HTTPError) as exc:
-            _err(f"la démonstration n'a pas pu être jouée : {exc}")
-            return 2
+            from aap.reach import explain
+
+            cause = explain(exc) or (explain(exc.__cause__) if exc.__cause__ is not None else None)
+            _err(cause or f"la démonstration n'a pas pu être jouée : {exc}")
+            return 3 if cause else 2
     problems = diff.compare(scenario.expect or {}, outcome)
     problems += [
         f"dossiers.{p.ref}.status: expected {EXPECTED_STATUS[p.fate]!r}, got {outcome['dossiers'][p.ref]['status']!r}"

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys
 from aap_platform.natsauth import IDENTITIES, SERVICES, ensure_credentials, permissions
 from aap_platform.signing import KEYRING, ensure_event_keys, private_key_file
@@ -110,7 +111,7 @@ def server_certificate(ca: x509.Certificate, ca_key, names: tuple[str, ...]) -> 
     return _cert_pem(cert), _key_pem(key)
 
 
-def nats_config(credentials, *, node: str | None = None) -> dict:
+def nats_config(credentials, *, node: str | None = None, calls: tuple[str, ...] = (DEFAULT_CALL,)) -> dict:
     tls = {"cert_file": "/etc/nats/server.pem", "key_file": "/etc/nats/server-key.pem", "ca_file": "/etc/nats/ca.pem"}
     config: dict = {
         "port": 4222,
@@ -119,7 +120,8 @@ def nats_config(credentials, *, node: str | None = None) -> dict:
         "jetstream": {"store_dir": "/data"},
         "authorization": {
             "users": [
-                {"user": c.user, "password": c.password, "permissions": permissions(i)} for i, c in credentials.items()
+                {"user": c.user, "password": c.password, "permissions": permissions(i, calls)}
+                for i, c in credentials.items()
             ]
         },
     }
@@ -134,7 +136,7 @@ def nats_config(credentials, *, node: str | None = None) -> dict:
     return config
 
 
-def write_secrets(out: Path, uid: int | None = None) -> Path:
+def write_secrets(out: Path, uid: int | None = None, calls: tuple[str, ...] = (DEFAULT_CALL,)) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(out, 0o700)
@@ -149,9 +151,11 @@ def write_secrets(out: Path, uid: int | None = None) -> Path:
         _private(nats / "server-key.pem", key)
         (nats / "server.pem").write_bytes(cert)
     shutil.copyfile(out / "ca" / "ca.pem", nats / "ca.pem")
-    _private(nats / "single.conf", json.dumps(nats_config(credentials), indent=2).encode())
+    _private(nats / "single.conf", json.dumps(nats_config(credentials, calls=calls), indent=2).encode())
     for i, node in enumerate(NODES, 1):
-        _private(nats / f"node-{i}.conf", json.dumps(nats_config(credentials, node=node), indent=2).encode())
+        _private(
+            nats / f"node-{i}.conf", json.dumps(nats_config(credentials, node=node, calls=calls), indent=2).encode()
+        )
     for identity in IDENTITIES:
         folder = out / identity
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -170,7 +174,8 @@ def write_secrets(out: Path, uid: int | None = None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = write_secrets(args.out, args.uid)
+    calls = tuple(load_call(c).id for c in (args.call or [os.environ.get("AAP_CALL", DEFAULT_CALL)]))
+    out = write_secrets(args.out, args.uid, calls)
     print(f"secrets in {out} (each service mounts only {out}/<service>; keep {out}/ca, {out}/tokens and")
     print(f"{out}/events private; publish {out}/events/{KEYRING} to the auditors)")
     return 0
@@ -182,6 +187,7 @@ def register(sub) -> None:
         help="make the NATS identities, TLS certificates (local CA), event keys and token keys of a compose deployment",
     )
     p.add_argument("--out", type=Path, default=Path(os.environ.get("AAP_SECRETS_DIR", "deploy/secrets")))
+    p.add_argument("--call", action="append", help="a call the deployment runs (repeat; default $AAP_CALL)")
     p.add_argument(
         "--uid", type=int, default=10001, help="owner of the services' folders: the image's user (default 10001)"
     )

@@ -21,6 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
         q.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
         q.set_defaults(func=_run)
+    r = actions.add_parser(
+        "retention", help="until when contacts are kept ([privacy] of the call); --erase erases them all once past"
+    )
+    r.add_argument("--erase", action="store_true", help="past the retention period: erase every contact of the log")
+    r.add_argument("--now", default=None, help="ISO-8601 instant to judge by (default: now)")
+    r.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
+    r.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
+    r.set_defaults(func=_retention)
 
 
 def _subject(call_id: str, who: str) -> str:
@@ -53,3 +61,50 @@ async def _run(args) -> int:
     else:
         print(f"aucune clé pour {subject} : rien à effacer (déjà effacée, ou aucune donnée de cette personne)")
     return 0
+
+
+def keep_until(call):
+    """The call's end (its commitment deadline) plus `[privacy] retention_years_after_end`."""
+    end = call.budget.commitment_deadline.astimezone(call.tz)
+    years = call.privacy.retention_years_after_end
+    try:
+        return end.replace(year=end.year + years)
+    except ValueError:  # 29 February
+        return end.replace(year=end.year + years, day=28)
+
+
+async def _retention(args) -> int:
+    from datetime import datetime
+
+    from aap.audit.log import read_stream
+    from aap.reach import connect_nats
+    from aap_contract.config import load_call
+    from aap_contract.french import french_date
+    from aap_platform.privacy import SEALED, Vault
+    from aap_platform.store import EventStore
+
+    call = load_call(args.call)
+    until = keep_until(call)
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(call.tz)
+    conn = await connect_nats(args.nats_url)
+    try:
+        store = EventStore(conn.jetstream(), call.id)
+        subjects = {m.group(1) for r in [r async for r in read_stream(store)] for m in SEALED.finditer(r.data.decode())}
+        vault = await Vault(conn.jetstream(), call.id).open(watch=False)
+        held = [s for s in sorted(subjects) if await vault.key(s) is not None]
+        print(
+            f"données des contacts conservées jusqu'au {french_date(until, call.tz)} "
+            f"({call.privacy.retention_years_after_end} ans après la fin de l'appel) ; "
+            f"{len(held)} personne{'s' if len(held) > 1 else ''} dont les données sont encore lisibles"
+        )
+        if not args.erase:
+            return 0
+        if now <= until:
+            print("la durée de conservation n'est pas écoulée : rien n'est effacé")
+            return 1
+        for subject in held:
+            await vault.erase(subject)
+        print(f"{len(held)} personne{'s' if len(held) > 1 else ''} effacée{'s' if len(held) > 1 else ''}")
+        return 0
+    finally:
+        await conn.close()

@@ -24,8 +24,15 @@ from aap_platform.natsserver import EmbeddedNats, free_port
 from aap_platform.provision import provision
 from aap_platform.signing import ensure_event_keys, events_key_dir
 
-SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
-DEFAULT_PORTS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget": 8004, "notifier": 8005}
+SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "console")
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "eligibility": 8002,
+    "committee": 8003,
+    "budget": 8004,
+    "notifier": 8005,
+    "console": 8006,
+}
 DEFAULT_NATS_PORT = 4222
 APP_FACTORY = "services.{name}.app:create_app"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +104,9 @@ class System:
             ensure_event_keys(events_key_dir(self.data_dir), PUBLISHERS)
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+            ports = {name: free_port() if self.free_ports else DEFAULT_PORTS[name] for name in self.services}
             for name in self.services:
-                self.processes[name] = self._spawn(name)
+                self.processes[name] = self._spawn(name, ports)
             await self._wait_ready()
         except BaseException:
             await self.stop()
@@ -146,8 +154,8 @@ class System:
         finally:
             await nc.close()
 
-    def _spawn(self, name: str) -> ServiceProcess:
-        port = free_port() if self.free_ports else DEFAULT_PORTS[name]
+    def _spawn(self, name: str, ports: dict[str, int]) -> ServiceProcess:
+        port = ports[name]
         service = ServiceProcess(name, self.host, port, self.data_dir / "logs" / f"{name}.log")
         env = {k: v for k, v in os.environ.items() if k != "AAP_JWKS_URL"}
         env.update(
@@ -160,6 +168,9 @@ class System:
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
             }
         )
+        if name == "console":  # the console calls the other services of this system
+            env.update({f"AAP_{other.upper()}_URL": f"http://{self.host}:{p}" for other, p in ports.items()})
+            env.setdefault("AAP_CONSOLE_PUBLIC_URL", f"http://{self.host}:{port}")
         env.update(self.env)
         args = [
             sys.executable,

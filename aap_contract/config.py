@@ -102,6 +102,24 @@ class Documents(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     )
 
 
+AGENT_ROLES = ("instructor", "committee_member", "budget_officer", "auditor", "admin")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConsoleUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One agent of the console: who signs in (by e-mail, as the OpenID provider gives it) and
+    with which role (and committee member id for a committee member)."""
+
+    email: str
+    name: str
+    role: str
+    member_id: str | None = None
+
+
+class Console(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    users: list[ConsoleUser] = msgspec.field(default_factory=list)
+
+
 class CallInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str
     title: str
@@ -123,6 +141,7 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     themes: dict[str, str]
     committee: Committee
     notifications: Notifications
+    console: Console = msgspec.field(default_factory=Console)
     publication: Publication = msgspec.field(default_factory=Publication)
     privacy: Privacy = msgspec.field(default_factory=Privacy)
     documents: Documents = msgspec.field(default_factory=Documents)
@@ -257,8 +276,28 @@ def _check(cfg: CallConfig) -> None:
     for m in cfg.committee.members:
         if m.departement is not None and m.departement not in cfg.departements:
             problems.append(f"le membre du comité {m.id} a un département inconnu : {m.departement}")
+    problems += _console_problems(cfg)
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def _console_problems(cfg: CallConfig) -> list[str]:
+    problems = []
+    emails = [u.email.lower() for u in cfg.console.users]
+    if len(set(emails)) != len(emails):
+        problems.append("les adresses des agents de la console (console.users) doivent être uniques")
+    for u in cfg.console.users:
+        if not EMAIL.match(u.email):
+            problems.append(f"l'agent de la console {u.email!r} n'a pas d'adresse électronique valide")
+        if u.role not in AGENT_ROLES:
+            problems.append(
+                f"l'agent de la console {u.email} a un rôle inconnu : {u.role!r} (l'un de {', '.join(AGENT_ROLES)})"
+            )
+        if u.role == "committee_member" and (u.member_id is None or cfg.member(u.member_id) is None):
+            problems.append(f"l'agent de la console {u.email} est membre du comité sans member_id connu")
+        if u.role != "committee_member" and u.member_id is not None:
+            problems.append(f"l'agent de la console {u.email} a un member_id sans être membre du comité")
+    return problems
 
 
 def parse_call(text: str, source: str = "<call>") -> CallConfig:

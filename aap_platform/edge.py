@@ -78,8 +78,11 @@ async def security_headers(message: Message, scope: Scope) -> None:
     """`before_send` hook of the app: every response, routed or not (404, 405), gets them."""
     if message["type"] == "http.response.start":
         csp = CSP_DOCS if scope.get("path", "").startswith("/schema") else CSP_API
+        headers = list(message.get("headers", []))
+        present = {bytes(k).lower() for k, _ in headers}
         extra = [*SECURITY_HEADERS, csp, (REQUEST_ID.encode(), _request_id(scope).encode())]
-        message["headers"] = [*message.get("headers", []), *extra]
+        # a service that sets one itself (the console's own CSP for its pages) keeps it
+        message["headers"] = headers + [(k, v) for k, v in extra if k not in present]
 
 
 def request_id(request: Request) -> str:

@@ -26,7 +26,8 @@ from aap_contract.events import EVENT_TYPES
 
 SERVICES: tuple[str, ...] = tuple(dict.fromkeys(t.publisher for t in EVENT_TYPES))
 OPERATORS = ("admin", "auditor", "clock")
-IDENTITIES = (*OPERATORS, *SERVICES)
+READ_ONLY_SERVICES = ("console",)  # services that append no event (they read, and call the others)
+IDENTITIES = (*OPERATORS, *SERVICES, *READ_ONLY_SERVICES)
 # Tests only (EmbeddedNats(test_root=True)): plays every service at once. Never in a deployment.
 TEST_ROOT = "test-root"
 # Object stores a service writes (bucket prefix; the call id completes it, `objects.bucket_name`).

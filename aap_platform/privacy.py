@@ -31,7 +31,13 @@ from weakref import WeakKeyDictionary
 import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, NotFoundError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyDeletedError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NotFoundError,
+)
 
 from aap_contract.events import DossierAmended, DossierSubmitted, EventData, NotificationSent
 
@@ -136,7 +142,10 @@ class Vault:
         if not create:
             return None
         key = AESSIV.generate_key(bit_length=512)
-        await self._kv.put(subject, key)
+        try:  # create, never overwrite: two processes sealing a new person agree on one key
+            await self._kv.create(subject, key)
+        except KeyWrongLastSequenceError:
+            return await self.key(subject, fresh=True)
         self._keys[subject] = key
         return key
 

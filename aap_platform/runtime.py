@@ -249,9 +249,12 @@ def build_app(
     title: str,
     version: str = "1.0.0",
     on_start: Callable[[], Awaitable[None]] | None = None,
+    middleware: list | tuple = (),
+    exception_handlers: dict | None = None,
     **kwargs,
 ) -> Litestar:
-    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling."""
+    """The service's Litestar app: its routes, health, metrics, OpenAPI, refusal handling (plus a
+    service's own `middleware` and `exception_handlers`)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -276,13 +279,14 @@ def build_app(
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
-        middleware=[edge_middleware, prometheus.middleware],
+        middleware=[edge_middleware, prometheus.middleware, *middleware],
         exception_handlers={
             Refusal: refusal_handler,
             HTTPException: http_error_handler,
             InvalidId: invalid_id_handler,
             EventTooLarge: too_large_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+            **(exception_handlers or {}),
         },
         before_send=[security_headers],
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema", components=COMPONENTS),

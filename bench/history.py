@@ -240,12 +240,12 @@ class History:
                 str(s),
                 SessionClosed(s, self.laureates[s][:CLOSED_LIST_MAX], self.not_retained[s][:CLOSED_LIST_MAX]),
             )
-            for did in self.laureates[s][:1]:  # the official documents go out with the notifications
+            for did in self.laureates[s][:1]:  # the official documents of a decision (one here)
                 doc = f"s{s}-arrete-{did}"
                 yield self._event(
                     "official",
                     doc,
-                    OfficialDocumentIssued(doc, did, s, "arrete", f"ARR-{s}-{did}", "0" * 64, 1000, f"{doc}.pdf"),
+                    OfficialDocumentIssued(doc, did, s, "arrete", f"ARR-{s}-{did[:8]}", "0" * 64, 1000, doc),
                 )
         yield self._event(
             "envelope",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Request, Response, get, post, put
-from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from aap_contract.conformity import valid_id
@@ -22,6 +22,7 @@ from services.intake.view import select
 
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin")
+CONTACT_READERS = ("applicant", "instructor", "admin")  # the others read a dossier without its contacts
 MAX_KEY = 200
 
 
@@ -141,6 +142,26 @@ async def upload_document(request: Request, dossier_id: FromPath[str], filename:
 
 
 @get(
+    "/dossiers/{dossier_id:str}/document",
+    guards=[require(*ROLES)],
+    summary="Lire le document descriptif (PDF)",
+    media_type=documents.PDF,
+    **documented(not_found=("UNKNOWN_DOSSIER",)),
+)
+async def read_document(request: Request, dossier_id: FromPath[str]) -> Response[bytes]:
+    intake = _handlers(request)
+    entry = intake.view.state.get(_known(dossier_id))
+    if entry is None or not principal(request).acts_for(entry.dossier.sirens):
+        raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
+    if entry.document_sha256 is None or intake.documents is None:
+        raise NotFoundException("Aucun document déposé pour ce dossier.")
+    body = await intake.documents.get(documents.object_name(dossier_id, entry.document_sha256))
+    return Response(
+        body, media_type=documents.PDF, headers={"content-disposition": f'inline; filename="dossier-{dossier_id}.pdf"'}
+    )
+
+
+@get(
     "/dossiers/{dossier_id:str}",
     guards=[require(*ROLES)],
     summary="Lire un dossier",
@@ -150,7 +171,10 @@ async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     entry = _handlers(request).view.state.get(_known(dossier_id))
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
-    return await privacy.reveal(_handlers(request).runtime.store, item(entry, full=True))
+    shown = item(entry, full=True)
+    if principal(request).role not in CONTACT_READERS:  # docs/personal-data.json: who reads contacts
+        return privacy.mask(shown)
+    return await privacy.reveal(_handlers(request).runtime.store, shown)
 
 
 @get(
@@ -184,4 +208,4 @@ async def list_dossiers(
     return {"items": [item(e) for e in found], "total": total, "page": page_n, "page_size": size}
 
 
-ROUTES = [submit, amend, withdraw, upload_document, read_one, list_dossiers]
+ROUTES = [submit, amend, withdraw, upload_document, read_document, read_one, list_dossiers]

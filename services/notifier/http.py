@@ -96,7 +96,10 @@ async def notifications(request: Request) -> dict:
                 "last_error": None if sent else sender.last_error.get(n.notification_id),
             }
         )
-    return await privacy.reveal(sender.runtime.store, {"items": items, **sender.counts()})
+    answer = {"items": items, **sender.counts()}
+    if principal(request).role == "auditor":  # docs/personal-data.json: recipients masked for the auditor
+        return privacy.mask(answer)
+    return await privacy.reveal(sender.runtime.store, answer)
 
 
 def _handlers(request: Request) -> NotifierHandlers:

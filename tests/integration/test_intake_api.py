@@ -229,7 +229,10 @@ async def test_applicants_see_and_change_only_their_own_dossiers(client, auth, c
     assert [i["title"] for i in (await client.get("/dossiers", headers=theirs)).json()["items"]] == [
         SAMPLES["TERRITORY"]["title"]
     ]
-    assert (await client.get(f"/dossiers/{dossier_id}", headers=mine)).status_code == 200
+    own = (await client.get(f"/dossiers/{dossier_id}", headers=mine)).json()
+    assert "@" in own["dossier"]["applicants"][0]["contact"]["email"]  # its own contact, revealed
+    audited = (await client.get(f"/dossiers/{dossier_id}", headers=auth("auditor"))).json()
+    assert audited["dossier"]["applicants"][0]["contact"] == "[masqué]"  # docs/personal-data.json
     assert (await client.get("/dossiers", headers=auth("auditor"))).json()["total"] == 2
     assert (await client.get("/dossiers")).status_code == 401
     assert (await client.post("/dossiers", json=sample())).status_code == 401

@@ -43,6 +43,11 @@ async def test_pdf_is_stored_and_recorded_with_its_hash(client, auth, clock, las
     assert stored.data == PDF
     one = (await client.get(f"/dossiers/{dossier_id}", headers=owner)).json()
     assert one["document_sha256"] == digest
+    read = await client.get(f"/dossiers/{dossier_id}/document", headers=auth("committee_member", "m"))
+    assert read.status_code == 200 and read.content == PDF
+    assert read.headers["content-type"] == "application/pdf"
+    stranger = auth("applicant", "voisine", sirens=["217600212"])
+    assert (await client.get(f"/dossiers/{dossier_id}/document", headers=stranger)).status_code == 404
 
 
 async def test_wrong_type_not_a_pdf_or_too_large_is_refused_and_records_nothing(client, auth, clock, last_seq):

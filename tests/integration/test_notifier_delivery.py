@@ -127,16 +127,17 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         assert rcpts == ["numerique@xn--rgion-bsa.example.fr"]  # non-ASCII domain, IDNA-encoded
         assert civil["From"].addresses[0].addr_spec == SENDER
         assert civil["Message-ID"] == f"<s1-individual-d-civil.{CALL}@hauts-de-france.gouv.fr>"  # the sender's
-        assert "45\u00a0000,00\u00a0€" in civil.get_content() and "20 mai 2021" in civil.get_content()
+        text = civil.get_body(preferencelist=("plain",)).get_content()  # the arrêté and its letter attached
+        assert "45\u00a0000,00\u00a0€" in text and "20 mai 2021" in text
 
         rcpts, joint = got["s1-individual-d-joint"][0]
         assert rcpts == ["dsi@cc-val.example.fr", "mairie@rivecourt.example.fr", "mairie@orval.example.fr"]
-        assert "70\u00a0000,00\u00a0€" in joint.get_content()
+        assert "70\u00a0000,00\u00a0€" in joint.get_body(preferencelist=("plain",)).get_content()
 
         rcpts, collective = got["s1-collective"][0]
         assert sorted(rcpts) == ["contact@fresnoy.example.fr", "dgs@marle.example.fr"]  # not the deferred one
         assert collective["Bcc"] is None and collective["To"] == SENDER
-        body = collective.get_content()
+        body = collective.get_body(preferencelist=("plain",)).get_content()
         assert "Formation des agents" in body and "Relation usagers" not in body
         assert MOTIVATION not in body and FAILURE not in body  # each recipient reads the others' titles only
         assert "Voies et délais de recours" in body
@@ -151,6 +152,12 @@ async def test_right_recipients_and_french_words_for_a_closed_session(smtp, sett
         assert set(items) == IDS
         assert items["s1-collective"]["dossier_ids"] == ["d-rejected", "d-ineligible"]
         assert all(i["message_id"] and i["sent_at"] and not i["parked"] for i in items.values())
+        assert all(i["recipients"] == "[masqué]" for i in items.values())  # the auditor reads no address
+        instructor = {"Authorization": f"Bearer {token('instructor')}"}
+        shown = {
+            i["notification_id"]: i for i in (await client.get("/notifications", headers=instructor)).json()["items"]
+        }
+        assert shown["s1-individual-d-civil"]["recipients"] == ["numerique@région.example.fr"]
         assert len(await sent_events(store, "s1-collective")) == 1
 
         public = (await client.get("/laureates")).json()
@@ -263,6 +270,9 @@ async def test_outbox_mode_writes_one_eml_file_per_notification(monkeypatch, tmp
         await settle(client, store)
     assert sorted(p.name for p in outbox.iterdir()) == sorted(f"{i}.eml" for i in IDS)  # no temp file left
     collective = message_from_bytes((outbox / "s1-collective.eml").read_bytes(), policy=policy.default)
-    assert "contact@fresnoy.example.fr" in collective["Bcc"] and "Formation des agents" in collective.get_content()
+    assert (
+        "contact@fresnoy.example.fr" in collective["Bcc"]
+        and "Formation des agents" in collective.get_body(preferencelist=("plain",)).get_content()
+    )
     civil = message_from_bytes((outbox / "s1-individual-d-civil.eml").read_bytes(), policy=policy.default)
     assert civil["To"] == "numerique@xn--rgion-bsa.example.fr"

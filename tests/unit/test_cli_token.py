@@ -59,7 +59,7 @@ def test_unknown_role_is_refused_by_the_parser(capsys):
 
 def test_every_command_is_registered(capsys):
     usage = build_parser().format_help()
-    for command in ("up", "serve", "token", "clock", "scenario", "demo", "audit"):
+    for command in ("up", "serve", "token", "clock", "scenario", "demo", "audit", "privacy"):
         assert command in usage
 
 

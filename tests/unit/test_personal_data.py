@@ -63,7 +63,11 @@ class FakeKV:
             raise KeyNotFoundError
         return type("Entry", (), {"value": self.values[key]})()
 
-    async def put(self, key, value):
+    async def create(self, key, value):
+        if key in self.values:
+            from nats.js.errors import KeyWrongLastSequenceError
+
+            raise KeyWrongLastSequenceError
         self.values[key] = value
 
     async def purge(self, key):

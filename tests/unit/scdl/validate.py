@@ -58,3 +58,24 @@ def custom_problems(data: bytes) -> list[str]:
 
 def report(data: bytes) -> list[str]:
     return schema_problems(data) + custom_problems(data)
+
+
+def summary(data: bytes) -> str:
+    """The validation report in a few lines: frictionless's verdict, then the custom checks'."""
+    resource = Resource(data=data, format="csv", encoding="utf-8-sig", schema=_schema())
+    result = resource.validate()
+    task = result.tasks[0] if result.tasks else None
+    rows = (task.stats.get("rows") if task is not None else 0) or 0
+    custom = custom_problems(data)
+    lines = [
+        f"frictionless (schema SCDL subventions {SCHEMA_JSON['version']}): "
+        f"{'valid' if result.valid else 'INVALID'}, {rows} rows, {len(schema_problems(data))} errors",
+        f"custom checks {', '.join(sorted({c['name'] for c in SCHEMA_JSON['custom_checks']}))}: {len(custom)} errors",
+    ]
+    return "\n".join(lines + [f"  {p}" for p in schema_problems(data) + custom])
+
+
+if __name__ == "__main__":  # python -m tests.unit.scdl.validate FILE.csv
+    import sys
+
+    print(summary(Path(sys.argv[1]).read_bytes()))
