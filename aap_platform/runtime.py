@@ -276,6 +276,7 @@ def build_app(
     prometheus = PrometheusConfig(
         app_name=runtime.service, prefix="aap_http", group_path=True, exclude=["/metrics", "/health"]
     )
+    own_hooks = list(kwargs.pop("before_send", []))
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
@@ -288,7 +289,8 @@ def build_app(
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
             **(exception_handlers or {}),
         },
-        before_send=[security_headers],
+        # a service's own hooks first (the console's headers), then ours for what is still missing
+        before_send=[*own_hooks, security_headers],
         openapi_config=OpenAPIConfig(title=title, version=version, path="/schema", components=COMPONENTS),
         **kwargs,
     )

@@ -112,6 +112,7 @@ async def commit(request: Request) -> CommitmentOut:
     "/commitments/{dossier_id:str}/beneficiaries/{siren:str}",
     guards=[COMMIT],
     summary="Compléter le SIRET (ou le numéro RNA) d'une structure bénéficiaire d'une subvention engagée",
+    **documented(body=BeneficiaryIn, refusals=("NOT_COMMITTED", "NOT_A_BENEFICIARY"), not_found=("UNKNOWN_DOSSIER",)),
 )
 async def identify(request: Request, dossier_id: str, siren: str) -> dict:
     if not siren_is_valid(siren):

@@ -43,6 +43,8 @@ REFUSALS = (
     "OPEN_ITEMS",
 )
 NOT_FOUND = ("UNKNOWN_SESSION", "UNKNOWN_DOSSIER")
+DRAFT_NOT_FOUND = (*NOT_FOUND, "UNKNOWN_DRAFT")
+DRAFT_REFUSALS = ("DRAFT_ADOPTED", "SESSION_CLOSED", "SESSION_NOT_OPEN", "NOT_ON_AGENDA", "GRANT_RANGE")
 
 
 def _committee(request: Request) -> CommitteeHandlers:
@@ -148,7 +150,12 @@ def _draft(c: CommitteeHandlers, session: int, draft_id: str) -> dict:
     }
 
 
-@get("/sessions/{n:int}/drafts", guards=[READ], summary="Les projets de programmation d'une session")
+@get(
+    "/sessions/{n:int}/drafts",
+    guards=[READ],
+    summary="Les projets de programmation d'une session",
+    **documented(not_found=NOT_FOUND),
+)
 async def list_drafts(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -156,7 +163,13 @@ async def list_drafts(request: Request, n: FromPath[int]) -> dict:
     return {"session": n, "items": [_draft(c, n, i) for i in ids]}
 
 
-@post("/sessions/{n:int}/drafts", guards=[DECIDE], status_code=201, summary="Créer un projet de programmation")
+@post(
+    "/sessions/{n:int}/drafts",
+    guards=[DECIDE],
+    status_code=201,
+    summary="Créer un projet de programmation",
+    **documented(body=DraftBody, refusals=DRAFT_REFUSALS, not_found=NOT_FOUND),
+)
 async def create_draft(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -167,7 +180,12 @@ async def create_draft(request: Request, n: FromPath[int]) -> dict:
     return _draft(c, n, draft_id)
 
 
-@get("/sessions/{n:int}/drafts/compare", guards=[READ], summary="Comparer deux projets de programmation")
+@get(
+    "/sessions/{n:int}/drafts/compare",
+    guards=[READ],
+    summary="Comparer deux projets de programmation",
+    **documented(not_found=DRAFT_NOT_FOUND, statuses={422: "a draft to compare is missing"}),
+)
 async def compare_drafts(request: Request, n: FromPath[int], left: FromQuery[str], right: FromQuery[str]) -> dict:
     c = _committee(request)
     sides = []
@@ -193,7 +211,12 @@ async def compare_drafts(request: Request, n: FromPath[int], left: FromQuery[str
     return {"session": n, "left": sides[0], "right": sides[1], "rows": rows}
 
 
-@get("/sessions/{n:int}/drafts/{draft_id:str}", guards=[READ], summary="Un projet de programmation, évalué")
+@get(
+    "/sessions/{n:int}/drafts/{draft_id:str}",
+    guards=[READ],
+    summary="Un projet de programmation, évalué",
+    **documented(not_found=DRAFT_NOT_FOUND),
+)
 async def get_draft(request: Request, n: FromPath[int], draft_id: FromPath[str]) -> dict:
     c = _committee(request)
     c.check_draft(n, _draft_id(n, draft_id))
@@ -204,6 +227,7 @@ async def get_draft(request: Request, n: FromPath[int], draft_id: FromPath[str])
     "/sessions/{n:int}/drafts/{draft_id:str}/lines/{dossier_id:str}",
     guards=[DECIDE],
     summary="Fixer le montant d'une ligne d'un projet",
+    **documented(body=LineBody, refusals=DRAFT_REFUSALS, not_found=DRAFT_NOT_FOUND),
 )
 async def set_draft_line(
     request: Request, n: FromPath[int], draft_id: FromPath[str], dossier_id: FromPath[str]
@@ -219,6 +243,7 @@ async def set_draft_line(
     guards=[DECIDE],
     status_code=200,
     summary="Retirer une ligne d'un projet",
+    **documented(refusals=DRAFT_REFUSALS, not_found=DRAFT_NOT_FOUND),
 )
 async def remove_draft_line(
     request: Request, n: FromPath[int], draft_id: FromPath[str], dossier_id: FromPath[str]
@@ -233,6 +258,7 @@ async def remove_draft_line(
     guards=[DECIDE],
     status_code=200,
     summary="Adopter un projet : ses sélections sont décidées une à une",
+    **documented(refusals=(*DRAFT_REFUSALS, *REFUSALS), not_found=DRAFT_NOT_FOUND),
 )
 async def adopt_draft(request: Request, n: FromPath[int], draft_id: FromPath[str]) -> dict:
     c = _committee(request)

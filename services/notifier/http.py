@@ -60,6 +60,7 @@ def public_laureates_csv(request: Request) -> Response:
     sync_to_thread=False,
     guards=[require(*READERS)],
     summary="Les subventions engagées que le fichier SCDL ne peut pas publier (SIRET ou RNA manquant)",
+    **documented(),
 )
 def incomplete_publication(request: Request) -> dict:
     sender = _sender(request)
@@ -124,6 +125,7 @@ def _issued(request: Request, document_id: str) -> OfficialDocumentIssued:
     guards=[OFFICIAL_READERS],
     sync_to_thread=False,
     summary="Les documents officiels d'une décision (arrêté, lettres)",
+    **documented(not_found=("UNKNOWN_DOSSIER",)),
 )
 def official_of(request: Request, dossier_id: FromPath[str]) -> dict:
     view = _sender(request).view.state
@@ -134,7 +136,12 @@ def official_of(request: Request, dossier_id: FromPath[str]) -> dict:
     return {"dossier_id": dossier_id, "items": sorted(items, key=lambda d: d["document_id"])}
 
 
-@get("/official/{document_id:str}", guards=[OFFICIAL_READERS], summary="Télécharger un document officiel (PDF)")
+@get(
+    "/official/{document_id:str}",
+    guards=[OFFICIAL_READERS],
+    summary="Télécharger un document officiel (PDF)",
+    **documented(not_found=("UNKNOWN_DOCUMENT",)),
+)
 async def official_pdf(request: Request, document_id: FromPath[str]) -> Response:
     issued = _issued(request, document_id)
     handlers = _handlers(request)
@@ -150,6 +157,7 @@ async def official_pdf(request: Request, document_id: FromPath[str]) -> Response
     "/official/{document_id:str}/verify",
     guards=[require("auditor", "admin")],
     summary="Régénérer un document officiel depuis le journal et le comparer à l'empreinte enregistrée",
+    **documented(not_found=("UNKNOWN_DOCUMENT",)),
 )
 async def official_verify(request: Request, document_id: FromPath[str]) -> dict:
     issued = _issued(request, document_id)
