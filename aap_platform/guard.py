@@ -13,7 +13,9 @@ from aap_contract.conformity import breach
 from aap_contract.envelope import Event
 from aap_platform import metrics
 from aap_platform.codec import content_hash
-from aap_platform.signing import Keyring
+from aap_platform.signing import SIG_HEADER, Keyring
+
+VERIFIED_MAX = 20_000  # a few seconds of replay: the views of one process read the stream side by side
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +27,24 @@ class Guard:
         self.keyring = keyring
         self.js: Any = None  # set once connected: where refused events are parked
         self._refused: set[int] = set()
+        self._verified: set[tuple[str, str, str]] = set()
         metrics.REFUSED_EVENTS.labels(service)
 
     def problem(self, subject: str, headers: dict[str, str] | None, data: bytes, event: Event) -> str | None:
         if self.keyring is not None:
-            signed = self.keyring.problem(subject, event.type, content_hash(data, event.prev_hash), headers)
-            if signed is not None:
-                return signed
+            link = content_hash(data, event.prev_hash)
+            sig = headers.get(SIG_HEADER) if headers else None
+            # The views of one process read the same events: a signature is checked once (the
+            # cache keyed by the signature and what it signs).
+            key = (sig, subject, link) if sig else None
+            if key is None or key not in self._verified:
+                signed = self.keyring.problem(subject, event.type, link, headers)
+                if signed is not None:
+                    return signed
+                if key is not None:
+                    if len(self._verified) >= VERIFIED_MAX:
+                        self._verified.clear()
+                    self._verified.add(key)
         expected = f"aap.{self.call.id}.{event.aggregate_type}.{event.aggregate_id}"
         if subject != expected:
             return f"{event.type} on subject {subject[:120]!r}, not its aggregate's {expected[:120]!r}"
