@@ -110,7 +110,8 @@ async def test_forged_and_contract_breaking_events_are_refused_and_reported(
 
     code, out = await cli(capsys, "audit", "verify", "--nats-url", provisioned.url, "--data-dir", str(data_dir))
     assert code == 1
-    assert "UNSIGNED at event #1" in out and "FORGED at event #2" in out and "BREACH at event #3" in out
+    assert "NON SIGNÉ à l'événement n° 1" in out and "FALSIFIÉ à l'événement n° 2" in out
+    assert "HORS CONTRAT à l'événement n° 3" in out
     print(out)
 
 
@@ -141,7 +142,7 @@ async def test_a_shrunk_stream_is_seen_by_the_services_and_by_the_audit(provisio
     sealed = await seal_now(store, data_dir)
     await withdrawals(store, 5, "e")
     code, out = await cli(capsys, "audit", "verify", "--nats-url", provisioned.url, "--data-dir", str(data_dir))
-    assert code == 0 and "integrity OK" in out and "1 seal(s)" in out, out
+    assert code == 0 and "intégrité vérifiée" in out and "1 scellé(s)" in out, out
 
     settings = msgspec.structs.replace(settings, check_seconds=0.1)
     app = intake_app(settings)
@@ -166,8 +167,8 @@ async def test_a_shrunk_stream_is_seen_by_the_services_and_by_the_audit(provisio
 
     code, out = await cli(capsys, "audit", "verify", "--nats-url", provisioned.url, "--data-dir", str(data_dir))
     assert code == 1
-    assert "MISSING at event #1: events 1..16 are missing" in out
-    assert f"the log up to #{sealed - 1} does not match its seal" in out
+    assert "MANQUANT à l'événement n° 1 : les événements 1 à 16 manquent" in out
+    assert f"le journal jusqu'au n° {sealed - 1} ne correspond plus à son scellé" in out
     print(out)
 
 
@@ -207,7 +208,7 @@ async def test_a_deleted_stream_or_consumer_is_not_ready_not_500(provisioned, se
         assert answer.status_code < 500 or answer.status_code == 503
 
     code, out = await cli(capsys, "audit", "verify", "--nats-url", provisioned.url, "--data-dir", str(data_dir))
-    assert code == 1 and f"MISSING: the stream {STREAM} does not exist" in out
+    assert code == 1 and f"MANQUANT : le flux {STREAM} n'existe pas" in out
     print(out)
 
     admin = await connect(provisioned, "admin")  # recreated empty: the seals kept outside still speak
@@ -216,7 +217,7 @@ async def test_a_deleted_stream_or_consumer_is_not_ready_not_500(provisioned, se
     finally:
         await admin.close()
     code, out = await cli(capsys, "audit", "verify", "--nats-url", provisioned.url, "--data-dir", str(data_dir))
-    assert code == 1 and "the log is EMPTY but 1 seal(s) exist" in out
+    assert code == 1 and "le journal est VIDE alors que 1 scellé(s) existent" in out
     print(out)
 
 
