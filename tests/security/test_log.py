@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 
 import msgspec
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import AsyncTestClient
 
@@ -239,3 +240,31 @@ async def test_a_bad_clock_value_is_ignored_and_the_service_still_starts(provisi
         assert (await client.get("/health/ready")).status_code == 200
     async with AsyncTestClient(app=intake_app(settings)) as client:  # a restart reads the bad value first
         assert (await client.get("/health/ready")).status_code == 200
+
+
+async def test_no_subject_from_a_bad_id_and_no_event_over_the_bus_limit(store):
+    from aap_platform.store import EventTooLarge, InvalidId
+
+    for bad in (">", "*", "a.b", "", "x" * 101, "a b"):
+        with pytest.raises(InvalidId):
+            await store.load("dossier", bad)
+    loaded = await store.load("dossier", "big")
+    store.max_payload = 4096
+    with pytest.raises(EventTooLarge, match="over the bus's limit"):
+        await store.append(loaded.next(DossierWithdrawn("big", "r" * 5000), actor="intake", at=AT), 0)
+    assert await store.last_sequence() == 0
+
+
+async def test_on_the_real_clock_nothing_watches_the_clock_bucket(provisioned, settings):
+    app = intake_app(msgspec.structs.replace(settings, clock="real"))
+    async with AsyncTestClient(app=app) as client:
+        clock = await connect_as(provisioned.url, provisioned.credentials["clock"])
+        try:
+            kv = await clock.jetstream().key_value(f"aap_clock_{CALL.replace('-', '_')}")
+            await kv.put("now", b"2021-04-06T09:30:00+02:00")
+        finally:
+            await clock.close()
+        await asyncio.sleep(0.3)
+        runtime = app.state.runtime
+        assert runtime.clock.simulated is None and runtime.clock.revision == 0
+        assert (await client.get("/health/ready")).json()["clock_revision"] == 0
