@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aap import commands
-from aap.system import SERVICES
+from aap.system import OPTIONAL_PORTS, SERVICES
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ROLES
 
-EXTENSIONS = ("aap.demo", "aap.audit", "aap.privacy_cli", "aap.deploy")
+EXTENSIONS = ("aap.demo", "aap.audit", "aap.privacy_cli", "aap.connector", "aap.deploy")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -30,7 +30,7 @@ def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> No
         "--data-dir",
         type=Path,
         default=Path(default or os.environ.get("AAP_DATA_DIR", ".aap")),
-        help="folder of the keys, logs and NATS data (default: $AAP_DATA_DIR or .aap)",
+        help="dossier des clés, journaux et données NATS (par défaut : $AAP_DATA_DIR ou .aap)",
     )
 
 
@@ -38,7 +38,7 @@ def _call(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--call",
         default=os.environ.get("AAP_CALL", DEFAULT_CALL),
-        help=f"call id or path to its TOML (default: $AAP_CALL or {DEFAULT_CALL})",
+        help=f"identifiant de l'appel ou chemin de son TOML (par défaut : $AAP_CALL ou {DEFAULT_CALL})",
     )
 
 
@@ -47,52 +47,54 @@ def _nats(parser: argparse.ArgumentParser, help: str) -> None:
 
 
 def register_up(sub) -> None:
-    p = sub.add_parser("up", help="start NATS and the five services; Ctrl-C stops everything")
+    p = sub.add_parser("up", help="lance NATS et les cinq services ; Ctrl-C arrête tout")
     _call(p)
     _data_dir(p)
-    _nats(p, "use this NATS instead of an embedded nats-server (default: $NATS_URL if set)")
-    p.add_argument("--free-ports", action="store_true", help="pick free ports instead of 8001-8005 and 4222")
+    _nats(p, "utiliser ce NATS au lieu d'un nats-server lancé par aap up (par défaut : $NATS_URL s'il est défini)")
+    p.add_argument("--free-ports", action="store_true", help="prendre des ports libres au lieu de 8001-8005 et 4222")
     p.set_defaults(func=commands.up)
 
 
 def register_serve(sub) -> None:
-    p = sub.add_parser("serve", help="run one service in the foreground (settings from the environment)")
-    p.add_argument("service", choices=SERVICES)
-    p.add_argument("--port", type=int, default=None, help="default: the service's port (8001-8005)")
+    p = sub.add_parser("serve", help="lance un service au premier plan (réglages pris dans l'environnement)")
+    p.add_argument("service", choices=(*SERVICES, *OPTIONAL_PORTS))
+    p.add_argument("--port", type=int, default=None, help="par défaut : le port du service (8001-8007)")
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=commands.serve)
 
 
 def register_token(sub) -> None:
-    p = sub.add_parser("token", help="bearer tokens signed with the local development key")
-    issue = p.add_subparsers(dest="token_command", required=True).add_parser("issue", help="print a signed JWT")
+    p = sub.add_parser("token", help="jetons Bearer signés avec la clé locale de développement")
+    issue = p.add_subparsers(dest="token_command", required=True).add_parser("issue", help="affiche un jeton JWT signé")
     issue.add_argument("--role", required=True, choices=ROLES)
     issue.add_argument("--subject", required=True)
-    issue.add_argument("--siren", action="append", default=[], help="a structure the applicant acts for (repeat)")
-    issue.add_argument("--member", default=None, help="committee member id (committee_member)")
-    issue.add_argument("--ttl", type=int, default=12 * 3600, help="seconds of validity (default 12 h)")
+    issue.add_argument(
+        "--siren", action="append", default=[], help="une structure pour laquelle agit le porteur (répétable)"
+    )
+    issue.add_argument("--member", default=None, help="identifiant du membre du comité (committee_member)")
+    issue.add_argument("--ttl", type=int, default=12 * 3600, help="durée de validité en secondes (par défaut 12 h)")
     issue.add_argument(
         "--data-dir",
         type=Path,
         default=None,
-        help="the system's folder (default: $AAP_DATA_DIR, else that of the running `aap up`, else .aap)",
+        help="dossier du système (par défaut : $AAP_DATA_DIR, sinon celui de `aap up` en cours, sinon .aap)",
     )
     issue.set_defaults(func=commands.token_issue)
 
 
 def register_clock(sub) -> None:
-    p = sub.add_parser("clock", help="the simulated clock shared by every service")
+    p = sub.add_parser("clock", help="l'horloge simulée commune à tous les services")
     actions = p.add_subparsers(dest="clock_command", required=True)
     for name, help in (
-        ("set", "set the simulated instant"),
-        ("real", "back to the real clock"),
-        ("show", "print the clock"),
+        ("set", "règle l'instant simulé"),
+        ("real", "revient à l'horloge réelle"),
+        ("show", "affiche l'horloge"),
     ):
         q = actions.add_parser(name, help=help)
         if name == "set":
-            q.add_argument("instant", help="ISO-8601; without an offset, in the call's timezone")
+            q.add_argument("instant", help="ISO-8601 ; sans décalage, dans le fuseau de l'appel")
         _call(q)
-        _nats(q, "default: $NATS_URL or nats://127.0.0.1:4222")
+        _nats(q, "par défaut : $NATS_URL ou nats://127.0.0.1:4222")
         _data_dir(q)
         q.set_defaults(func=commands.clock)
 
@@ -118,16 +120,16 @@ def register_setup(sub) -> None:
 
 
 def register_scenario(sub) -> None:
-    p = sub.add_parser("scenario", help="play scenario files (tests/scenarios/FORMAT.md)")
+    p = sub.add_parser("scenario", help="joue des fichiers de scénario (tests/scenarios/FORMAT.md)")
     run = p.add_subparsers(dest="scenario_command", required=True).add_parser(
-        "run", help="play a scenario; prints its outcome; exit 1 when it differs from `expect`"
+        "run", help="joue un scénario, affiche son résultat ; code 1 s'il diffère de `expect`"
     )
     run.add_argument("file", type=Path)
-    _nats(run, "play against the running system on this NATS (default: a fresh system of its own)")
+    _nats(run, "jouer sur le système en service à ce NATS (par défaut : un système neuf, le sien)")
     for name in SERVICES:
-        run.add_argument(f"--{name}-url", default=None, help="with --nats-url (default http://127.0.0.1:800x)")
+        run.add_argument(f"--{name}-url", default=None, help="avec --nats-url (par défaut http://127.0.0.1:800x)")
     _data_dir(run)
-    run.add_argument("--timeout", type=float, default=30.0, help="seconds a step may take to settle")
+    run.add_argument("--timeout", type=float, default=30.0, help="secondes qu'une étape peut prendre pour être traitée")
     run.set_defaults(func=commands.scenario_run)
 
 
@@ -154,8 +156,36 @@ def _extensions(sub) -> None:
                 break
 
 
+# argparse's own words, in French (it looks them up through its module's `_`).
+ARGPARSE_FRENCH = {
+    "usage: ": "usage : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "affiche cette aide et quitte",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (parmi %(choices)s)",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "expected one argument": "un argument attendu",
+    "invalid %(type)s value: %(value)r": "valeur invalide (%(type)s) : %(value)r",
+}
+
+
+def _french_argparse() -> None:
+    english = argparse._  # type: ignore[attr-defined]
+    if getattr(english, "french", False):
+        return
+
+    def french(text: str) -> str:
+        return ARGPARSE_FRENCH.get(text, english(text))
+
+    french.french = True  # type: ignore[attr-defined]
+    argparse._ = french  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aap", description="AAP: appels à projets, event-sourced on NATS")
+    _french_argparse()
+    parser = argparse.ArgumentParser(prog="aap", description="AAP : appels à projets, journal d'événements sur NATS")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in COMMANDS:
         register(sub)

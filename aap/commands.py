@@ -121,7 +121,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from aap import preflight
     from aap.reach import NATS_HINT, UNREACHABLE_EXIT
-    from aap.system import APP_FACTORY, DEFAULT_PORTS
+    from aap.system import APP_FACTORY, PORTS
     from aap_platform.auth import ensure_dev_keys
 
     nats_url = os.environ.get("NATS_URL", DEFAULT_NATS_URL)
@@ -134,7 +134,7 @@ def serve(args: argparse.Namespace) -> int:
         APP_FACTORY.format(name=args.service),
         factory=True,
         host=args.host,
-        port=args.port or DEFAULT_PORTS[args.service],
+        port=args.port or PORTS[args.service],
     )
     return 0
 

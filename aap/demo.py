@@ -44,12 +44,12 @@ ACTIONS = {
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="play a demonstration call on the running system and summarise it (in French)")
+    p = sub.add_parser("demo", help="joue un appel de démonstration sur le système en service et le résume")
     p.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
     p.add_argument(
         "--nats-url",
         default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
-        help="the running system's NATS (default: $NATS_URL or nats://127.0.0.1:4222)",
+        help="le NATS du système en service (par défaut : $NATS_URL ou nats://127.0.0.1:4222)",
     )
     for name, port in DEFAULT_PORTS.items():
         p.add_argument(f"--{name}-url", default=f"http://127.0.0.1:{port}")
@@ -57,9 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data-dir",
         type=Path,
         default=Path(os.environ.get("AAP_DATA_DIR", ".aap")),
-        help="the running system's folder: its signing key, its outbox (default: $AAP_DATA_DIR or .aap)",
+        help="le dossier du système en service : sa clé, ses messages (par défaut : $AAP_DATA_DIR ou .aap)",
     )
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds a step may take to settle")
+    p.add_argument("--timeout", type=float, default=30.0, help="secondes qu'une étape peut prendre pour être traitée")
     p.set_defaults(func=run)
 
 

@@ -12,23 +12,29 @@ from aap_platform.natsauth import find_credentials
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("privacy", help="personal data: who a contact is, erase a contact's data")
+    p = sub.add_parser("privacy", help="données personnelles : identifiant d'un contact, effacement, conservation")
     actions = p.add_subparsers(dest="privacy_cmd", required=True)
     for name, help_ in (
-        ("erase", "erase a contact person's data (destroys their key; every view then shows [effacé])"),
-        ("subject", "the pseudonymous id under which a contact's data is sealed"),
+        ("erase", "efface les données d'une personne (sa clé est détruite ; chaque vue affiche alors [effacé])"),
+        ("subject", "l'identifiant pseudonyme sous lequel les données d'un contact sont chiffrées"),
     ):
         q = actions.add_parser(name, help=help_)
-        q.add_argument("who", help="the contact's e-mail address, or their subject id (c-…)")
+        q.add_argument("who", help="l'adresse électronique du contact, ou son identifiant (c-…)")
         q.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
         q.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
         q.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         q.set_defaults(func=_run)
     r = actions.add_parser(
-        "retention", help="until when contacts are kept ([privacy] of the call); --erase erases them all once past"
+        "retention",
+        help="jusqu'à quand les contacts sont conservés ([privacy] de l'appel) ; "
+        "--erase les efface tous une fois ce délai passé",
     )
-    r.add_argument("--erase", action="store_true", help="past the retention period: erase every contact of the log")
-    r.add_argument("--now", default=None, help="ISO-8601 instant to judge by (default: now)")
+    r.add_argument(
+        "--erase",
+        action="store_true",
+        help="une fois la durée de conservation écoulée : efface tous les contacts du journal",
+    )
+    r.add_argument("--now", default=None, help="instant ISO-8601 de référence (par défaut : maintenant)")
     r.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
     r.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
     r.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))

@@ -33,9 +33,24 @@ DEFAULT_PORTS = {
     "notifier": 8005,
     "console": 8006,
 }
+OPTIONAL_PORTS = {"connector": 8007}  # run when the call configures it (optional_services)
+PORTS = {**DEFAULT_PORTS, **OPTIONAL_PORTS}
 DEFAULT_NATS_PORT = 4222
 APP_FACTORY = "services.{name}.app:create_app"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def optional_services(call: str, services: tuple[str, ...], env: dict[str, str]) -> tuple[str, ...]:
+    """The connector runs beside the five services when the call has a [connector] section and a
+    Démarche Numérique token is given (without one it would have nothing to do)."""
+    if services != SERVICES or not (env.get("AAP_DN_TOKEN") or env.get("AAP_DN_TOKEN_FILE")):
+        return ()
+    from aap_contract.config import ConfigError, load_call
+
+    try:
+        return ("connector",) if load_call(call).connector is not None else ()
+    except ConfigError:
+        return ()
 
 
 class StartError(RuntimeError):
@@ -104,8 +119,9 @@ class System:
             ensure_event_keys(events_key_dir(self.data_dir), PUBLISHERS)
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-            ports = {name: free_port() if self.free_ports else DEFAULT_PORTS[name] for name in self.services}
-            for name in self.services:
+            names = (*self.services, *optional_services(self.call, self.services, {**os.environ, **self.env}))
+            ports = {name: free_port() if self.free_ports else PORTS[name] for name in names}
+            for name in names:
                 self.processes[name] = self._spawn(name, ports)
             await self._wait_ready()
         except BaseException:
@@ -171,6 +187,8 @@ class System:
         if name == "console":  # the console calls the other services of this system
             env.update({f"AAP_{other.upper()}_URL": f"http://{self.host}:{p}" for other, p in ports.items()})
             env.setdefault("AAP_CONSOLE_PUBLIC_URL", f"http://{self.host}:{port}")
+        if name == "connector" and "intake" in ports:  # the connector submits through intake
+            env["AAP_INTAKE_URL"] = f"http://{self.host}:{ports['intake']}"
         env.update(self.env)
         args = [
             sys.executable,

@@ -120,6 +120,79 @@ class Console(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     users: list[ConsoleUser] = msgspec.field(default_factory=list)
 
 
+DN_API_URL = "https://demarche.numerique.gouv.fr/api/v2/graphql"
+# The dossier's fields a démarche's champs must give (descriptor ids in [connector.demarches.<track>.champs]).
+REQUIRED_CHAMPS = (
+    "applicant_name",
+    "applicant_kind",
+    "applicant_departement",
+    "contact_name",
+    "contact_email",
+    "validated",
+    "resources_committed",
+    "title",
+    "summary",
+    "theme",
+    "software_involved",
+    "global_cost",
+    "requested",
+    "expenses",
+    "expense_label",
+    "expense_category",
+    "expense_amount",
+    "resources",
+    "resource_kind",
+    "resource_amount",
+    "document",
+    "document_sections",
+)
+OPTIONAL_CHAMPS = (
+    "contact_phone",
+    "free_software",
+    "joint",
+    "joint_establishment",
+    "joint_kind",
+    "joint_contact_name",
+    "joint_contact_email",
+    "joint_validated",
+    "joint_resources_committed",
+)
+ANNOTATIONS = ("eligibility", "mean_score")
+
+
+class DemarcheLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One DN démarche feeding one track: its number and where each dossier field comes from."""
+
+    number: int
+    champs: dict[str, str]
+    annotations: dict[str, str] = {}  # eligibility (textarea), mean_score (decimal number)
+    instructeur_id: str | None = None  # overrides [connector].instructeur_id
+
+
+class Connector(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """[connector]: the call's dossiers come from Démarche Numérique (services/connector)."""
+
+    instructeur_id: str
+    updated_since: datetime  # the fixed `updatedSince` of DN's incremental sync
+    demarches: dict[str, DemarcheLink]
+    kinds: dict[str, str]  # DN option label -> applicant kind
+    expense_categories: dict[str, str]  # DN option label -> expense category
+    sections: dict[str, str]  # DN option label -> document section
+    resources: dict[str, str]  # DN option label -> "own" | "other"
+    api_url: str = DN_API_URL
+    poll_interval_seconds: int = 300
+    notifications: str = "aap"  # whose e-mails reach applicants: "aap" (DN's are disabled) or "dn"
+    requests_per_minute: int = 400
+    concurrent_downloads: int = 4
+
+    @property
+    def disable_notification(self) -> bool:
+        return self.notifications == "aap"
+
+    def track_of(self, number: int) -> str | None:
+        return next((t for t, d in self.demarches.items() if d.number == number), None)
+
+
 class CallInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str
     title: str
@@ -145,6 +218,7 @@ class CallConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     publication: Publication = msgspec.field(default_factory=Publication)
     privacy: Privacy = msgspec.field(default_factory=Privacy)
     documents: Documents = msgspec.field(default_factory=Documents)
+    connector: Connector | None = None
 
     @property
     def id(self) -> str:
@@ -277,6 +351,8 @@ def _check(cfg: CallConfig) -> None:
         if m.departement is not None and m.departement not in cfg.departements:
             problems.append(f"le membre du comité {m.id} a un département inconnu : {m.departement}")
     problems += _console_problems(cfg)
+    if cfg.connector is not None:
+        problems += _connector_problems(cfg)
     if problems:
         raise ConfigError("; ".join(problems))
 
@@ -298,6 +374,59 @@ def _console_problems(cfg: CallConfig) -> list[str]:
         if u.role != "committee_member" and u.member_id is not None:
             problems.append(f"l'agent de la console {u.email} a un member_id sans être membre du comité")
     return problems
+
+
+def _connector_problems(cfg: CallConfig) -> list[str]:
+    """[connector], checked with French messages (an operator writes this section by hand)."""
+    c = cfg.connector
+    assert c is not None
+    out = []
+    if not c.api_url.startswith(("https://", "http://")):
+        out.append(f"connector.api_url doit être une URL http(s) : {c.api_url!r}")
+    if c.notifications not in ("aap", "dn"):
+        out.append("connector.notifications doit valoir « aap » (les e-mails d'AAP) ou « dn » (ceux de DN)")
+    if not 1 <= c.requests_per_minute <= 10_000:
+        out.append("connector.requests_per_minute doit être compris entre 1 et 10 000")
+    if not 1 <= c.poll_interval_seconds <= 86_400:
+        out.append("connector.poll_interval_seconds doit être compris entre 1 et 86 400")
+    if not 1 <= c.concurrent_downloads <= 32:
+        out.append("connector.concurrent_downloads doit être compris entre 1 et 32")
+    if c.updated_since.tzinfo is None:
+        out.append("connector.updated_since doit porter un fuseau horaire")
+    if not c.demarches:
+        out.append("connector.demarches : au moins une démarche est requise")
+    numbers = [d.number for d in c.demarches.values()]
+    if len(set(numbers)) != len(numbers):
+        out.append("connector.demarches : deux démarches ont le même numéro")
+    for track, link in c.demarches.items():
+        where = f"connector.demarches.{track}"
+        if track not in cfg.tracks:
+            out.append(f"{where} : la filière « {track} » n'existe pas dans [tracks]")
+        if link.number <= 0:
+            out.append(f"{where}.number doit être un numéro de démarche positif")
+        missing = [k for k in REQUIRED_CHAMPS if not link.champs.get(k)]
+        if missing:
+            out.append(f"{where}.champs : champ(s) manquant(s) : {', '.join(missing)}")
+        unknown = sorted(set(link.champs) - set(REQUIRED_CHAMPS) - set(OPTIONAL_CHAMPS))
+        if unknown:
+            out.append(f"{where}.champs : champ(s) inconnu(s) : {', '.join(unknown)}")
+        bad = sorted(set(link.annotations) - set(ANNOTATIONS))
+        if bad:
+            out.append(f"{where}.annotations : annotation(s) inconnue(s) : {', '.join(bad)}")
+    kinds = set(cfg.eligibility.applicant_kinds)
+    for label, kind in c.kinds.items():
+        if kind not in kinds and kind != "other":
+            out.append(f"connector.kinds : « {label} » donne la nature inconnue « {kind} »")
+    for label, category in c.expense_categories.items():
+        if category not in ("service", "study", "training", "software", "other", "staff", "it_equipment"):
+            out.append(f"connector.expense_categories : « {label} » donne la catégorie inconnue « {category} »")
+    for label, section in c.sections.items():
+        if section not in ("situation", "method", "roadmap", "solution"):
+            out.append(f"connector.sections : « {label} » donne la partie inconnue « {section} »")
+    for label, side in c.resources.items():
+        if side not in ("own", "other"):
+            out.append(f"connector.resources : « {label} » doit donner « own » ou « other », pas « {side} »")
+    return out
 
 
 def parse_call(text: str, source: str = "<call>") -> CallConfig:

@@ -272,6 +272,64 @@ class OfficialDocumentIssued(EventData, frozen=True):
     object_name: str
 
 
+# --- connector: aggregate "dndossier" (one per Démarche Numérique dossier; id = the AAP dossier id,
+# fixed by the DN number). What the connector did with each DN dossier, so that a redelivery or a
+# restart never imports twice nor calls a DN mutation twice.
+
+
+class DnDossierImported(EventData, frozen=True):
+    """Intake accepted the DN dossier's content (`action`: submitted, amended or unchanged)."""
+
+    aggregate = "dndossier"
+    publisher = "connector"
+    dossier_id: str
+    demarche: int
+    number: int
+    dn_id: str
+    action: Literal["submitted", "amended", "unchanged"]
+    fingerprint: str  # of the DN content the import was made from
+    modified_at: datetime  # DN's dateDerniereModification
+    document_checksum: str | None = None  # DN's checksum (base64 MD5) of the file imported with it
+
+
+class DnImportFailed(EventData, frozen=True):
+    """The DN dossier could not be imported: `kind` unmappable (its content), refused (by intake's
+    rules), document (its file). Listed for an operator; tried again when the dossier changes in DN."""
+
+    aggregate = "dndossier"
+    publisher = "connector"
+    dossier_id: str
+    demarche: int
+    number: int
+    kind: Literal["unmappable", "refused", "document"]
+    problems: list[str]
+    fingerprint: str
+    modified_at: datetime
+
+
+class DnDossierDeleted(EventData, frozen=True):
+    """The dossier was deleted in DN (or is pending deletion) and withdrawn from AAP."""
+
+    aggregate = "dndossier"
+    publisher = "connector"
+    dossier_id: str
+    demarche: int
+    number: int
+    reason: str
+    deleted_at: datetime
+
+
+class DnWriteBackDone(EventData, frozen=True):
+    """A DN mutation succeeded for the dossier; `key` names the write-back (done once each)."""
+
+    aggregate = "dndossier"
+    publisher = "connector"
+    dossier_id: str
+    number: int
+    mutation: str
+    key: str
+
+
 # --- the log's own seals: aggregate "seal" (one per call), sealed by the committee ---------
 
 
@@ -309,6 +367,10 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     BeneficiaryIdentified,
     NotificationSent,
     OfficialDocumentIssued,
+    DnDossierImported,
+    DnImportFailed,
+    DnDossierDeleted,
+    DnWriteBackDone,
     LogSealed,
 )
 BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}

@@ -20,7 +20,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-Role = Literal["applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin"]
+# connector: the service that imports dossiers from Démarche Numérique (intake's /imports)
+Role = Literal["applicant", "instructor", "committee_member", "budget_officer", "auditor", "admin", "connector"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 AUDIENCE = "aap"
 VERIFIED_TTL, VERIFIED_MAX = 60.0, 4096

@@ -32,8 +32,9 @@ IDENTITIES = (*OPERATORS, *SERVICES, *READ_ONLY_SERVICES)
 TEST_ROOT = "test-root"
 # Object stores a service writes (bucket prefix; the call id completes it, `objects.bucket_name`).
 OBJECT_STORES = {"intake": "aap_documents", "notifier": "aap_official"}
-# Services that make personal-data keys (they append events carrying personal data).
-PRIVACY_WRITERS = ("intake", "notifier")
+# Key-value buckets a service writes (bucket prefix; the call id completes it): the personal-data
+# keys (made by those appending personal data), the connector's cursors.
+KV_WRITERS = {"intake": ("aap_privacy",), "notifier": ("aap_privacy",), "connector": ("aap_connector",)}
 
 
 class Credentials(msgspec.Struct, frozen=True):
@@ -127,8 +128,7 @@ def permissions(identity: str, calls: tuple[str, ...] = (DEFAULT_CALL,)) -> dict
     ]
     if identity in OBJECT_STORES:  # its bucket's chunks and metadata (objects are never replaced: no purge)
         allow += [f"$O.{_bucket(OBJECT_STORES[identity], c)}.>" for c in calls]
-    if identity in PRIVACY_WRITERS:
-        allow += [f"$KV.{_bucket('aap_privacy', c)}.>" for c in calls]
+    allow += [f"$KV.{_bucket(prefix, c)}.>" for prefix in KV_WRITERS.get(identity, ()) for c in calls]
     return {"publish": {"allow": allow}, "subscribe": {"allow": [inbox]}}
 
 

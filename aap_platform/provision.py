@@ -1,6 +1,6 @@
 """What the administration identity sets up for a call, before any service starts: the call's
 stream (append-only: deletes and purges denied, no limit), its parked stream, the clock and
-personal-data key buckets, and the object stores (applicants' and official documents).
+personal-data key and connector cursor buckets, and the object stores (applicants' and official documents).
 Services only check them: they may not create, change or delete any of them
 (`aap_platform.natsauth`)."""
 
@@ -31,8 +31,9 @@ async def provision(js: JetStreamContext, call_id: str, replicas: int = 1) -> Ev
             await js.object_store(name)
         except (BucketNotFoundError, NotFoundError):
             await js.create_object_store(name, replicas=replicas)
-    try:
-        await js.key_value(privacy_bucket(call_id))
-    except (BucketNotFoundError, NotFoundError):
-        await js.create_key_value(bucket=privacy_bucket(call_id), history=1, replicas=replicas)
+    for kv, history in ((privacy_bucket(call_id), 1), (bucket_name("aap_connector", call_id), 5)):
+        try:
+            await js.key_value(kv)
+        except (BucketNotFoundError, NotFoundError):
+            await js.create_key_value(bucket=kv, history=history, replicas=replicas)
     return store

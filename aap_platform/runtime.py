@@ -58,6 +58,7 @@ class Runtime:
     views: list[Projection] = field(default_factory=list)
     reactor: Subscription | None = None  # the service's reaction to the stream, if any
     busy: Callable[[], int] | None = None  # work in hand outside the stream (e.g. mails to send)
+    status: Callable[[], dict] | None = None  # a service's own health, added to /health/ready
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
@@ -188,6 +189,7 @@ class Runtime:
             "clock_revision": self.clock.revision,
             "busy": self.busy() if self.busy else 0,
             "now": self.now().isoformat(),
+            **(self.status() if self.status else {}),
         }
 
     def routes(self) -> list:

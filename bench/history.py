@@ -22,6 +22,10 @@ from aap_contract.events import (
     BeneficiaryIdentified,
     CreditsCommitted,
     CreditsReserved,
+    DnDossierDeleted,
+    DnDossierImported,
+    DnImportFailed,
+    DnWriteBackDone,
     DocumentUploaded,
     DossierAmended,
     DossierSubmitted,
@@ -135,6 +139,7 @@ class History:
             did, session = f"d{i:07d}", 1 if rng.random() < 0.6 else 2
             head = self._event("dossier", did, DossierSubmitted(did, _variant(self.base, i, rng), session))
             yield head
+            yield from self._connector(i, did)
             versions = [head[0]]
             if rng.random() < 0.3:
                 amended = self._event("dossier", did, DossierAmended(did, _variant(self.base, i, rng, True), session))
@@ -227,6 +232,26 @@ class History:
                     "Appel à projets ITN 7 axe 3 : décision du comité",
                 ),
             )
+
+    def _connector(self, i: int, did: str) -> Iterator[tuple[Event, bytes, str]]:
+        """A few dossiers come from Démarche Numérique (fixed by `i`: the random draws stay as they were)."""
+        if i % 10 == 3:
+            yield self._event(
+                "dndossier",
+                did,
+                DnDossierImported(did, 41027, 4_000_000 + i, f"RG9zc2llci0{i}", "submitted", "f" * 64, self.at),
+            )
+            yield self._event(
+                "dndossier", did, DnWriteBackDone(did, 4_000_000 + i, "dossierPasserEnInstruction", "instruction")
+            )
+        if i % 50 == 7:
+            yield self._event(
+                "dndossier",
+                did,
+                DnImportFailed(did, 41027, 4_000_000 + i, "unmappable", ["montant illisible"], "e" * 64, self.at),
+            )
+        if i % 100 == 11:
+            yield self._event("dndossier", did, DnDossierDeleted(did, 41027, 4_000_000 + i, "user_request", self.at))
 
     def events(self, n_dossiers: int) -> Iterator[tuple[Event, bytes, str]]:
         """(event, encoded payload, chain link), in log order; the sessions close at the end."""

@@ -127,6 +127,19 @@ def table(r: dict) -> str:
             ),
         ]:
             rows.append((f"{label}, events/s", f"{rates[ours]:,}", f"raw {rates[base]:,}/s", f"{ratios[key]:.2f}", ""))
+    if "connector" in r:
+        c = r["connector"]
+        rows.append(
+            (
+                f"connector: first sync of {c['dossiers']:,} DN dossiers with their PDFs (local fake DN), dossiers/s",
+                f"{c['dossiers_per_second']:,}",
+                f"pacing at {c['pacing_requests_per_minute']} req/min allows "
+                f"{c['pacing_bound_dossiers_per_second']:,}/s ({c['graphql_requests']} requests)",
+                f"{c['dossiers_per_second'] / c['pacing_bound_dossiers_per_second']:.2f}",
+                f"nothing new: {c['nothing_new_requests']} requests ({c['demarches']} démarches), "
+                f"{c['nothing_new_appended']} events",
+            )
+        )
     head = f"AAP benchmark ({'quick' if p['quick'] else 'full'} run, {p['cpus']} CPUs)\n"
     lines = ["| " + " | ".join(rows[0]) + " |", "|---|---:|---|---:|---|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows[1:]]

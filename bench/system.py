@@ -25,7 +25,7 @@ from aap_contract.config import load_call
 from aap_platform.auth import issue_token
 from aap_platform.clock import set_clock
 from aap_platform.store import EventStore
-from bench import backbone, contention, intake, load, replay, wakeup
+from bench import backbone, connector, contention, intake, load, replay, wakeup
 from bench.harness import (
     applicant_headers,
     quiesce,
@@ -52,6 +52,7 @@ FULL = {
     "backbone_events": 10_000,
     "rounds": 2,
     "intake_rounds": 3,
+    "connector_dossiers": 1000,
 }
 QUICK = {
     "submissions": 300,
@@ -65,6 +66,7 @@ QUICK = {
     "backbone_events": 2_000,
     "rounds": 1,
     "intake_rounds": 2,
+    "connector_dossiers": 200,
 }
 
 
@@ -125,7 +127,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller run (about a minute)")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results.json")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["live", "replay", "memory", "backbone", "wakeup"]
+        "--skip", action="append", default=[], choices=["live", "replay", "memory", "backbone", "wakeup", "connector"]
     )
     args = parser.parse_args()
     p = QUICK if args.quick else FULL
@@ -139,6 +141,8 @@ def main() -> None:
             result["wakeup"] = asyncio.run(wakeup.run(900.0, p["submissions"]))
         if "replay" not in args.skip:
             result["replay"] = asyncio.run(replay.run(p["events"], Path(tmp)))
+        if "connector" not in args.skip:
+            result["connector"] = asyncio.run(connector.run(p["connector_dossiers"], Path(tmp) / "connector"))
     if "memory" not in args.skip:
         result["memory"] = replay.memory(p["dossiers"])
     if "backbone" not in args.skip:

@@ -71,11 +71,12 @@ async def store(nc, signers, data_dir):
 
 
 @pytest.fixture
-def keys(tmp_path):
-    """A local signing key pair: (private PEM path, JWKS path)."""
+def keys(data_dir):
+    """A local signing key pair: (private PEM path, JWKS path), in the data folder's keys/ (beside
+    the NATS identities and the event keys, as `aap up` keeps them)."""
     from aap_platform.auth import ensure_dev_keys
 
-    return ensure_dev_keys(tmp_path / "keys")
+    return ensure_dev_keys(data_dir / "keys")
 
 
 @pytest.fixture

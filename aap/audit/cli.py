@@ -27,7 +27,7 @@ from aap_platform.store import EventStore, stream_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    audit = sub.add_parser("audit", help="audit the call's log and views").add_subparsers(
+    audit = sub.add_parser("audit", help="audit du journal et des vues de l'appel").add_subparsers(
         dest="audit_cmd", required=True
     )
 
@@ -37,37 +37,42 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         return p
 
-    v = common(audit.add_parser("verify", help="check the integrity of the whole log (hash chain, no gap)"))
-    v.add_argument("--file", type=Path, help="verify an exported copy instead of the live stream")
+    v = common(
+        audit.add_parser("verify", help="vérifie l'intégrité de tout le journal (chaîne de hachage, aucun trou)")
+    )
+    v.add_argument("--file", type=Path, help="vérifier une copie exportée plutôt que le journal en service")
     v.add_argument(
         "--keyring",
         type=Path,
         default=None,
-        help="the public keys of the services (default: <data dir>/keys/events/keyring.json); pin your own copy",
+        help="les clés publiques des services (par défaut : <data dir>/keys/events/keyring.json) ; "
+        "épinglez votre propre copie",
     )
     v.add_argument(
         "--seals",
         type=Path,
         default=None,
-        help="the seals kept outside the bus (default: <data dir>/seals/<call>.seals.jsonl)",
+        help="les scellés conservés hors du bus (par défaut : <data dir>/seals/<appel>.seals.jsonl)",
     )
     v.set_defaults(func=_verify)
-    t = common(audit.add_parser("timeline", help="a dossier's whole history"))
+    t = common(audit.add_parser("timeline", help="toute l'histoire d'un dossier"))
     t.add_argument("dossier")
     t.add_argument("--file", type=Path)
     t.set_defaults(func=_timeline)
-    e = common(audit.add_parser("export", help="write the whole log to a JSON-lines file"))
+    e = common(audit.add_parser("export", help="écrit tout le journal dans un fichier JSON-lines"))
     e.add_argument("file", type=Path)
     e.set_defaults(func=_export)
     for name, func, help_ in (
-        ("replay", _replay, "rebuild every service's views and compare with the live ones"),
-        ("as-of", _as_of, "every view as it stood at an instant"),
+        ("replay", _replay, "reconstruit les vues de chaque service et les compare à celles en service"),
+        ("as-of", _as_of, "les vues telles qu'elles étaient à un instant"),
     ):
         p = common(audit.add_parser(name, help=help_))
         if name == "as-of":
-            p.add_argument("instant", help="ISO-8601 instant with its offset")
+            p.add_argument("instant", help="instant ISO-8601 avec son décalage")
             p.add_argument(
-                "--raw", action="store_true", help="every view's whole state as JSON (personal fields masked)"
+                "--raw",
+                action="store_true",
+                help="l'état complet de chaque vue en JSON (données personnelles masquées)",
             )
         for service, port in DEFAULT_PORTS.items():
             p.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{port}")

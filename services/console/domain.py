@@ -31,6 +31,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "budget": ("budget_officer", "instructor", "auditor", "admin", "committee_member"),
     "notifications": ("instructor", "auditor", "admin"),
     "audit": ("auditor", "admin"),
+    "official": ("instructor", "budget_officer", "auditor", "admin"),  # a decision's arrêté and letters
 }
 
 

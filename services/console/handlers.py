@@ -201,6 +201,12 @@ class Handlers:
     async def notifications(self, agent: Agent) -> dict[str, Any]:
         return dict(await self.services.get(agent, "notifier", "/notifications"))
 
+    async def official_of(self, agent: Agent, dossier_id: str) -> list[dict[str, Any]]:
+        return list((await self.services.get(agent, "notifier", f"/dossiers/{dossier_id}/official"))["items"])
+
+    async def official_pdf(self, agent: Agent, document_id: str) -> bytes:
+        return await self.services.get_bytes(agent, "notifier", f"/official/{document_id}")
+
     async def laureates(self) -> dict[str, Any]:
         return dict(await self.services.get(None, "notifier", "/laureates"))
 

@@ -27,7 +27,7 @@ from services.console import labels
 from services.console.domain import ROLE_LABELS, Agent, SignIn, decide, initial_state
 from services.console.handlers import Handlers, ServiceError
 from services.console.oidc import OidcError
-from services.console.view import ConsoleView
+from services.console.view import OFFICIAL_KINDS, ConsoleView
 
 log = logging.getLogger(__name__)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -472,6 +472,12 @@ async def dossier(request: Request, dossier_id: FromPath[str]) -> Template:
             ]
         except ServiceError as exc:
             errors.append(exc.message)
+    official: list[dict[str, Any]] = []
+    if agent.may_see("official"):
+        try:
+            official = await h.official_of(agent, dossier_id)
+        except ServiceError as exc:
+            errors.append(exc.message)
     failing = {f.code: f.message for f in entry.failures}
     rules = [(code, label, failing.get(code)) for code, label in labels.RULES.items()]
     timeline = _view(request).timeline.get(dossier_id, [])
@@ -490,6 +496,8 @@ async def dossier(request: Request, dossier_id: FromPath[str]) -> Template:
         error=" ".join(errors) or None,
         reviews=_view(request).reviews.get(dossier_id, {}),
         document=_view(request).documents.get(dossier_id),
+        official=official,
+        official_kinds=OFFICIAL_KINDS,
         breadcrumb=[("/", "Tableau de bord"), ("/dossiers", "Dossiers"), ("", entry.title)],
     )
 
@@ -503,6 +511,22 @@ async def dossier_document(request: Request, dossier_id: FromPath[str]) -> Respo
         body,
         media_type="application/pdf",
         headers={"content-disposition": f'inline; filename="dossier-{dossier_id}.pdf"'},
+    )
+
+
+OFFICIAL_ID = re.compile(r"^s[0-9]{1,3}-(arrete|notification|non_selection)-[A-Za-z0-9_-]{1,200}$")
+
+
+@get("/official/{document_id:str}")
+async def official_document(request: Request, document_id: FromPath[str]) -> Response[bytes]:
+    agent = need(request, "official")
+    if not OFFICIAL_ID.match(document_id):
+        raise NotFoundException("Document inconnu.")
+    body = await _h(request).official_pdf(agent, document_id)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="{document_id}.pdf"'},
     )
 
 
@@ -829,6 +853,7 @@ ROUTES = [
     dossiers_csv,
     dossier,
     dossier_document,
+    official_document,
     sessions,
     session,
     post_review,

@@ -27,6 +27,7 @@ from aap_contract.events import (
     DossierWithdrawn,
     EligibilityAssessed,
     NotificationSent,
+    OfficialDocumentIssued,
     ProjectDeferred,
     ProjectRejected,
     ProjectSelected,
@@ -43,6 +44,13 @@ from aap_platform.codec import decoder_with
 from aap_platform.projection import Projection
 
 DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
+
+
+OFFICIAL_KINDS = {
+    "arrete": "arrêté attributif",
+    "notification": "lettre de notification",
+    "non_selection": "lettre de non-sélection",
+}
 
 
 class Step(msgspec.Struct, frozen=True):
@@ -163,5 +171,9 @@ def describe(event: Event) -> list[tuple[str, str]]:
         return [
             (i, f"Notification {kind} envoyée (session {d.session}) à {len(d.recipients)} destinataire(s)")
             for i in d.dossier_ids
+        ]
+    if isinstance(d, OfficialDocumentIssued):
+        return [
+            (d.dossier_id, f"Document officiel émis : {OFFICIAL_KINDS.get(d.kind, d.kind)} (référence {d.reference})")
         ]
     return []

@@ -57,7 +57,15 @@ class AttachDocument(msgspec.Struct, frozen=True):
     acting_for: ActingFor = None
 
 
-Command = SubmitDossier | AmendDossier | WithdrawDossier | AttachDocument
+class ImportDossier(msgspec.Struct, frozen=True):
+    """A dossier from another platform (the connector, for Démarche Numérique): submitted if new,
+    amended if changed, nothing if its content is the same; decided at the platform's instant."""
+
+    dossier_id: str
+    dossier: Dossier
+
+
+Command = SubmitDossier | AmendDossier | WithdrawDossier | AttachDocument | ImportDossier
 MAX_DOCUMENT_VERSIONS = 5  # the upload quota of a dossier (each version is kept: the log names it)
 
 
@@ -99,6 +107,14 @@ def evolve(state: DossierState, event: Event[Any]) -> DossierState:
 
 def decide(command: Command, state: DossierState, context: Context) -> EventData | None:
     call, now = context.call, _second(context.now)
+    if isinstance(command, ImportDossier):
+        if state.exists and state.dossier == command.dossier:
+            return None  # imported again, unchanged: nothing to record
+        command = (
+            AmendDossier(command.dossier_id, command.dossier)
+            if state.exists
+            else SubmitDossier(command.dossier_id, command.dossier)
+        )
     if isinstance(command, SubmitDossier):
         if state.exists:
             return None  # the same submission, retried: already recorded

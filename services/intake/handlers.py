@@ -5,11 +5,13 @@ method returns: read your write."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import reduce
 
 from aap_contract.dossier import Dossier
 from aap_contract.envelope import Event
 from aap_contract.events import DossierSubmitted
+from aap_platform import privacy
 from aap_platform.auth import Principal
 from aap_platform.execute import execute
 from aap_platform.ids import new_id, stable_id
@@ -40,9 +42,10 @@ class IntakeHandlers:
     documents: documents.DocumentStore | None = None
 
     async def _run(
-        self, command: domain.Command, who: Principal, event_id: str | None = None
+        self, command: domain.Command, who: Principal, event_id: str | None = None, at: datetime | None = None
     ) -> tuple[Event | None, domain.DossierState]:
-        context = domain.Context(self.runtime.now(), self.runtime.call)
+        # `at`: the instant to decide at — an import's, on the platform the applicant used
+        context = domain.Context(at or self.runtime.now(), self.runtime.call)
         states: list[domain.DossierState] = []
         recorded: list[int] = []
 
@@ -85,8 +88,18 @@ class IntakeHandlers:
     async def withdraw(self, dossier_id: str, reason: str, who: Principal) -> None:
         await self._run(domain.WithdrawDossier(dossier_id, reason, _acting_for(who)), who)
 
+    async def import_dossier(
+        self, dossier_id: str, dossier: Dossier, who: Principal, at: datetime
+    ) -> tuple[Event | None, domain.DossierState]:
+        """A dossier from another platform, decided at its instant there: submitted, amended, or
+        nothing when its content is unchanged (the event is None). Its contacts are sealed first, as
+        the log holds them (deterministic per person), so that the same content compares equal."""
+        sealed = await privacy.seal(self.runtime.store, DossierSubmitted(dossier_id, dossier, 0))
+        assert isinstance(sealed, DossierSubmitted)
+        return await self._run(domain.ImportDossier(dossier_id, sealed.dossier), who, at=at)
+
     async def attach_document(
-        self, dossier_id: str, filename: str | None, body: bytes, who: Principal
+        self, dossier_id: str, filename: str | None, body: bytes, who: Principal, at: datetime | None = None
     ) -> domain.AttachDocument:
         """Decide first (a refusal stores nothing), then keep the bytes, then record the event."""
         assert self.documents is not None
@@ -102,7 +115,7 @@ class IntakeHandlers:
             documents.object_name(dossier_id, digest),
             _acting_for(who),
         )
-        domain.decide(command, current, domain.Context(self.runtime.now(), self.runtime.call))
+        domain.decide(command, current, domain.Context(at or self.runtime.now(), self.runtime.call))
         await self.documents.put(command.object_name, body)
-        await self._run(command, who)
+        await self._run(command, who, at=at)
         return command

@@ -4,6 +4,8 @@ translate; the handlers decide and record."""
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import datetime
 
 from litestar import Request, Response, get, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
@@ -17,12 +19,34 @@ from aap_platform.auth import ROLES, Principal, principal, require
 from aap_platform.openapi import documented
 from services.intake import documents
 from services.intake.handlers import IntakeHandlers
-from services.intake.schemas import WithdrawBody, item, parse_dossier, parse_query, parse_withdraw
+from services.intake.schemas import (
+    ImportBody,
+    WithdrawBody,
+    item,
+    parse_dossier,
+    parse_import,
+    parse_query,
+    parse_withdraw,
+)
 from services.intake.view import select
 
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
 WRITERS = ("applicant", "instructor", "admin")
 CONTACT_READERS = ("applicant", "instructor", "admin")  # the others read a dossier without its contacts
+IMPORTERS = ("connector", "admin")
+IMPORTED_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # a NATS subject token: no '.', '*', '>' or space
+
+
+def _imported_id(dossier_id: str) -> str:
+    if not IMPORTED_ID.fullmatch(dossier_id):
+        raise ValidationException(
+            "identifiant invalide",
+            status_code=422,
+            extra=[{"field": "dossier_id", "message": "1 à 100 caractères parmi A-Z, a-z, 0-9, _ et -"}],
+        )
+    return dossier_id
+
+
 MAX_KEY = 200
 
 
@@ -86,9 +110,29 @@ async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
     return {"dossier_id": dossier_id, "session": event.data.session, "status": "submitted"}
 
 
+@put(
+    "/imports/{dossier_id:str}",
+    guards=[require(*IMPORTERS)],
+    summary="Importer un dossier d'une autre plateforme (dépôt, modification, ou rien s'il est inchangé)",
+    **documented(body=ImportBody, refusals=("WINDOW", "LOCKED"), not_found=("UNKNOWN_DOSSIER",)),
+)
+async def import_dossier(request: Request, dossier_id: FromPath[str]) -> dict:
+    """The rules apply at the instant the applicant acted on the other platform (`submitted_at`)."""
+    intake = _handlers(request)
+    dossier_id = _imported_id(dossier_id)
+    body = parse_import(await request.body(), intake.runtime.call)
+    event, state = await intake.import_dossier(dossier_id, body.dossier, principal(request), body.submitted_at)
+    action = "unchanged" if event is None else ("submitted" if event.type == "DossierSubmitted" else "amended")
+    return {
+        "dossier_id": dossier_id,
+        "action": action,
+        "session": state.session if event is None else event.data.session,
+    }
+
+
 @post(
     "/dossiers/{dossier_id:str}/withdraw",
-    guards=[require(*WRITERS)],
+    guards=[require(*WRITERS, "connector")],  # the connector: a dossier deleted in Démarche Numérique
     status_code=200,
     summary="Retirer un dossier",
     **documented(body=WithdrawBody, refusals=("LOCKED",), not_found=("UNKNOWN_DOSSIER",)),
@@ -124,6 +168,37 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 )
 async def upload_document(request: Request, dossier_id: FromPath[str], filename: Q = None) -> dict:
     _known(dossier_id)
+    return await _attach(request, dossier_id, filename, None)
+
+
+@put(
+    "/imports/{dossier_id:str}/document",
+    guards=[require(*IMPORTERS)],
+    request_max_body_size=None,
+    summary="Importer le document descriptif d'un dossier importé, à l'instant `at` de l'autre plateforme",
+    **documented(
+        body=bytes,
+        body_media="application/pdf",
+        refusals=("LOCKED", "QUOTA"),
+        not_found=("UNKNOWN_DOSSIER",),
+        statuses={422: "at is no instant with its offset"},
+    ),
+)
+async def import_document(request: Request, dossier_id: FromPath[str], at: Q = None, filename: Q = None) -> dict:
+    try:
+        instant = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ValidationException(
+            "paramètre invalide : at",
+            status_code=422,
+            extra=[{"field": "at", "message": "instant ISO 8601 avec fuseau attendu"}],
+        )
+    return await _attach(request, _imported_id(dossier_id), filename, instant)
+
+
+async def _attach(request: Request, dossier_id: str, filename: str | None, at: datetime | None) -> dict:
     intake = _handlers(request)
     content_type = request.headers.get("content-type")
     if (content_type or "").split(";")[0].strip().lower() == documents.PDF:
@@ -131,7 +206,7 @@ async def upload_document(request: Request, dossier_id: FromPath[str], filename:
     else:
         body = b""
     await asyncio.to_thread(documents.check_pdf, content_type, body, intake.max_document_bytes)
-    command = await intake.attach_document(dossier_id, filename, body, principal(request))
+    command = await intake.attach_document(dossier_id, filename, body, principal(request), at)
     return {
         "dossier_id": dossier_id,
         "filename": command.filename,
@@ -208,4 +283,14 @@ async def list_dossiers(
     return {"items": [item(e) for e in found], "total": total, "page": page_n, "page_size": size}
 
 
-ROUTES = [submit, amend, withdraw, upload_document, read_document, read_one, list_dossiers]
+ROUTES = [
+    submit,
+    amend,
+    import_dossier,
+    withdraw,
+    upload_document,
+    import_document,
+    read_document,
+    read_one,
+    list_dossiers,
+]

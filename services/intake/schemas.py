@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -78,6 +79,35 @@ def parse_dossier(raw: bytes, call: CallConfig) -> Dossier:
         raise ValidationException(
             "données invalides : " + ", ".join(e["field"] for e in errors), extra=errors, status_code=422
         ) from None
+
+
+class ImportBody(msgspec.Struct, frozen=True):
+    submitted_at: datetime
+    dossier: Dossier
+
+
+def parse_import(raw: bytes, call: CallConfig) -> ImportBody:
+    """`{"submitted_at": <tz-aware instant>, "dossier": <Dossier>}`, or a 422 naming the faults."""
+    try:
+        data = msgspec.json.decode(raw) if raw else None
+    except (msgspec.DecodeError, RecursionError):  # nested too deep is unreadable too
+        data = None
+    if not isinstance(data, dict):
+        raise ValidationException(
+            "données invalides : body", status_code=422, extra=[{"field": "body", "message": "objet JSON attendu"}]
+        )
+    at = data.get("submitted_at")
+    try:
+        submitted_at = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        submitted_at = None
+    if submitted_at is None or submitted_at.tzinfo is None:
+        raise ValidationException(
+            "données invalides : submitted_at",
+            status_code=422,
+            extra=[{"field": "submitted_at", "message": "instant ISO 8601 avec fuseau attendu"}],
+        )
+    return ImportBody(submitted_at, parse_dossier(msgspec.json.encode(data.get("dossier")), call))
 
 
 def parse_withdraw(raw: bytes) -> WithdrawBody:

@@ -5,7 +5,8 @@ tests/unit/scdl/schema.json): the 16 columns in the schema's order, one row per 
 
 - Only standing grants are published: a grant whose reservation lapsed at the commitment
   deadline is in neither list. The CSV lists the *conventions*: the committed grants, dated by
-  their legal commitment (`dateConvention`) and referenced by it (`referenceDecision`).
+  their legal commitment (`dateConvention`); `referenceDecision` is the arrêté attributif's
+  reference once issued (else the legal commitment's).
 - `idBeneficiaire` is the structure's SIRET (from the dossier, or completed by an operator:
   `BeneficiaryIdentified`), `rnaBeneficiaire` its RNA number when it has one. A committed grant
   one of whose beneficiaries has neither stays out of the CSV and is listed by `incomplete`.
@@ -136,6 +137,12 @@ def incomplete(view: NotifierView, call: CallConfig) -> list[dict]:
     return out
 
 
+def _decision_reference(view: NotifierView, entry: DossierEntry) -> str:
+    """The act that decided the grant: its arrêté attributif when issued, else the legal commitment."""
+    arretes = [d.reference for d in view.official.values() if d.dossier_id == entry.dossier_id and d.kind == "arrete"]
+    return min(arretes) if arretes else entry.legal_reference or ""
+
+
 def _number(value: Decimal) -> str:
     return format(value.quantize(Decimal("0.01")), "f")  # 1.00, 0.45
 
@@ -153,7 +160,7 @@ def scdl_rows(view: NotifierView, call: CallConfig) -> list[dict[str, str]]:
                 "nomAttribuant": call.call.attributor_name,
                 "idAttribuant": call.call.attributor_id,
                 "dateConvention": convention,
-                "referenceDecision": entry.legal_reference or "",
+                "referenceDecision": _decision_reference(view, entry),
                 "nomBeneficiaire": applicant.name,
                 "idBeneficiaire": siret,
                 "rnaBeneficiaire": rna,

@@ -51,6 +51,8 @@ class Sender:
         self.view, self.mailer, self.templates = view, mailer, templates
         self.settings = settings
         self.delay = timedelta(days=self.runtime.call.notifications.delay_days)
+        connector = self.runtime.call.connector
+        self.dn_notifies = connector is not None and connector.notifications == "dn"
         self.attempts: dict[str, int] = {}
         self.last_error: dict[str, str] = {}
         self._retry_at: dict[str, float] = {}
@@ -60,7 +62,7 @@ class Sender:
 
     # --- what is due ----------------------------------------------------------------------
     def due(self) -> list[Notification]:
-        return due_notifications(self.view.state, self.delay)
+        return due_notifications(self.view.state, self.delay, self.dn_notifies)
 
     def is_sent(self, notification_id: str) -> bool:
         return notification_id in self.view.state.sent or notification_id in self._done

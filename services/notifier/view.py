@@ -18,6 +18,7 @@ from aap_contract.envelope import Event
 from aap_contract.events import (
     BeneficiaryIdentified,
     CreditsCommitted,
+    DnDossierImported,
     NotificationSent,
     OfficialDocumentIssued,
     ReservationsLapsed,
@@ -39,6 +40,7 @@ TYPES = INDEX_TYPES | {
         ReservationsLapsed,
         BeneficiaryIdentified,
         OfficialDocumentIssued,
+        DnDossierImported,
     )
 }
 DECODE = decoder_with(SUMMARY_READING)  # a dossier is read as far as its summary needs
@@ -72,6 +74,7 @@ class NotifierView:
     # "dossier/SIREN" -> (SIRET, RNA) completed by an operator after the commitment
     identified: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     official: dict[str, OfficialDocumentIssued] = field(default_factory=dict)  # by document id
+    from_dn: set[str] = field(default_factory=set)  # dossiers imported from Démarche Numérique
 
 
 def identified_key(dossier_id: str, siren: str) -> str:
@@ -112,18 +115,25 @@ def evolve_view(view: NotifierView, event: Event) -> NotifierView:
         key = identified_key(d.dossier_id, d.siren)
         old_siret, old_rna = view.identified.get(key, (None, None))
         view.identified[key] = (d.siret or old_siret, d.rna or old_rna)
+    elif isinstance(d, DnDossierImported):
+        view.from_dn.add(d.dossier_id)
     return view
 
 
-def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification]:
+def due_notifications(view: NotifierView, delay: timedelta, dn_notifies: bool = False) -> list[Notification]:
     """Per closed session, in closing order: one individual notification per lauréat, then one
     collective notification to every dossier not retained. Deferred dossiers get nothing. Then
-    one lapse notification per lauréat whose reservation lapsed at the commitment deadline."""
+    one lapse notification per lauréat whose reservation lapsed at the commitment deadline.
+    `dn_notifies` ([connector] notifications = "dn"): Démarche Numérique tells the applicants of the
+    dossiers it gave of the committee's decision, so AAP sends them no second e-mail for it."""
     out: list[Notification] = []
     entries = view.dossiers.entries
+    skip = view.from_dn if dn_notifies else set()
     for closed in sorted(view.sessions.values(), key=lambda s: (s.closed_at, s.session)):
         due_at = closed.closed_at + delay
         for dossier_id in closed.laureates:
+            if dossier_id in skip:
+                continue
             out.append(
                 Notification(
                     individual_id(closed.session, dossier_id),
@@ -135,8 +145,8 @@ def due_notifications(view: NotifierView, delay: timedelta) -> list[Notification
                     due_at,
                 )
             )
-        if closed.not_retained:
-            ids = tuple(closed.not_retained)
+        ids = tuple(d for d in closed.not_retained if d not in skip)
+        if ids:
             out.append(
                 Notification(
                     collective_id(closed.session),

@@ -15,9 +15,10 @@ import httpx
 
 from aap.system import SERVICES
 from aap_platform.auth import issue_token
+from tests.pdf import tiny_pdf
 
 DOSSIERS = 3  # eligible dossiers of session 1 put on its agenda
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"  # the first one's
+PDF = tiny_pdf("the first one's")
 
 
 def read_banner(proc: subprocess.Popen) -> dict[str, str]:

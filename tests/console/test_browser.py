@@ -240,6 +240,14 @@ def test_a_whole_session_through_the_pages(system, browser):
     page = context.new_page()
     check(page, base, "laureats-apres-session", "/laureates")
     sign_in(page, base, ADMIN)
+    for _ in range(60):  # the arrêté and its letter are generated when the session's notifications go out
+        page.goto(f"{base}/dossiers/{ids[a['title']]}")
+        if page.locator("#documents-officiels a").count():
+            break
+        page.wait_for_timeout(250)
+    arrete = page.locator("#documents-officiels a", has_text="Arrêté attributif")
+    pdf = page.request.get(base + arrete.get_attribute("href"))
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF"), pdf.status
     for name, path in {
         "session-1-close": "/sessions/1",
         "budget-apres-engagement": "/budget",

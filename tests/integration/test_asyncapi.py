@@ -27,7 +27,7 @@ from aap_platform.asyncapi import document
 from aap_platform.codec import encode
 
 SPEC = json.loads((Path(__file__).parent / "asyncapi" / "asyncapi-3.0.0.schema.json").read_text())
-SERVICES = ("intake", "eligibility", "committee", "budget", "notifier")
+SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "connector")
 CALL = load_call("hdf-itn7-axe3-2021")
 
 

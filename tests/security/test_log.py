@@ -177,8 +177,7 @@ def auth_header(data_dir) -> dict:
     from aap_platform.auth import issue_token
 
     return {
-        "Authorization": "Bearer "
-        + issue_token(data_dir.parent / "keys" / "jwt-private.pem", role="auditor", subject="t")
+        "Authorization": "Bearer " + issue_token(data_dir / "keys" / "jwt-private.pem", role="auditor", subject="t")
     }
 
 

@@ -30,7 +30,7 @@ def run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.Com
 def test_alert_rules_and_prometheus_config_are_valid():
     rules = run("promtool", "check", "rules", str(PROMETHEUS / "alerts.yml"))
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "SUCCESS: 5 rules found" in rules.stdout
+    assert "SUCCESS: 7 rules found" in rules.stdout
     config = run("promtool", "check", "config", str(PROMETHEUS / "prometheus.yml"))
     assert config.returncode == 0, config.stdout + config.stderr
 
@@ -40,7 +40,14 @@ def test_each_alert_fires_on_its_series_and_not_otherwise():
     result = run("promtool", "test", "rules", str(RULES_TEST))
     assert result.returncode == 0, result.stdout + result.stderr
     tested = RULES_TEST.read_text()
-    for alert in ("AapServiceDown", "AapMessagesParked", "AapNotificationsOverdue", "AapEnvelopeAbove95Percent"):
+    for alert in (
+        "AapServiceDown",
+        "AapMessagesParked",
+        "AapNotificationsOverdue",
+        "AapEnvelopeAbove95Percent",
+        "AapDnUnreachable",
+        "AapDnImportsFailing",
+    ):
         assert f"alertname: {alert}" in tested
 
 

@@ -54,7 +54,7 @@ def test_unknown_role_is_refused_by_the_parser(capsys):
         main(["token", "issue", "--role", "king", "--subject", "x"])
     except SystemExit as exc:
         assert exc.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+    assert "choix invalide" in capsys.readouterr().err
 
 
 def test_every_command_is_registered(capsys):

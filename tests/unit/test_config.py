@@ -84,3 +84,25 @@ def test_every_siret_and_siren_of_the_file_passes_luhn():
 def test_a_missing_call_names_where_it_looked():
     with pytest.raises(ConfigError, match="aucune configuration d'appel"):
         load_call("nowhere-2099")
+
+
+def test_the_hdf_call_connects_its_two_demarches():
+    c = load_call("hdf-itn7-axe3-2021").connector
+    assert {t: d.number for t, d in c.demarches.items()} == {"standard": 41027, "innovation_lab": 41031}
+    assert c.requests_per_minute == 400 and c.disable_notification
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("number = 41031", "number = 41027"), "deux démarches ont le même numéro"),
+        (("[connector.demarches.innovation_lab", "[connector.demarches.lab"), "la filière « lab » n'existe pas"),
+        (('notifications = "aap"', 'notifications = "les deux"'), "connector.notifications"),
+        (('"Métropole" = "metropole"', '"Métropole" = "metro"'), "la nature inconnue « metro »"),
+        (('title = "Q2hhbXAtMTg2MjMyMA=="\n', ""), r"champ\(s\) manquant\(s\) : title"),
+    ],
+)
+def test_a_bad_connector_section_fails_in_french(change, message):
+    text = HDF.read_text(encoding="utf-8").replace(*change)
+    with pytest.raises(ConfigError, match=message):
+        parse_call(text, "bad.toml")

@@ -59,10 +59,10 @@ def test_unknown_event_type_is_reported_not_guessed():
 
 
 def test_every_event_type_has_exactly_one_publishing_service():
-    services = {"intake", "eligibility", "committee", "budget", "notifier"}
+    services = {"intake", "eligibility", "committee", "budget", "notifier", "connector"}
     for t in EVENT_TYPES:
         assert t.publisher in services, t
-        assert t.__name__.endswith(("ed", "Sent", "Withdrawn")), f"{t.__name__}: past tense"
+        assert t.__name__.endswith(("ed", "Sent", "Withdrawn", "Done")), f"{t.__name__}: past tense"
     assert sum(len(published_by(s)) for s in services) == len(EVENT_TYPES) == len(BY_NAME)
 
 

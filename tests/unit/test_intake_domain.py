@@ -162,3 +162,30 @@ def test_document_upload_is_recorded_while_open():
         sha256="abc",
         object_name="d1/abc.pdf",
     )
+
+
+# --- ImportDossier: the connector's imports, decided at the other platform's instant ----------
+
+
+def test_an_import_of_a_new_dossier_is_a_submission_at_the_platform_instant():
+    from services.intake.domain import ImportDossier
+
+    event = decide(ImportDossier("d1", DOSSIER), EMPTY, at("2021-05-14T23:41:37+02:00"), CALL)
+    assert isinstance(event, DossierSubmitted) and event.session == 1
+
+
+def test_an_import_unchanged_records_nothing_and_a_changed_one_is_an_amendment():
+    from services.intake.domain import ImportDossier
+
+    assert decide(ImportDossier("d1", DOSSIER), submitted(), at("2021-05-20T10:00:00+02:00"), CALL) is None
+    changed = msgspec.structs.replace(DOSSIER, title="Autre titre")
+    event = decide(ImportDossier("d1", changed), submitted(), at("2021-05-10T10:00:00+02:00"), CALL)
+    assert isinstance(event, DossierAmended) and event.dossier.title == "Autre titre"
+
+
+def test_an_import_outside_the_window_or_after_the_releve_is_refused():
+    from services.intake.domain import ImportDossier
+
+    assert refused(ImportDossier("d1", DOSSIER), EMPTY, "2021-07-01T00:00:01+02:00") == "WINDOW"
+    changed = msgspec.structs.replace(DOSSIER, title="Autre titre")
+    assert refused(ImportDossier("d1", changed), submitted(), "2021-05-20T10:00:00+02:00") == "LOCKED"

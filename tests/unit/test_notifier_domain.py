@@ -195,3 +195,27 @@ def test_mail_settings_from_the_environment(tmp_path):
     assert isinstance(mailer, SmtpMailer) and (mailer.port, mailer.tls, mailer.user) == (587, "starttls", "u")
     with pytest.raises(ValueError):
         MailSettings.from_env({"AAP_SMTP_TLS": "tls1.0"}, tmp_path)
+
+
+def test_when_dn_notifies_the_dossiers_it_gave_get_no_second_email():
+    from datetime import datetime
+
+    from aap_contract.events import DnDossierImported
+
+    imported = [
+        (
+            DnDossierImported(d, 41027, 1 + i, f"id{i}", "submitted", "f", datetime(2021, 4, 21, tzinfo=UTC)),
+            CLOSED_AT,
+            None,
+        )
+        for i, d in enumerate(("d-civil", "d-rejected"))
+    ]
+    view = view_of(session_one() + imported)
+    assert [n.notification_id for n in due_notifications(view, WEEK)] == [
+        "s1-individual-d-civil",
+        "s1-individual-d-joint",
+        "s1-collective",
+    ]
+    notes = {n.notification_id: n for n in due_notifications(view, WEEK, dn_notifies=True)}
+    assert list(notes) == ["s1-individual-d-joint", "s1-collective"]
+    assert notes["s1-collective"].dossier_ids == ("d-ineligible",)

@@ -142,3 +142,13 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised():
     ]
     [row] = scdl_rows(view_of(items + [COMMIT_CIVIL]), CALL)
     assert row["objet"].startswith("'=")
+
+
+def test_the_decision_referenced_is_the_arrete_once_issued():
+    from aap_contract.events import OfficialDocumentIssued
+
+    arrete = OfficialDocumentIssued("s1-arrete-d-civil", "d-civil", 1, "arrete", "SGAR-2021-S1-001", "0" * 64, 10, "x")
+    view = view_of(session_one() + [COMMIT_CIVIL, (arrete, at(5, 21), None)])
+    [row] = scdl_rows(view, CALL)
+    assert row["referenceDecision"] == "SGAR-2021-S1-001"
+    assert report(to_csv([row]).encode()) == []
