@@ -65,6 +65,7 @@ async def load(urls: dict[str, str], data: Path) -> list[dict]:
     from aap.scenario.runner import Target, play
     from aap.scenario.sync import Quiescence, connect
     from aap_contract.config import load_call
+    from aap_platform.natsauth import find_credentials
 
     call = load_call()
     raw, dossiers = build(call)
@@ -85,7 +86,7 @@ async def load(urls: dict[str, str], data: Path) -> list[dict]:
             headers={"content-type": "application/pdf"},
         )
         uploaded.raise_for_status()
-    nc = await connect(urls["NATS"])
+    nc = await connect(urls["NATS"], find_credentials(data, "clock"))  # the clock's identity moves it
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             sync = Quiescence(client, target.urls, nc.jetstream(), call.id, timeout=60)
