@@ -14,7 +14,7 @@ COPY services ./services
 COPY aap ./aap
 COPY config ./config
 COPY --from=assets /assets/node_modules/@gouvfr/dsfr/dist /app/vendor/dsfr
-RUN pip install --no-cache-dir . && useradd --system aap && mkdir -p /var/lib/aap && chown aap /var/lib/aap
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 aap && mkdir -p /var/lib/aap && chown aap /var/lib/aap
 USER aap
 ENV AAP_DATA_DIR=/var/lib/aap AAP_CALLS_DIR=/app/config/calls AAP_CONSOLE_DSFR_DIR=/app/vendor/dsfr
 EXPOSE 8000

@@ -22,7 +22,7 @@ from aap.system import OPTIONAL_PORTS, SERVICES
 from aap_contract.config import DEFAULT_CALL
 from aap_platform.auth import ROLES
 
-EXTENSIONS = ("aap.demo", "aap.audit", "aap.privacy_cli", "aap.connector")
+EXTENSIONS = ("aap.demo", "aap.audit", "aap.privacy_cli", "aap.connector", "aap.deploy")
 
 
 def _data_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -95,7 +95,28 @@ def register_clock(sub) -> None:
             q.add_argument("instant", help="ISO-8601 ; sans décalage, dans le fuseau de l'appel")
         _call(q)
         _nats(q, "par défaut : $NATS_URL ou nats://127.0.0.1:4222")
+        _data_dir(q)
         q.set_defaults(func=commands.clock)
+
+
+def register_setup(sub) -> None:
+    p = sub.add_parser(
+        "setup",
+        help="as the administrator: create the call's streams and buckets, the NATS identities "
+        "and the services' event-signing keys (what `aap up` does before starting the services)",
+    )
+    _call(p)
+    _data_dir(p)
+    _nats(p, "default: $NATS_URL or nats://127.0.0.1:4222")
+    p.add_argument("--replicas", type=int, default=int(os.environ.get("AAP_NATS_REPLICAS", "1")))
+    p.add_argument("--keys-only", action="store_true", help="only the credentials and keys (no NATS needed)")
+    p.add_argument(
+        "--streams-only", action="store_true", help="only the streams and buckets (credentials given, e.g. in compose)"
+    )
+    p.add_argument(
+        "--rotate-event-key", action="append", default=[], choices=SERVICES, help="replace this service's signing key"
+    )
+    p.set_defaults(func=commands.setup)
 
 
 def register_scenario(sub) -> None:
@@ -112,7 +133,14 @@ def register_scenario(sub) -> None:
     run.set_defaults(func=commands.scenario_run)
 
 
-COMMANDS: list[Callable] = [register_up, register_serve, register_token, register_clock, register_scenario]
+COMMANDS: list[Callable] = [
+    register_up,
+    register_setup,
+    register_serve,
+    register_token,
+    register_clock,
+    register_scenario,
+]
 
 
 def _extensions(sub) -> None:

@@ -76,6 +76,46 @@ async def _up(args: argparse.Namespace) -> int:
     return code
 
 
+def setup(args: argparse.Namespace) -> int:
+    from aap_contract.config import ConfigError, load_call
+    from aap_platform.natsauth import SERVICES, auth_dir_of, ensure_credentials
+    from aap_platform.signing import ensure_event_keys, events_key_dir
+
+    try:
+        call = load_call(args.call)
+    except ConfigError as exc:
+        _err(f"aap setup: {exc}")
+        return 2
+    if not args.streams_only:
+        ensure_credentials(auth_dir_of(args.data_dir))
+        ring = ensure_event_keys(events_key_dir(args.data_dir), SERVICES, rotate=tuple(args.rotate_event_key))
+        print(f"NATS identities in {auth_dir_of(args.data_dir)}; event keys and public keyring {ring}")
+    if args.keys_only:
+        return 0
+    url = args.nats_url or os.environ.get("NATS_URL", DEFAULT_NATS_URL)
+    return asyncio.run(_setup(url, call.id, args.data_dir, args.replicas))
+
+
+async def _setup(url: str, call_id: str, data_dir: Path, replicas: int) -> int:
+    from aap_platform.natsauth import connect_as, find_credentials
+    from aap_platform.provision import provision
+
+    try:
+        nc = await connect_as(url, find_credentials(data_dir, "admin"), connect_timeout=5, max_reconnect_attempts=2)
+    except Exception as exc:  # noqa: BLE001 — any connection failure is reported the same way
+        _err(f"aap setup: cannot reach NATS at {url} as admin: {exc}")
+        return 1
+    try:
+        store = await provision(nc.jetstream(), call_id, replicas)
+        problems = await store.stream_problems()
+    finally:
+        await nc.close()
+    for problem in problems:
+        _err(f"aap setup: {problem}")
+    print(f"call {call_id}: stream {store.stream} " + ("as required" if not problems else "DIFFERS (see above)"))
+    return 1 if problems else 0
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -136,17 +176,18 @@ def clock(args: argparse.Namespace) -> int:
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=call.tz)
     url = args.nats_url or os.environ.get("NATS_URL", DEFAULT_NATS_URL)
-    return asyncio.run(_clock(url, call.id, args.clock_command, instant))
+    return asyncio.run(_clock(url, call.id, args.clock_command, instant, args.data_dir))
 
 
-async def _clock(url: str, call_id: str, command: str, instant: datetime | None) -> int:
+async def _clock(url: str, call_id: str, command: str, instant: datetime | None, data_dir: Path) -> int:
     from nats.js.errors import KeyNotFoundError
 
     from aap.scenario.sync import connect
     from aap_platform.clock import REAL, clock_bucket, set_clock
+    from aap_platform.natsauth import find_credentials
 
     try:
-        nc = await connect(url)
+        nc = await connect(url, find_credentials(data_dir, "clock"))
     except Exception:  # noqa: BLE001 — any connection failure is reported the same way
         _err(f"aap clock : NATS injoignable à {url} : lancez d'abord `aap up`, ou donnez --nats-url")
         return 3

@@ -113,13 +113,14 @@ def run_sync(args: argparse.Namespace) -> int:
         return 2
     call, own = found
     url = args.nats_url or os.environ.get("NATS_URL", DEFAULT_NATS_URL)
-    return asyncio.run(_sync(call, own, url, args.intake_url))
+    return asyncio.run(_sync(call, own, url, args.intake_url, Path(args.data_dir)))
 
 
-async def _sync(call, own, nats_url: str, intake_url: str) -> int:
-    import nats
-
+async def _sync(call, own, nats_url: str, intake_url: str, data_dir: Path) -> int:
+    from aap_platform.guard import Guard
+    from aap_platform.natsauth import connect_as, find_credentials
     from aap_platform.projection import Projection
+    from aap_platform.signing import KEYRING, Keyring, Signer, events_key_dir, private_key_file
     from aap_platform.store import EventStore
     from services.connector.client import DnClient, DnError
     from services.connector.consumers import CONSUMES
@@ -130,12 +131,17 @@ async def _sync(call, own, nats_url: str, intake_url: str) -> int:
     from services.connector.sync import Sync
 
     try:
-        nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
+        # as the connector service itself: its NATS identity, its signing key, the services' keyring
+        nc = await connect_as(nats_url, find_credentials(data_dir, "connector"), max_reconnect_attempts=1)
     except Exception as exc:  # noqa: BLE001 — any connection failure is reported the same way
         _err(f"aap connector sync : NATS injoignable à {nats_url} : {exc}")
         return 1
     js = nc.jetstream()
-    store = EventStore(js, call.id)
+    keys = events_key_dir(data_dir)
+    key = private_key_file(keys, "connector")
+    store = EventStore(js, call.id, signer=Signer.from_file("connector", key) if key.exists() else None)
+    ring = keys / KEYRING
+    store.guard = Guard("connector", call, Keyring.from_file(ring) if ring.exists() else None)
     dn = DnClient(own.dn_url, own.dn_token, requests_per_minute=call.connector.requests_per_minute, patience=600)
     intake = IntakeClient(intake_url, IntakeToken(own))
     handlers = Handlers(lambda: store, call, lambda: datetime.now().astimezone(), lambda: dn)
@@ -149,6 +155,7 @@ async def _sync(call, own, nats_url: str, intake_url: str) -> int:
             return seen
 
         facts: Projection[list] = Projection("connector-once", list, keep, types=frozenset(CONSUMES))
+        facts.guard = store.guard
         await facts.start(store)
         await facts.ready.wait()
         await facts.stop()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from aap_contract.config import DEFAULT_CALL
+from aap_platform.natsauth import find_credentials
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("who", help="l'adresse électronique du contact, ou son identifiant (c-…)")
         q.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
         q.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
+        q.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         q.set_defaults(func=_run)
     r = actions.add_parser(
         "retention",
@@ -34,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--now", default=None, help="instant ISO-8601 de référence (par défaut : maintenant)")
     r.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
     r.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
+    r.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
     r.set_defaults(func=_retention)
 
 
@@ -53,7 +57,8 @@ async def _run(args) -> int:
     if args.privacy_cmd == "subject":
         print(subject)
         return 0
-    conn = await connect_nats(args.nats_url)
+    # erasing destroys keys: the administrator's identity (services only make keys)
+    conn = await connect_nats(args.nats_url, find_credentials(args.data_dir, "admin"))
     try:
         vault = await Vault(conn.jetstream(), call.id).open(watch=False)
         existed = await vault.erase(subject)
@@ -92,7 +97,8 @@ async def _retention(args) -> int:
     call = load_call(args.call)
     until = keep_until(call)
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(call.tz)
-    conn = await connect_nats(args.nats_url)
+    # erasing destroys keys: the administrator's identity (services only make keys)
+    conn = await connect_nats(args.nats_url, find_credentials(args.data_dir, "admin"))
     try:
         store = EventStore(conn.jetstream(), call.id)
         subjects = {m.group(1) for r in [r async for r in read_stream(store)] for m in SEALED.finditer(r.data.decode())}

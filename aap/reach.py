@@ -15,12 +15,13 @@ class Unreachable(Exception):
     """The system (NATS or a service) does not answer: the message says which and what to do."""
 
 
-async def connect_nats(url: str):
-    """A NATS connection that fails within a few seconds, as `Unreachable`, when nobody answers."""
+async def connect_nats(url: str, credentials=None):
+    """A NATS connection (as the identity of `credentials`, an `aap_platform.natsauth.Credentials`)
+    that fails within a few seconds, as `Unreachable`, when nobody answers."""
     from aap.scenario.sync import connect
 
     try:
-        return await connect(url)
+        return await connect(url, credentials)
     except Exception as exc:  # noqa: BLE001 — refused, timed out, unknown host: the same answer
         raise Unreachable(f"NATS injoignable à {url} ({_why(exc)}) : {NATS_HINT}") from None
 

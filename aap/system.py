@@ -16,9 +16,13 @@ from pathlib import Path
 import httpx
 
 from aap import preflight
-from aap_contract.config import DEFAULT_CALL
+from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys
+from aap_platform.natsauth import SERVICES as PUBLISHERS
+from aap_platform.natsauth import auth_dir_of, connect_as, find_credentials
 from aap_platform.natsserver import EmbeddedNats, free_port
+from aap_platform.provision import provision
+from aap_platform.signing import ensure_event_keys, events_key_dir
 
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "console")
 DEFAULT_PORTS = {
@@ -111,6 +115,8 @@ class System:
         self._preflight()
         try:
             self._start_nats()
+            await self._provision()
+            ensure_event_keys(events_key_dir(self.data_dir), PUBLISHERS)
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
             names = (*self.services, *optional_services(self.call, self.services, {**os.environ, **self.env}))
@@ -142,7 +148,9 @@ class System:
             return
         port = free_port() if self.free_ports else DEFAULT_NATS_PORT
         _keep_previous(self.data_dir / "nats" / "nats-server.log")
-        self.nats = EmbeddedNats(self.data_dir / "nats", port=port).start()
+        self.nats = EmbeddedNats(
+            self.data_dir / "nats", port=port, auth_dir=auth_dir_of(self.data_dir), calls=(load_call(self.call).id,)
+        ).start()
         self.nats_url = self.nats.url
         time.sleep(0.3)  # a server that could not bind its port exits at once; a foreign one answers meanwhile
         if self.nats.proc is None or self.nats.proc.poll() is not None:
@@ -150,6 +158,17 @@ class System:
                 f"le serveur NATS lancé par aap up s'est arrêté : le port {port} est pris par "
                 f"{preflight.holder('127.0.0.1', port)} ; voyez {self.data_dir / 'nats' / 'nats-server.log'}"
             )
+
+    async def _provision(self) -> None:
+        """The call's streams and buckets, created by the administration identity."""
+
+        assert self.nats_url is not None
+        nc = await connect_as(self.nats_url, find_credentials(self.data_dir, "admin"), connect_timeout=5)
+        try:
+            replicas = int(self.env.get("AAP_NATS_REPLICAS", os.environ.get("AAP_NATS_REPLICAS", "1")))
+            await provision(nc.jetstream(), load_call(self.call).id, replicas)
+        finally:
+            await nc.close()
 
     def _spawn(self, name: str, ports: dict[str, int]) -> ServiceProcess:
         port = ports[name]

@@ -21,24 +21,35 @@ SECTIONS: tuple[str, ...] = Section.__args__  # type: ignore[attr-defined]
 
 Cents = Annotated[int, Check(ge=0, le=10**13, description="euro cents")]
 Text = Annotated[str, Check(min_length=1, max_length=5000)]
-Email = Annotated[str, Check(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-Siren = Annotated[str, Check(pattern=r"^[0-9]{9}$", description="9 digits, Luhn checksum")]
-Siret = Annotated[str, Check(pattern=r"^[0-9]{14}$", description="14 digits: SIREN + NIC, Luhn checksum")]
-Rna = Annotated[str, Check(pattern=r"^W[0-9]{9}$", description="RNA number: W and 9 digits")]
+Name = Annotated[str, Check(min_length=1, max_length=300)]
+Code = Annotated[str, Check(min_length=1, max_length=100)]  # a kind, a département, a theme, a track
+# Patterns are anchored with \A and \Z: `$` would also match before a final newline.
+# An address is letters (accented too), digits and . _ % + - before the @, a dotted domain
+# after: no `;`,
+# `:`, `,`, space, quote or line break — nothing a mail header would read as a second address.
+Email = Annotated[
+    str,
+    Check(pattern=r"\A[\w.%+-]+@[\w-]+(\.[\w-]+)*\.[^\W\d_]{2,63}\Z", max_length=254),
+]
+Phone = Annotated[str, Check(pattern=r"\A[0-9+(). -]{1,30}\Z")]
+Siren = Annotated[str, Check(pattern=r"\A[0-9]{9}\Z", description="9 digits, Luhn checksum")]
+Siret = Annotated[str, Check(pattern=r"\A[0-9]{14}\Z", description="14 digits: SIREN + NIC, Luhn checksum")]
+MAX_EXPENSES = 200
+Rna = Annotated[str, Check(pattern=r"\AW[0-9]{9}\Z", description="RNA number: W and 9 digits")]
 Share = Annotated[int, Check(ge=1, le=100, description="percent of the grant paid to this structure")]
 
 
 class Contact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-    name: Text
+    name: Name
     email: Email
-    phone: str | None = None
+    phone: Phone | None = None
 
 
 class Applicant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, gc=False):
-    name: Text
+    name: Name
     siren: Siren
-    kind: Text
-    departement: Text
+    kind: Code
+    departement: Code
     operational_contact: bool
     validated: bool
     resources_committed: bool
@@ -56,14 +67,14 @@ class Financing(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=Fals
 
 
 class Expense(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-    label: Text
+    label: Annotated[str, Check(min_length=1, max_length=500)]
     category: ExpenseCategory
     amount_cents: Cents
 
 
 class Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-    filename: Text
-    sections: list[Section]
+    filename: Annotated[str, Check(min_length=1, max_length=255)]
+    sections: Annotated[list[Section], Check(max_length=len(SECTIONS))]
 
 
 class Software(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
@@ -72,13 +83,13 @@ class Software(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False
 
 
 class Dossier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-    track: Text
+    track: Code
     title: Annotated[str, Check(min_length=1, max_length=300)]
     summary: Text
-    theme: Text
+    theme: Code
     applicants: Annotated[list[Applicant], Check(min_length=1, max_length=50)]
     financing: Financing
-    expenses: list[Expense]
+    expenses: Annotated[list[Expense], Check(max_length=MAX_EXPENSES)]
     software: Software
     document: Document | None = None
 

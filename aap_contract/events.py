@@ -330,6 +330,21 @@ class DnWriteBackDone(EventData, frozen=True):
     key: str
 
 
+# --- the log's own seals: aggregate "seal" (one per call), sealed by the committee ---------
+
+
+class LogSealed(EventData, frozen=True):
+    """The log up to `last_seq` as it stood when sealed: `digest` chains the link (`Aap-Hash`) of
+    every message 1..last_seq (`aap_platform.seal`). Written at each session closing and every
+    few minutes, signed like any event, and also kept outside the bus."""
+
+    aggregate = "seal"
+    publisher = "committee"
+    last_seq: int
+    digest: str
+    reason: str
+
+
 EVENT_TYPES: tuple[type[EventData], ...] = (
     DossierSubmitted,
     DossierAmended,
@@ -356,6 +371,7 @@ EVENT_TYPES: tuple[type[EventData], ...] = (
     DnImportFailed,
     DnDossierDeleted,
     DnWriteBackDone,
+    LogSealed,
 )
 BY_NAME: dict[str, type[EventData]] = {t.__name__: t for t in EVENT_TYPES}
 

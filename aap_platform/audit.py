@@ -54,8 +54,14 @@ async def rebuild(view: Projection, store: EventStore, until: int, as_of: dateti
         seq = msg.metadata.sequence.stream
         if seq > until or done.done():
             return
-        event = decode(msg.data)
-        if as_of is None or event.occurred_at <= as_of:
+        try:
+            event = decode(msg.data)
+        except Exception:  # noqa: BLE001 — refused by the live view as well
+            event = None
+        refused = event is None or (
+            view.guard is not None and view.guard.problem(msg.subject, msg.headers, msg.data, event) is not None
+        )
+        if event is not None and not refused and (as_of is None or event.occurred_at <= as_of):
             state = view.evolve(state, event)
         if seq >= until and not done.done():
             done.set_result(None)

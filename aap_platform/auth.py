@@ -26,6 +26,7 @@ ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 AUDIENCE = "aap"
 VERIFIED_TTL, VERIFIED_MAX = 60.0, 4096
 KID = "aap-local"
+MAX_TOKEN = 16 * 1024
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -73,14 +74,22 @@ class Verifier:
             claims = jwt.decode(
                 token, key, algorithms=["ES256", "RS256"], audience=self.audience, options={"require": ["exp", "sub"]}
             )
-        except (jwt.PyJWTError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 — any fault of the token (alg/key mismatch too) is a 401
             raise NotAuthorizedException(_why_refused(exc)) from exc
         role = claims.get("role")
         if role not in ROLES:
             raise NotAuthorizedException("jeton sans rôle reconnu")
-        return Principal(
-            subject=claims["sub"], role=role, sirens=tuple(claims.get("sirens", ())), member_id=claims.get("member_id")
-        ), float(claims["exp"])
+        sirens, member, subject = claims.get("sirens", []), claims.get("member_id"), claims.get("sub")
+        if (
+            not isinstance(subject, str)
+            or not isinstance(sirens, list)
+            or not all(isinstance(s, str) and len(s) <= 20 for s in sirens)
+            or len(sirens) > 1000
+            or not (member is None or isinstance(member, str))
+            or not isinstance(claims.get("exp"), int | float)
+        ):
+            raise NotAuthorizedException("jeton aux revendications mal formées")
+        return Principal(subject=subject, role=role, sirens=tuple(sirens), member_id=member), float(claims["exp"])
 
 
 UNKNOWN_KEY = (
@@ -146,6 +155,8 @@ def principal(connection: ASGIConnection) -> Principal:
     if isinstance(cached, Principal):
         return cached
     header = connection.headers.get("authorization", "")
+    if len(header) > MAX_TOKEN:
+        raise NotAuthorizedException("jeton trop long")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise NotAuthorizedException("authentification requise (jeton Bearer)")

@@ -28,10 +28,22 @@ def bucket_name(call_id: str) -> str:
 
 
 async def clock_bucket(js: JetStreamContext, call_id: str):
+    """The call's clock bucket (created by the administration set-up, `aap_platform.provision`)."""
     try:
         return await js.key_value(bucket_name(call_id))
     except (BucketNotFoundError, NotFoundError):
-        return await js.create_key_value(bucket=bucket_name(call_id), history=1)
+        raise RuntimeError(f"the clock bucket {bucket_name(call_id)} is missing: run `aap setup`") from None
+
+
+def parse_instant(value: bytes | None) -> datetime | None:
+    """The bucket's value: None for the real clock; ValueError for anything but a
+    timezone-aware ISO-8601 instant."""
+    if not value or value == REAL:
+        return None
+    instant = datetime.fromisoformat(value.decode())
+    if instant.tzinfo is None:
+        raise ValueError("a simulated instant must be timezone-aware")
+    return instant
 
 
 async def set_clock(js: JetStreamContext, call_id: str, instant: datetime | None) -> int:
@@ -65,7 +77,14 @@ class Clock:
                     log.exception("time-driven work failed; it will run again on the next tick")
 
     async def _apply(self, value: bytes | None, revision: int) -> None:
-        self.simulated = None if not value or value == REAL else datetime.fromisoformat(value.decode())
+        try:
+            self.simulated = parse_instant(value)
+        except (ValueError, UnicodeDecodeError):
+            log.error(
+                "clock: ignored value %r at revision %d: not an ISO-8601 instant with its offset", value, revision
+            )
+            self.revision = revision
+            return
         await self._run_ticks()
         self.revision = revision
 

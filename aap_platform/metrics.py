@@ -12,3 +12,10 @@ PARKED = Counter("aap_parked_messages", "Messages parked after repeated failures
 VIEW_POSITION = Gauge("aap_view_position", "Stream sequence of the last event applied to a view", ["view"])
 CONSUMER_PENDING = Gauge("aap_consumer_pending", "Events not yet handled by a reactor (lag)", ["service"])
 CONFLICTS = Counter("aap_append_conflicts", "Appends refused by optimistic concurrency", ["service"])
+REFUSED_EVENTS = Counter(
+    "aap_refused_events", "Events refused by a reader: unsigned, forged or breaking the contract", ["service"]
+)
+STREAM_PROBLEMS = Gauge(
+    "aap_stream_problems", "Differences between the call's streams and consumers and what AAP requires", ["service"]
+)
+SEALS = Counter("aap_seals", "Seals of the log appended", ["service"])

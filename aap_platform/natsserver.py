@@ -10,6 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+from aap_contract.config import DEFAULT_CALL
+from aap_platform.natsauth import (
+    IDENTITIES,
+    TEST_ROOT,
+    Credentials,
+    ensure_credentials,
+    server_config,
+    write_server_config,
+)
+
 
 def binary() -> str:
     beside = Path(sys.executable).parent / "nats-server"
@@ -28,12 +38,28 @@ def free_port() -> int:
 
 
 class EmbeddedNats:
-    """A local nats-server process; `url` once started. Stops with `stop()`."""
+    """A local nats-server process; `url` once started. Stops with `stop()`.
 
-    def __init__(self, data_dir: Path, port: int | None = None, monitor_port: int | None = None) -> None:
+    With `auth_dir` (the default for every caller but a test of the open server), the server
+    admits only the identities of `aap_platform.natsauth`, whose credentials are created there
+    (0600) on first start, with their permissions; no anonymous access."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        monitor_port: int | None = None,
+        auth_dir: Path | None = None,
+        test_root: bool = False,
+        calls: tuple[str, ...] = (DEFAULT_CALL,),
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.monitor_port = monitor_port
+        self.auth_dir = Path(auth_dir) if auth_dir is not None else None
+        self.credentials: dict[str, Credentials] = {}
+        self.test_root = test_root
+        self.calls = calls
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -42,9 +68,21 @@ class EmbeddedNats:
 
     def start(self, timeout: float = 10.0) -> EmbeddedNats:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.data_dir)]
-        if self.monitor_port:
-            args += ["-m", str(self.monitor_port)]
+        if self.auth_dir is not None:
+            self.credentials = ensure_credentials(self.auth_dir, IDENTITIES + ((TEST_ROOT,) if self.test_root else ()))
+            config = server_config(
+                self.credentials,
+                host="127.0.0.1",
+                port=self.port,
+                store_dir=self.data_dir,
+                monitor_port=self.monitor_port,
+                calls=self.calls,
+            )
+            args = [binary(), "-c", str(write_server_config(self.auth_dir / "nats-server.conf", config))]
+        else:
+            args = [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.data_dir)]
+            if self.monitor_port:
+                args += ["-m", str(self.monitor_port)]
         log = open(self.data_dir / "nats-server.log", "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

@@ -1,14 +1,18 @@
-"""A JetStream object-store bucket, created on first use: the documents a service keeps beside
-its events (an applicant's PDF in intake, the official documents in the notifier). The events
-record each object's name and hash; the bucket only holds the bytes."""
+"""A JetStream object-store bucket: the documents a service keeps beside its events (an
+applicant's PDF in intake, the official documents in the notifier). The events record each
+object's name and hash; the bucket only holds the bytes. The administrator creates the buckets
+(`aap_platform.provision`); a service only writes into its own, and never replaces an object
+(a replacement would purge, which it may not)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import NotFoundError, ObjectNotFoundError
 
 
 def bucket_name(prefix: str, call_id: str) -> str:
@@ -24,14 +28,20 @@ class ObjectBucket:
 
     async def _store(self) -> Any:
         if self._obs is None:
-            try:
-                self._obs = await self.js.object_store(self.bucket)
-            except (BucketNotFoundError, NotFoundError):
-                self._obs = await self.js.create_object_store(self.bucket, replicas=self.replicas)
+            # a missing bucket raises (BucketNotFoundError, a NATS error: the edge answers 503)
+            self._obs = await self.js.object_store(self.bucket)
         return self._obs
 
     async def put(self, name: str, body: bytes) -> None:
-        await (await self._store()).put(name, body)
+        """Store `body` as `name`, unless an object of that name holds these very bytes already."""
+        store = await self._store()
+        try:
+            info = await store.get_info(name)
+            if info.digest == "SHA-256=" + base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode():
+                return
+        except (NotFoundError, ObjectNotFoundError):
+            pass
+        await store.put(name, body)
 
     async def get(self, name: str) -> bytes:
         data: bytes = (await (await self._store()).get(name)).data

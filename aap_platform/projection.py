@@ -47,6 +47,7 @@ class Projection(Generic[S]):
         self._waiters: list[tuple[int, asyncio.Future]] = []
         self._sub: Any = None
         self._catching_up = False
+        self.guard: Any = None  # an aap_platform.guard.Guard: events it refuses are skipped, not applied
 
     def apply(self, seq: int, event: Event) -> bool:
         """Apply the event at stream sequence `seq`, unless it was applied already."""
@@ -86,7 +87,7 @@ class Projection(Generic[S]):
         # read at scrape time: no per-event cost on the replay path
         metrics.VIEW_POSITION.labels(self.name).set_function(lambda: self.position)
 
-        types, evolve, ready, decode_ = self.types, self.evolve, self.ready, self.decode
+        types, evolve, ready, decode_, guard = self.types, self.evolve, self.ready, self.decode, self.guard
 
         async def on_msg(msg) -> None:
             # The stream sequence from the ack subject `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`
@@ -106,6 +107,19 @@ class Projection(Generic[S]):
                 log.warning("view %s skips unknown event type %s at %d", self.name, exc, seq)
                 self._advance(seq)
                 return
+            except Exception as exc:  # noqa: BLE001 — unreadable: refused, never a stuck view
+                if guard is not None:
+                    await guard.refuse(seq, msg.subject, msg.data, f"unreadable event: {exc}")
+                else:
+                    log.error("view %s skips an unreadable event at %d: %s", self.name, seq, exc)
+                self._advance(seq)
+                return
+            if guard is not None:
+                problem = guard.problem(msg.subject, headers, msg.data, event)
+                if problem is not None:
+                    await guard.refuse(seq, msg.subject, msg.data, problem)
+                    self._advance(seq)
+                    return
             self.state = evolve(self.state, event)
             if self._waiters or not ready.is_set():
                 self._advance(seq)

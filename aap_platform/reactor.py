@@ -130,9 +130,20 @@ def attach_reactor(
         except UnknownEvent:
             await msg.ack()
             return
+        except Exception as exc:  # noqa: BLE001 — unreadable: refused at once, no retry
+            if store.guard is not None:
+                await store.guard.refuse(seq, raw.subject, raw.data, f"unreadable event: {exc}")
+            await msg.ack()
+            return
         if event.type not in types:
             await msg.ack()
             return
+        if store.guard is not None:
+            problem = store.guard.problem(raw.subject, raw.headers, raw.data, event)
+            if problem is not None:
+                await store.guard.refuse(seq, raw.subject, raw.data, problem)
+                await msg.ack()
+                return
         started = time.perf_counter()
         try:
             await handler(event, seq)
@@ -180,11 +191,9 @@ async def _park(store: EventStore, service: str, raw, attempt: int) -> None:
 
 
 async def reactor_lag(store: EventStore, service: str) -> int:
-    """Events not yet acknowledged by the service's reactor (pending + in flight)."""
-    try:
-        info = await store.js.consumer_info(store.stream, durable_name(service))
-    except NotFoundError:
-        return 0
+    """Events not yet acknowledged by the service's reactor (pending + in flight); raises
+    NotFoundError when the consumer (or the stream) is missing."""
+    info = await store.js.consumer_info(store.stream, durable_name(service))
     lag = info.num_pending + info.num_ack_pending
     metrics.CONSUMER_PENDING.labels(service).set(lag)
     return lag

@@ -12,24 +12,40 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from faststream.nats import NatsBroker
-from litestar import Litestar, Request, get
+from faststream.nats.security import NatsUserPassword
+from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from nats.js.errors import NotFoundError
+from prometheus_client import start_http_server
 
 from aap_contract.config import CallConfig, load_call
 from aap_contract.envelope import Event
 from aap_contract.refusal import Refusal
-from aap_platform import asyncapi, privacy
+from aap_platform import asyncapi, metrics, privacy
 from aap_platform.audit import compare
 from aap_platform.auth import Verifier, principal, require
 from aap_platform.clock import Clock
+from aap_platform.edge import (
+    edge_middleware,
+    internal_error_handler,
+    invalid_id_handler,
+    security_headers,
+    too_large_handler,
+)
 from aap_platform.errors import http_error_handler, refusal_handler
+from aap_platform.guard import Guard
+from aap_platform.natsauth import load_credentials, tls_context
+from aap_platform.openapi import COMPONENTS, documented
 from aap_platform.projection import Projection
-from aap_platform.reactor import Subscription, attach_reactor, ensure_parked_stream, reactor_lag
+from aap_platform.reactor import Subscription, attach_reactor, durable_name, parked_stream, reactor_lag
+from aap_platform.seal import Sealer, seal_file
 from aap_platform.settings import Settings
-from aap_platform.store import EventStore
+from aap_platform.signing import KEYRING, Keyring, Signer, private_key_file
+from aap_platform.store import EventStore, EventTooLarge, InvalidId
 
 log = logging.getLogger(__name__)
 
@@ -46,34 +62,102 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     broker: NatsBroker = field(init=False)
     store: EventStore = field(init=False)
+    guard: Guard = field(init=False)
+    seals: bool = False  # this service seals the log (the committee: it closes the sessions)
+    sealer: Sealer | None = field(default=None, init=False)
+    problems: list[str] = field(default_factory=list)  # how the stream or consumer differs from what AAP requires
+    _watch: asyncio.Task | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.call = load_call(self.settings.call)
         servers = [u.strip() for u in self.settings.nats_url.split(",") if u.strip()]
+        creds_file = self.settings.credentials_for(self.service)
+        creds = load_credentials(creds_file) if creds_file.exists() else None
         # No per-message dependency injection (the reactor's handler takes the message as it is)
         # and the per-message "Received"/"Processed" lines at DEBUG: both cost more than the handler.
-        self.broker = NatsBroker(servers, max_reconnect_attempts=-1, apply_types=False, log_level=logging.DEBUG)
+        secured: dict = {}
+        ssl_context = tls_context(self.settings.nats_ca) if self.settings.nats_ca else None
+        if creds is not None:
+            security = NatsUserPassword(creds.user, creds.password, ssl_context=ssl_context)
+            secured = {"security": security, "inbox_prefix": creds.inbox_prefix}
+        self.broker = NatsBroker(
+            servers, max_reconnect_attempts=-1, apply_types=False, log_level=logging.DEBUG, **secured
+        )
+        keys = self.settings.keys_dir
+        ring = keys / KEYRING
+        self.guard = Guard(self.service, self.call, Keyring.from_file(ring) if ring.exists() else None)
+        if self.guard.keyring is None:
+            log.warning("%s: no event keyring at %s: events are read unverified", self.service, ring)
+        key = private_key_file(keys, self.service)
+        self._signer = Signer.from_file(self.service, key) if key.exists() else None
 
     def now(self):
         return self.clock.now()
 
     async def start(self) -> None:
         await self.broker.connect()
-        js = self.broker.connection.jetstream()
-        self.store = EventStore(js, self.call.id, self.settings.nats_replicas, service=self.service)
-        await self.store.ensure_stream()
-        await ensure_parked_stream(self.store)
+        connection = self.broker.connection
+        js = connection.jetstream()
+        self.store = EventStore(
+            js, self.call.id, self.settings.nats_replicas, service=self.service, signer=self._signer
+        )
+        self.store.max_payload = connection.max_payload or self.store.max_payload
+        self.store.guard, self.guard.js = self.guard, js
+        await self.check()
+        if any(p.endswith("is missing") for p in self.problems):
+            raise RuntimeError(f"{self.service}: {'; '.join(self.problems)} (run `aap setup` as the administrator)")
         await privacy.attach(self.store)  # personal fields sealed on append, revealed on read
         for view in self.views:
+            view.guard = self.guard
             await view.start(self.store)
         await asyncio.gather(*(v.ready.wait() for v in self.views))
-        await self.clock.start(js, self.call.id)
+        if self.settings.clock != "real":
+            await self.clock.start(js, self.call.id)
         if self.reactor is not None:
             attach_reactor(self.broker, self.store, self.service, self.reactor)
         await self.broker.start()
+        if self.seals:
+            seal_dir = self.settings.seal_dir or self.settings.data_dir / "seals"
+            self.sealer = Sealer(
+                self.store, self.service, seal_file(seal_dir, self.call.id), self.settings.seal_minutes
+            )
+            await self.sealer.start()
+        self._watch = asyncio.create_task(self._watch_stream())
         log.info("%s ready at stream position %d", self.service, self.position)
 
+    async def check(self) -> list[str]:
+        """Compare the call's streams (and the reactor's consumer) with what AAP requires; any
+        difference makes the service not ready, is counted and logged."""
+        try:
+            problems = await self.store.stream_problems()
+            try:
+                await self.store.js.stream_info(parked_stream(self.store))
+            except NotFoundError:
+                problems.append(f"stream {parked_stream(self.store)} is missing")
+            if self.reactor is not None and self._watch is not None:
+                try:
+                    await self.store.js.consumer_info(self.store.stream, durable_name(self.service))
+                except NotFoundError:
+                    problems.append(f"consumer {durable_name(self.service)} is missing")
+        except Exception as exc:  # noqa: BLE001 — no answer is itself a problem
+            problems = [f"cannot check the stream: {exc!r}"]
+        if problems and problems != self.problems:
+            for problem in problems:
+                log.error("%s: %s", self.service, problem)
+        self.problems = problems
+        metrics.STREAM_PROBLEMS.labels(self.service).set(len(problems))
+        return problems
+
+    async def _watch_stream(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.check_seconds)
+            await self.check()
+
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        if self.sealer is not None:
+            await self.sealer.stop()
         vault = privacy.vault_of(self.store) if hasattr(self, "store") else None
         if vault is not None:
             await vault.close()
@@ -90,10 +174,16 @@ class Runtime:
         return await self.store.append(event, expected_version)
 
     async def readiness(self) -> dict:
-        lag = await reactor_lag(self.store, self.service) if self.reactor else 0
+        lag = 0
+        if self.reactor:
+            try:
+                lag = await reactor_lag(self.store, self.service)
+            except Exception:  # noqa: BLE001 — a missing consumer or stream: not ready
+                await self.check()
         return {
             "service": self.service,
-            "ready": all(v.ready.is_set() for v in self.views),
+            "ready": all(v.ready.is_set() for v in self.views) and not self.problems,
+            "problems": self.problems,
             "position": self.position,
             "reactor_lag": lag,
             "clock_revision": self.clock.revision,
@@ -110,10 +200,16 @@ class Runtime:
             return {"service": runtime.service, "live": True}
 
         @get("/health/ready", include_in_schema=False)
-        async def ready() -> dict:
-            return await runtime.readiness()
+        async def ready() -> Response:
+            state = await runtime.readiness()
+            return Response(state, status_code=200 if state["ready"] else 503)
 
-        @get("/audit/views", guards=[require("auditor", "admin")], summary="Views rebuilt from the log")
+        @get(
+            "/audit/views",
+            guards=[require("auditor", "admin")],
+            summary="Views rebuilt from the log",
+            **documented(statuses={422: "as_of is no instant with its offset"}),
+        )
         async def audit_views(
             request: Request, as_of: FromQuery[datetime | None] = None, with_state: FromQuery[bool] = False
         ) -> list[dict]:
@@ -128,12 +224,24 @@ class Runtime:
                     row["state"] = privacy.mask(state) if auditor else await privacy.reveal(runtime.store, state)
             return rows
 
-        @get("/asyncapi.json", sync_to_thread=False, summary="AsyncAPI 3.0 document of the service's events")
+        @get(
+            "/asyncapi.json",
+            sync_to_thread=False,
+            summary="AsyncAPI 3.0 document of the service's events",
+            **documented(public=True),
+        )
         def asyncapi_json() -> dict:
             consumes = runtime.reactor.types if runtime.reactor else ()
             return asyncapi.document(runtime.service, runtime.call, consumes=consumes, views=bool(runtime.views))
 
-        return [live, ready, audit_views, asyncapi_json, PrometheusController]
+        class Metrics(PrometheusController):
+            """Prometheus: auditors and administrators only (or, with AAP_METRICS_PORT, a port of
+            its own on the deployment's private network)."""
+
+            guards = [require("auditor", "admin")]
+            include_in_schema = False
+
+        return [live, ready, audit_views, asyncapi_json, Metrics]
 
 
 def build_app(
@@ -152,6 +260,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
+        if runtime.settings.metrics_port:
+            start_http_server(runtime.settings.metrics_port, addr=runtime.settings.metrics_host)
         await runtime.start()
         if on_start is not None:
             await on_start()
@@ -168,12 +278,22 @@ def build_app(
     prometheus = PrometheusConfig(
         app_name=runtime.service, prefix="aap_http", group_path=True, exclude=["/metrics", "/health"]
     )
+    own_hooks = list(kwargs.pop("before_send", []))
     app = Litestar(
         route_handlers=[*handlers, *runtime.routes()],
         lifespan=[lifespan],
-        middleware=[prometheus.middleware, *middleware],
-        exception_handlers={Refusal: refusal_handler, HTTPException: http_error_handler, **(exception_handlers or {})},
-        openapi_config=OpenAPIConfig(title=title, version=version, path="/schema"),
+        middleware=[edge_middleware, prometheus.middleware, *middleware],
+        exception_handlers={
+            Refusal: refusal_handler,
+            HTTPException: http_error_handler,
+            InvalidId: invalid_id_handler,
+            EventTooLarge: too_large_handler,
+            HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+            **(exception_handlers or {}),
+        },
+        # a service's own hooks first (the console's headers), then ours for what is still missing
+        before_send=[*own_hooks, security_headers],
+        openapi_config=OpenAPIConfig(title=title, version=version, path="/schema", components=COMPONENTS),
         **kwargs,
     )
     app.state.runtime = runtime

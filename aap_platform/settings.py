@@ -18,6 +18,22 @@ class Settings(msgspec.Struct, frozen=True):
     jwks_url: str | None = None
     jwt_audience: str = "aap"
     nats_replicas: int = 1
+    nats_ca: Path | None = None  # the CA of the NATS servers' TLS certificates (AAP_NATS_CA)
+    nats_credentials: Path | None = None  # None: <data>/keys/nats/<service>.json if it exists
+    event_keys_dir: Path | None = None  # None: <data>/keys/events
+    clock: str = "shared"  # "real": the real clock, the clock bucket not even watched
+    check_seconds: float = 30.0  # how often the stream's configuration is checked
+    seal_minutes: float = 0.0  # 0: seals only at each session closing
+    metrics_port: int | None = None  # a plain /metrics listener of its own (private network)
+    metrics_host: str = "0.0.0.0"
+    seal_dir: Path | None = None  # where seals are also written, outside the bus (None: <data>/seals)
+
+    def credentials_for(self, identity: str) -> Path:
+        return self.nats_credentials or self.data_dir / "keys" / "nats" / f"{identity}.json"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.event_keys_dir or self.data_dir / "keys" / "events"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -34,4 +50,13 @@ class Settings(msgspec.Struct, frozen=True):
             jwks_url=env.get("AAP_JWKS_URL"),
             jwt_audience=env.get("AAP_JWT_AUDIENCE", "aap"),
             nats_replicas=int(env.get("AAP_NATS_REPLICAS", "1")),
+            nats_ca=Path(env["AAP_NATS_CA"]) if env.get("AAP_NATS_CA") else None,
+            nats_credentials=Path(env["AAP_NATS_CREDENTIALS"]) if env.get("AAP_NATS_CREDENTIALS") else None,
+            event_keys_dir=Path(env["AAP_EVENT_KEYS_DIR"]) if env.get("AAP_EVENT_KEYS_DIR") else None,
+            clock=env.get("AAP_CLOCK", "shared"),
+            check_seconds=float(env.get("AAP_STREAM_CHECK_SECONDS", "30")),
+            seal_minutes=float(env.get("AAP_SEAL_MINUTES", "0")),
+            metrics_port=int(env["AAP_METRICS_PORT"]) if env.get("AAP_METRICS_PORT") else None,
+            metrics_host=env.get("AAP_METRICS_HOST", "0.0.0.0"),
+            seal_dir=Path(env["AAP_SEAL_DIR"]) if env.get("AAP_SEAL_DIR") else None,
         )

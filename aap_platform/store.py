@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
+from aap_contract.conformity import valid_id
 from aap_contract.envelope import Event
 from aap_contract.events import EventData
 from aap_platform import metrics
 from aap_platform.codec import content_hash, decode, encode
 from aap_platform.ids import new_id
+from aap_platform.signing import Signer, Signers
 
 WRONG_LAST_SEQUENCE = 10071
 GENESIS = "0" * 64
@@ -29,11 +32,40 @@ class ConcurrencyError(Exception):
     """The aggregate moved since it was loaded: reload, decide again, retry."""
 
 
+class EventTooLarge(Exception):
+    """The event would not fit in one message of the bus: refused before anything is stored."""
+
+
+class NotPublisher(Exception):
+    """A service tried to append an event type it does not publish (or without a key)."""
+
+
+REQUIRED_STREAM = {
+    "storage": "file",
+    "retention": "limits",
+    "deny_delete": True,
+    "deny_purge": True,
+    "allow_rollup_hdrs": False,
+    "max_msgs": -1,
+    "max_bytes": -1,
+    "max_age": 0.0,
+    "max_msgs_per_subject": -1,
+    "discard": "old",
+}
+
+
 def stream_name(call_id: str) -> str:
     return "AAP_" + re.sub(r"[^A-Za-z0-9]", "_", call_id).upper()
 
 
+class InvalidId(ValueError):
+    """An id that cannot be an aggregate's: it would not be one subject token (a dot, a
+    wildcard, a space…). Never reaches NATS; answered as an unknown target (404)."""
+
+
 def subject_for(call_id: str, aggregate_type: str, aggregate_id: str) -> str:
+    if not valid_id(aggregate_id):
+        raise InvalidId(f"invalid {aggregate_type} id {aggregate_id[:80]!r}")
     return f"aap.{call_id}.{aggregate_type}.{aggregate_id}"
 
 
@@ -77,6 +109,7 @@ class EventStore:
         replicas: int = 1,
         service: str | None = None,
         cached: tuple[str, ...] = CACHED_AGGREGATES,
+        signer: Signer | Signers | None = None,
     ) -> None:
         self.js = js
         self.call_id = call_id
@@ -85,13 +118,16 @@ class EventStore:
         self.service = service  # the publishing service, for the published-events metric
         self.cached = cached
         self._loaded: dict[tuple[str, str], Loaded] = {}
+        self.signer = signer  # None: events appended unsigned (readers with a keyring refuse them)
+        self.guard: Any = None  # an aap_platform.guard.Guard: loads skip the events it refuses
+        self.max_payload = 1024 * 1024
 
     @property
     def all_subjects(self) -> str:
         return f"aap.{self.call_id}.>"
 
-    async def ensure_stream(self) -> None:
-        config = api.StreamConfig(
+    def stream_config(self) -> api.StreamConfig:
+        return api.StreamConfig(
             name=self.stream,
             subjects=[self.all_subjects],
             storage=api.StorageType.FILE,
@@ -102,21 +138,58 @@ class EventStore:
             allow_direct=True,
             num_replicas=self.replicas,
         )
+
+    async def ensure_stream(self) -> None:
+        """Create the call's stream (the administration identity only may)."""
         try:
             await self.js.stream_info(self.stream)
         except NotFoundError:
-            await self.js.add_stream(config)
+            await self.js.add_stream(self.stream_config())
+
+    async def stream_problems(self) -> list[str]:
+        """How the stream differs from what AAP requires (empty: as required). A missing stream,
+        limits that would drop events, deletes or purges allowed, fewer replicas."""
+        try:
+            info = await self.js.stream_info(self.stream)
+        except NotFoundError:
+            return [f"stream {self.stream} is missing"]
+        config = info.config
+        problems = []
+        for name, want in REQUIRED_STREAM.items():
+            have = getattr(config, name, None)
+            have = getattr(have, "value", have)
+            if name in ("max_msgs", "max_bytes", "max_msgs_per_subject") and have in (None, 0):
+                have = -1
+            if name == "max_age" and have is None:
+                have = 0.0
+            if name == "allow_rollup_hdrs" and have is None:
+                have = False
+            if have != want:
+                problems.append(f"stream {self.stream}: {name} is {have!r}, AAP requires {want!r}")
+        if list(config.subjects or []) != [self.all_subjects]:
+            problems.append(f"stream {self.stream}: subjects are {config.subjects}, AAP requires [{self.all_subjects}]")
+        if (config.num_replicas or 1) < self.replicas:
+            problems.append(f"stream {self.stream}: {config.num_replicas} replica(s), AAP requires {self.replicas}")
+        if info.state.first_seq > 1 and info.state.messages > 0:
+            problems.append(f"stream {self.stream}: its first event is #{info.state.first_seq}, not #1")
+        return problems
 
     async def append(self, event: Event, expected_version: int | None) -> int:
         """Append one event; `expected_version` is the version the decision was made on
         (None: no check). Returns the event's stream sequence."""
         subject = subject_for(self.call_id, event.aggregate_type, event.aggregate_id)
         payload = encode(event)
-        headers = {
-            "Nats-Msg-Id": event.event_id,
-            "Aap-Type": event.type,
-            "Aap-Hash": content_hash(payload, event.prev_hash),
-        }
+        if len(payload) + 2048 > self.max_payload:  # headers included
+            raise EventTooLarge(
+                f"{event.type} would be {len(payload)} bytes, over the bus's limit of {self.max_payload} bytes"
+            )
+        link = content_hash(payload, event.prev_hash)
+        headers = {"Nats-Msg-Id": event.event_id, "Aap-Type": event.type, "Aap-Hash": link}
+        if self.signer is not None:
+            signer = self.signer.for_type(event.type) if isinstance(self.signer, Signers) else self.signer
+            if signer is None or not signer.may_sign(event.type):
+                raise NotPublisher(f"{self.service or 'this store'} does not publish {event.type}")
+            headers.update(signer.headers(subject, link))
         if expected_version is not None:
             headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_version)
         try:
@@ -179,10 +252,22 @@ class EventStore:
             except NotFoundError:
                 return loaded
             assert msg.seq is not None and msg.data is not None
-            loaded.events.append(decode(msg.data))
-            loaded.version = msg.seq
-            loaded.last_hash = content_hash(msg.data, loaded.events[-1].prev_hash)
+            loaded.version = msg.seq  # the subject's last sequence, refused events included
             seq = msg.seq + 1
+            try:
+                event = decode(msg.data)
+            except Exception as exc:  # noqa: BLE001 — an unreadable event is refused like a forged one
+                if self.guard is not None:
+                    await self.guard.refuse(msg.seq, subject, msg.data, f"unreadable event: {exc}")
+                    continue
+                raise
+            if self.guard is not None:
+                problem = self.guard.problem(subject, msg.headers, msg.data, event)
+                if problem is not None:
+                    await self.guard.refuse(msg.seq, subject, msg.data, problem)
+                    continue
+            loaded.events.append(event)
+            loaded.last_hash = content_hash(msg.data, event.prev_hash)
 
     async def last_sequence(self) -> int:
         info = await self.js.stream_info(self.stream)

@@ -202,7 +202,7 @@ def parse(raw: bytes | Any, tp: type[T], extra: Callable[[T], FieldErrors] | Non
     if isinstance(raw, (bytes, bytearray, str)):
         try:
             data = msgspec.json.decode(raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:  # nested too deep is unreadable too
             raise ValidationException(
                 "corps JSON illisible", extra=[{"field": "body", "message": french_json_error(exc)}], status_code=422
             ) from None

@@ -39,6 +39,7 @@ from aap_contract.events import (
     EventData,
     Lapse,
     LineOutcome,
+    LogSealed,
     NotificationSent,
     OfficialDocumentIssued,
     ProjectDeferred,
@@ -276,6 +277,7 @@ class History:
             self.call_id,
             ReservationsLapsed(DEADLINE, [Lapse(d, amount) for d, amount in sorted(self.held.items())]),
         )
+        yield self._event("seal", self.call_id, LogSealed(last_seq=0, digest="0" * 64, reason="periodic"))
 
     def messages(self, n_dossiers: int) -> Iterator[tuple[str, bytes, dict[str, str]]]:
         for event, payload, link in self.events(n_dossiers):

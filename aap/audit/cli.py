@@ -10,16 +10,20 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from nats.js.errors import NotFoundError
 
 from aap.audit.log import read_lines, read_stream, write_lines
 from aap.audit.summary import as_of_summary
 from aap.audit.timeline import timeline
-from aap.audit.verify import verify
+from aap.audit.verify import KIND_LABELS, verify
 from aap.reach import connect_nats
 from aap.system import DEFAULT_PORTS
 from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys, issue_token
-from aap_platform.store import EventStore
+from aap_platform.natsauth import find_credentials
+from aap_platform.seal import seal_file
+from aap_platform.signing import KEYRING, Keyring, events_key_dir
+from aap_platform.store import EventStore, stream_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,12 +34,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
         p.add_argument("--call", default=os.environ.get("AAP_CALL", DEFAULT_CALL))
+        p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         return p
 
     v = common(
         audit.add_parser("verify", help="vérifie l'intégrité de tout le journal (chaîne de hachage, aucun trou)")
     )
     v.add_argument("--file", type=Path, help="vérifier une copie exportée plutôt que le journal en service")
+    v.add_argument(
+        "--keyring",
+        type=Path,
+        default=None,
+        help="les clés publiques des services (par défaut : <data dir>/keys/events/keyring.json) ; "
+        "épinglez votre propre copie",
+    )
+    v.add_argument(
+        "--seals",
+        type=Path,
+        default=None,
+        help="les scellés conservés hors du bus (par défaut : <data dir>/seals/<appel>.seals.jsonl)",
+    )
     v.set_defaults(func=_verify)
     t = common(audit.add_parser("timeline", help="toute l'histoire d'un dossier"))
     t.add_argument("dossier")
@@ -56,7 +74,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                 action="store_true",
                 help="l'état complet de chaque vue en JSON (données personnelles masquées)",
             )
-        p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AAP_DATA_DIR", ".aap")))
         for service, port in DEFAULT_PORTS.items():
             p.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{port}")
         p.set_defaults(func=func)
@@ -65,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 async def _records(args):
     if getattr(args, "file", None):
         return list(read_lines(args.file))
-    conn = await connect_nats(args.nats_url)
+    conn = await connect_nats(args.nats_url, find_credentials(args.data_dir, "auditor"))
     try:
         store = EventStore(conn.jetstream(), load_call(args.call).id)
         return [r async for r in read_stream(store)]
@@ -74,12 +91,33 @@ async def _records(args):
 
 
 async def _verify(args) -> int:
-    verdict = verify(await _records(args))
+    call = load_call(args.call)
+    ring_path = args.keyring or events_key_dir(args.data_dir) / KEYRING
+    keyring = Keyring.from_file(ring_path) if ring_path.exists() else None
+    seals_path = args.seals or seal_file(args.data_dir / "seals", call.id)
+    seals = list(read_lines(seals_path)) if seals_path.exists() else []
+    try:
+        records = await _records(args)
+    except NotFoundError:
+        print(
+            f"MANQUANT : le flux {stream_name(call.id)} n'existe pas (supprimé ?) ; "
+            f"{len(seals)} scellé(s) conservé(s) hors du bus"
+        )
+        print("0 événement vérifié ; intégrité NON VÉRIFIÉE")
+        return 1
+    verdict = verify(records, keyring, seals, call)
     for f in verdict.findings:
-        print(f"ALTÉRÉ à l'événement n° {f.seq} : {f.problem}")
+        where = f"à l'événement n° {f.seq}" if f.seq else "dans le journal"
+        print(f"{KIND_LABELS.get(f.kind, f.kind)} {where} : {f.problem}")
+    if keyring is None:
+        print(
+            f"attention : pas de trousseau de clés publiques à {ring_path} : signatures NON vérifiées", file=sys.stderr
+        )
     problems = len(verdict.findings)
     print(
-        f"{verdict.events} événements vérifiés ; empreinte du journal {verdict.digest} ; "
+        f"{verdict.events} événements vérifiés"
+        + (f", signatures vérifiées avec {ring_path}" if keyring else "")
+        + f", {verdict.seals} scellé(s) ; empreinte du journal {verdict.digest} ; "
         + ("intégrité vérifiée" if verdict.ok else f"{problems} {'anomalie' if problems < 2 else 'anomalies'}")
     )
     return 0 if verdict.ok else 1
@@ -102,7 +140,7 @@ async def _revealed(args, text: str) -> str:
 
     if not SEALED.search(text):
         return text
-    conn = await connect_nats(args.nats_url)
+    conn = await connect_nats(args.nats_url, find_credentials(args.data_dir, "auditor"))
     try:
         vault = await Vault(conn.jetstream(), load_call(args.call).id).open(watch=False)
         return await vault.reveal_text(text)
@@ -111,7 +149,9 @@ async def _revealed(args, text: str) -> str:
 
 
 async def _export(args) -> int:
-    records = await _records(argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None))
+    records = await _records(
+        argparse.Namespace(nats_url=args.nats_url, call=args.call, file=None, data_dir=args.data_dir)
+    )
     write_lines(records, args.file)
     print(f"{len(records)} événements écrits dans {args.file}")
     return 0

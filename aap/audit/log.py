@@ -34,7 +34,8 @@ async def read_stream(store: EventStore, until: int | None = None) -> AsyncItera
     seq = 1
     while seq <= last:
         try:
-            msg = await store.js.get_msg(store.stream, seq=seq, next=True, direct=True)
+            # the next message at or after `seq` on any subject: a shrunk log starts past #1
+            msg = await store.js.get_msg(store.stream, seq=seq, subject=store.all_subjects, next=True, direct=True)
         except NotFoundError:
             return
         assert msg.seq is not None and msg.subject is not None and msg.data is not None

@@ -109,8 +109,13 @@ def timeline(records: Iterable[Record], dossier_id: str, tz: ZoneInfo, call: Cal
         entry = index.entries.get(dossier_id)
         when = event.occurred_at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
         status = f"[{status_label(entry.status, 1)}]" if entry else ""
-        lines.append(
-            f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} "
-            f"{effect(event, dossier_id, call)} {status}".rstrip()
-        )
+        line = f"#{r.seq:<6} {when}  {event.actor:<12} {event.type:<20} {effect(event, dossier_id, call)} {status}"
+        lines.append(printable(line.rstrip()))
     return lines
+
+
+def printable(text: str, limit: int = 2000) -> str:
+    """What an auditor's terminal may be given: control characters (escape sequences, CR, LF,
+    NUL…) shown as \\xNN, and no line longer than `limit`."""
+    out = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return out if len(out) <= limit else out[:limit] + "…"

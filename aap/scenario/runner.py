@@ -19,6 +19,7 @@ from aap.scenario.player import Player, Tokens
 from aap.scenario.sync import Quiescence, connect
 from aap.system import System
 from aap_contract.config import ConfigError, load_call
+from aap_platform.natsauth import find_credentials
 
 PAGE_SIZE = 100
 # A fresh system is a sandbox: mails go to its own outbox folder, never to a configured server.
@@ -75,7 +76,8 @@ async def play(
     scenario: Scenario, target: Target, timeout: float = 30.0, after_step: AfterStep | None = None
 ) -> dict[str, Any]:
     call_id = load_call(scenario.call).id
-    nc = await connect(target.nats_url)
+    # The runner moves the clock and reads the stream's last sequence: the `clock` identity.
+    nc = await connect(target.nats_url, find_credentials(target.private_key.parent.parent, "clock"))
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             sync = Quiescence(client, target.urls, nc.jetstream(), call_id, timeout=timeout)

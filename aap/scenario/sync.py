@@ -18,19 +18,26 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from aap_platform.clock import set_clock
+from aap_platform.natsauth import Credentials, connect_options
 from aap_platform.store import stream_name
 
 Condition = Callable[[dict], bool]
 
 
-async def connect(url: str) -> Client:
+async def connect(url: str, credentials: Credentials | None = None) -> Client:
     """A NATS connection that fails at once (a few tries) when the server is not there."""
 
     async def quiet(_: Exception) -> None:
         pass
 
     return await nats.connect(
-        url, connect_timeout=2, max_reconnect_attempts=2, reconnect_time_wait=0.5, allow_reconnect=False, error_cb=quiet
+        url,
+        connect_timeout=2,
+        max_reconnect_attempts=2,
+        reconnect_time_wait=0.5,
+        allow_reconnect=False,
+        error_cb=quiet,
+        **connect_options(credentials),
     )
 
 

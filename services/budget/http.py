@@ -10,8 +10,10 @@ from litestar import Request, get, post, put
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 
+from aap_contract.conformity import ID_PATTERN
 from aap_contract.dossier import siren_is_valid, siret_is_valid
 from aap_platform.auth import principal, require
+from aap_platform.openapi import documented
 from aap_platform.validation import FieldErrors, parse
 from services.budget.domain import Identify
 from services.budget.handlers import BudgetHandlers
@@ -22,7 +24,7 @@ COMMIT = require("budget_officer", "admin")
 
 
 class CommitmentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    dossier_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    dossier_id: Annotated[str, msgspec.Meta(pattern=r"\A" + ID_PATTERN + r"\Z")]
     legal_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
@@ -65,7 +67,12 @@ def _handlers(request: Request) -> BudgetHandlers:
     return request.app.state.handlers
 
 
-@get("/budget", guards=[READ], summary="L'enveloppe : réservé, engagé, disponible, par session, département et thème")
+@get(
+    "/budget",
+    guards=[READ],
+    summary="L'enveloppe : réservé, engagé, disponible, par session, département et thème",
+    **documented(),
+)
 async def budget(request: Request) -> dict:
     h = _handlers(request)
     call = h.runtime.call
@@ -77,13 +84,24 @@ async def budget(request: Request) -> dict:
     )
 
 
-@get("/reservations", guards=[READ], summary="Les réservations et engagements, dossier par dossier")
+@get(
+    "/reservations",
+    guards=[READ],
+    summary="Les réservations et engagements, dossier par dossier",
+    **documented(),
+)
 async def reservations(request: Request) -> dict:
     records = sorted(_handlers(request).view.state.records.values(), key=lambda r: r.dossier_id)
     return {"items": [msgspec.to_builtins(r) for r in records]}
 
 
-@post("/commitments", guards=[COMMIT], status_code=201, summary="Enregistrer un engagement juridique")
+@post(
+    "/commitments",
+    guards=[COMMIT],
+    status_code=201,
+    summary="Enregistrer un engagement juridique",
+    **documented(body=CommitmentIn, refusals=("COMMITMENT_DEADLINE", "NOT_SELECTED"), not_found=("UNKNOWN_DOSSIER",)),
+)
 async def commit(request: Request) -> CommitmentOut:
     body = parse(await request.body(), CommitmentIn, extra=_blank_fields)
     dossier_id, reference = body.dossier_id.strip(), body.legal_reference.strip()
@@ -95,6 +113,7 @@ async def commit(request: Request) -> CommitmentOut:
     "/commitments/{dossier_id:str}/beneficiaries/{siren:str}",
     guards=[COMMIT],
     summary="Compléter le SIRET (ou le numéro RNA) d'une structure bénéficiaire d'une subvention engagée",
+    **documented(body=BeneficiaryIn, refusals=("NOT_COMMITTED", "NOT_A_BENEFICIARY"), not_found=("UNKNOWN_DOSSIER",)),
 )
 async def identify(request: Request, dossier_id: FromPath[str], siren: FromPath[str]) -> dict:
     if not siren_is_valid(siren):

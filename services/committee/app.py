@@ -14,7 +14,7 @@ from services.committee.view import projection as view_projection
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    runtime = Runtime("committee", settings or Settings.from_env())
+    runtime = Runtime("committee", settings or Settings.from_env(), seals=True)  # it closes the sessions: it seals
     projection = view_projection(runtime.call)
     runtime.views.append(projection)
     runtime.reactor = consumers.subscription()

@@ -13,6 +13,7 @@ from aap_contract.envelope import Event
 from aap_contract.events import DraftLine, Scores
 from aap_contract.refusal import Refusal
 from aap_platform.auth import principal, require
+from aap_platform.openapi import documented
 from aap_platform.validation import parse
 from services.committee import drafts, present
 from services.committee.domain import Decide
@@ -31,6 +32,19 @@ from services.committee.schemas import (
 READ = require("instructor", "committee_member", "auditor", "admin")
 DECIDE = require("instructor", "admin")
 REVIEW = require("committee_member", "instructor", "admin")
+REFUSALS = (
+    "SESSION_NOT_OPEN",
+    "SESSION_CLOSED",
+    "NOT_ON_AGENDA",
+    "ALREADY_DECIDED",
+    "LAST_SESSION",
+    "GRANT_RANGE",
+    "ENVELOPE_EXHAUSTED",
+    "OPEN_ITEMS",
+)
+NOT_FOUND = ("UNKNOWN_SESSION", "UNKNOWN_DOSSIER")
+DRAFT_NOT_FOUND = (*NOT_FOUND, "UNKNOWN_DRAFT")
+DRAFT_REFUSALS = ("DRAFT_ADOPTED", "SESSION_CLOSED", "SESSION_NOT_OPEN", "NOT_ON_AGENDA", "GRANT_RANGE")
 
 
 def _committee(request: Request) -> CommitteeHandlers:
@@ -42,14 +56,14 @@ def _recorded(event: Event) -> dict:
     return {"event_id": event.event_id, "type": event.type, **data}
 
 
-@get("/sessions", guards=[READ])
+@get("/sessions", guards=[READ], **documented())
 async def list_sessions(request: Request) -> dict:
     c = _committee(request)
     now = c.runtime.now()
     return {"items": [present.summary(c.view, s, now) for s in c.runtime.call.sessions]}
 
 
-@get("/sessions/{n:int}", guards=[READ])
+@get("/sessions/{n:int}", guards=[READ], **documented(not_found=("UNKNOWN_SESSION",)))
 async def get_session(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     session = c.runtime.call.session(n)
@@ -58,7 +72,7 @@ async def get_session(request: Request, n: FromPath[int]) -> dict:
     return present.detail(c.view, session, c.runtime.now())
 
 
-@get("/sessions/{n:int}/ranking", guards=[READ])
+@get("/sessions/{n:int}/ranking", guards=[READ], **documented(not_found=("UNKNOWN_SESSION",)))
 async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -68,7 +82,12 @@ async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     return {"session": n, "criteria": c.runtime.call.committee.criteria, "items": rows}
 
 
-@post("/sessions/{n:int}/reviews", guards=[REVIEW], status_code=201)
+@post(
+    "/sessions/{n:int}/reviews",
+    guards=[REVIEW],
+    status_code=201,
+    **documented(body=ReviewBody, refusals=REFUSALS, not_found=NOT_FOUND),
+)
 async def post_review(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -81,7 +100,12 @@ async def post_review(request: Request, n: FromPath[int]) -> dict:
     return _recorded(await c.review(n, body.dossier_id, body.member_id, scores, who.subject))
 
 
-@post("/sessions/{n:int}/decisions", guards=[DECIDE], status_code=201)
+@post(
+    "/sessions/{n:int}/decisions",
+    guards=[DECIDE],
+    status_code=201,
+    **documented(body=DecisionBody, refusals=REFUSALS, not_found=NOT_FOUND),
+)
 async def post_decision(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -91,7 +115,7 @@ async def post_decision(request: Request, n: FromPath[int]) -> dict:
     return {**_recorded(event), "decision": body.decision}
 
 
-@post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201)
+@post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201, **documented(refusals=REFUSALS, not_found=NOT_FOUND))
 async def post_close(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     return _recorded(await c.close(n, principal(request).subject))
@@ -126,7 +150,12 @@ def _draft(c: CommitteeHandlers, session: int, draft_id: str) -> dict:
     }
 
 
-@get("/sessions/{n:int}/drafts", guards=[READ], summary="Les projets de programmation d'une session")
+@get(
+    "/sessions/{n:int}/drafts",
+    guards=[READ],
+    summary="Les projets de programmation d'une session",
+    **documented(not_found=NOT_FOUND),
+)
 async def list_drafts(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -134,7 +163,13 @@ async def list_drafts(request: Request, n: FromPath[int]) -> dict:
     return {"session": n, "items": [_draft(c, n, i) for i in ids]}
 
 
-@post("/sessions/{n:int}/drafts", guards=[DECIDE], status_code=201, summary="Créer un projet de programmation")
+@post(
+    "/sessions/{n:int}/drafts",
+    guards=[DECIDE],
+    status_code=201,
+    summary="Créer un projet de programmation",
+    **documented(body=DraftBody, refusals=DRAFT_REFUSALS, not_found=NOT_FOUND),
+)
 async def create_draft(request: Request, n: FromPath[int]) -> dict:
     c = _committee(request)
     c.check_session(n)
@@ -145,7 +180,12 @@ async def create_draft(request: Request, n: FromPath[int]) -> dict:
     return _draft(c, n, draft_id)
 
 
-@get("/sessions/{n:int}/drafts/compare", guards=[READ], summary="Comparer deux projets de programmation")
+@get(
+    "/sessions/{n:int}/drafts/compare",
+    guards=[READ],
+    summary="Comparer deux projets de programmation",
+    **documented(not_found=DRAFT_NOT_FOUND, statuses={422: "a draft to compare is missing"}),
+)
 async def compare_drafts(request: Request, n: FromPath[int], left: FromQuery[str], right: FromQuery[str]) -> dict:
     c = _committee(request)
     sides = []
@@ -171,7 +211,12 @@ async def compare_drafts(request: Request, n: FromPath[int], left: FromQuery[str
     return {"session": n, "left": sides[0], "right": sides[1], "rows": rows}
 
 
-@get("/sessions/{n:int}/drafts/{draft_id:str}", guards=[READ], summary="Un projet de programmation, évalué")
+@get(
+    "/sessions/{n:int}/drafts/{draft_id:str}",
+    guards=[READ],
+    summary="Un projet de programmation, évalué",
+    **documented(not_found=DRAFT_NOT_FOUND),
+)
 async def get_draft(request: Request, n: FromPath[int], draft_id: FromPath[str]) -> dict:
     c = _committee(request)
     c.check_draft(n, _draft_id(n, draft_id))
@@ -182,6 +227,7 @@ async def get_draft(request: Request, n: FromPath[int], draft_id: FromPath[str])
     "/sessions/{n:int}/drafts/{draft_id:str}/lines/{dossier_id:str}",
     guards=[DECIDE],
     summary="Fixer le montant d'une ligne d'un projet",
+    **documented(body=LineBody, refusals=DRAFT_REFUSALS, not_found=DRAFT_NOT_FOUND),
 )
 async def set_draft_line(
     request: Request, n: FromPath[int], draft_id: FromPath[str], dossier_id: FromPath[str]
@@ -197,6 +243,7 @@ async def set_draft_line(
     guards=[DECIDE],
     status_code=200,
     summary="Retirer une ligne d'un projet",
+    **documented(refusals=DRAFT_REFUSALS, not_found=DRAFT_NOT_FOUND),
 )
 async def remove_draft_line(
     request: Request, n: FromPath[int], draft_id: FromPath[str], dossier_id: FromPath[str]
@@ -211,6 +258,7 @@ async def remove_draft_line(
     guards=[DECIDE],
     status_code=200,
     summary="Adopter un projet : ses sélections sont décidées une à une",
+    **documented(refusals=(*DRAFT_REFUSALS, *REFUSALS), not_found=DRAFT_NOT_FOUND),
 )
 async def adopt_draft(request: Request, n: FromPath[int], draft_id: FromPath[str]) -> dict:
     c = _committee(request)

@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 import msgspec
 
 from aap_contract.config import CallConfig
+from aap_contract.conformity import ID_PATTERN
 from aap_contract.dossier import Cents
 from aap_platform.validation import FieldErrors
 
 Score = Annotated[int, msgspec.Meta(ge=0, le=3, description="0 to 3")]
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Id = Annotated[str, msgspec.Meta(pattern=r"\A" + ID_PATTERN + r"\Z", description="letters, digits, - and _")]
 Motivation = Annotated[str, msgspec.Meta(max_length=5000)]
 
 

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery
 
 from aap_contract.refusal import Refusal
 from aap_platform.auth import ROLES, principal, require
+from aap_platform.openapi import documented
 from services.eligibility.handlers import EligibilityHandlers
 from services.eligibility.view import Assessment, AssessmentView, Entry
 
@@ -35,6 +36,7 @@ def _visible(request: Request, entry: Entry | None) -> bool:
     guards=[require(*READERS)],
     sync_to_thread=False,
     summary="La dernière évaluation d'éligibilité d'un dossier",
+    **documented(not_found=("UNKNOWN_DOSSIER",)),
 )
 def get_assessment(request: Request, dossier_id: FromPath[str]) -> Assessment:
     entry = _view(request).get(dossier_id)
@@ -48,6 +50,7 @@ def get_assessment(request: Request, dossier_id: FromPath[str]) -> Assessment:
     guards=[require(*READERS)],
     sync_to_thread=False,
     summary="Les dernières évaluations, filtrables par verdict (eligible=true|false)",
+    **documented(statuses={422: "eligible is neither true nor false"}),
 )
 def list_assessments(request: Request, eligible: FromQuery[str | None] = None) -> AssessmentList:
     if eligible is not None and eligible.lower() not in BOOLEANS:

@@ -8,10 +8,14 @@ only a `DocumentUploaded` event makes a document the dossier's.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import re
+import unicodedata
 
 from litestar.exceptions import HTTPException, ValidationException
 from nats.js import JetStreamContext
+from pypdf import PdfReader
 
 from aap_platform import objects
 from aap_platform.objects import ObjectBucket
@@ -44,12 +48,34 @@ def check_pdf(content_type: str | None, body: bytes, limit: int) -> None:
         )
     if len(body) > limit:
         raise too_large(limit)
-    if not body.startswith(PDF_MAGIC):
+    if not body.startswith(PDF_MAGIC) or pdf_pages(body) < 1:
         raise ValidationException(
             "le document n'est pas un fichier PDF",
             status_code=422,
-            extra=[{"field": "body", "message": "le contenu n'est pas un fichier PDF"}],
+            extra=[{"field": "body", "message": "le contenu n'est pas un fichier PDF lisible"}],
         )
+
+
+def pdf_pages(body: bytes) -> int:
+    """The number of pages of the PDF as pypdf reads it (0: not a readable PDF)."""
+    try:
+        return len(PdfReader(io.BytesIO(body), strict=False).pages)
+    except Exception:  # noqa: BLE001 — whatever the parser trips on, the document is refused
+        return 0
+
+
+_UNSAFE = re.compile(r"[^\w .()+-]")
+MAX_FILENAME = 100
+
+
+def safe_filename(name: str | None, default: str = "document.pdf") -> str:
+    """The name reduced to a safe form: no folder, no control or special character, at most
+    MAX_FILENAME characters, ending in .pdf."""
+    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    base = " ".join(_UNSAFE.sub("_", base).split()).lstrip(".")
+    stem = base[:-4] if base.lower().endswith(".pdf") else base
+    stem = stem[: MAX_FILENAME - 4].rstrip()
+    return f"{stem}.pdf" if stem.strip("_ ") else default
 
 
 def sha256(body: bytes) -> str:

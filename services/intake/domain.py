@@ -66,6 +66,7 @@ class ImportDossier(msgspec.Struct, frozen=True):
 
 
 Command = SubmitDossier | AmendDossier | WithdrawDossier | AttachDocument | ImportDossier
+MAX_DOCUMENT_VERSIONS = 5  # the upload quota of a dossier (each version is kept: the log names it)
 
 
 class DossierState(msgspec.Struct, frozen=True):
@@ -73,6 +74,8 @@ class DossierState(msgspec.Struct, frozen=True):
     dossier: Dossier | None = None
     session: int | None = None  # the relevé of the last submission or amendment
     withdrawn: bool = False
+    documents: int = 0  # versions of the descriptive document recorded (the last is current)
+    document_sha256: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -97,6 +100,8 @@ def evolve(state: DossierState, event: Event[Any]) -> DossierState:
         return msgspec.structs.replace(state, dossier=data.dossier, session=data.session)
     if isinstance(data, DossierWithdrawn):
         return msgspec.structs.replace(state, withdrawn=True)
+    if isinstance(data, DocumentUploaded):
+        return msgspec.structs.replace(state, documents=state.documents + 1, document_sha256=data.sha256)
     return state
 
 
@@ -123,6 +128,14 @@ def decide(command: Command, state: DossierState, context: Context) -> EventData
     _check_open(call, state, now)
     if isinstance(command, WithdrawDossier):
         return DossierWithdrawn(dossier_id=command.dossier_id, reason=command.reason)
+    if command.sha256 == state.document_sha256:
+        return None  # the current document, sent again: nothing new
+    if state.documents >= MAX_DOCUMENT_VERSIONS:
+        raise Refusal(
+            "QUOTA",
+            f"Ce dossier a déjà reçu {state.documents} versions de son document descriptif : "
+            f"au plus {MAX_DOCUMENT_VERSIONS}.",
+        )
     return DocumentUploaded(
         dossier_id=command.dossier_id,
         filename=command.filename,

@@ -108,7 +108,7 @@ class IntakeHandlers:
         declared = current.dossier.document.filename if current.dossier and current.dossier.document else None
         command = domain.AttachDocument(
             dossier_id,
-            filename or declared or "document.pdf",
+            documents.safe_filename(filename or declared),
             documents.PDF,
             len(body),
             digest,

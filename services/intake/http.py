@@ -3,6 +3,7 @@ translate; the handlers decide and record."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 
@@ -10,12 +11,23 @@ from litestar import Request, Response, get, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery
 
+from aap_contract.conformity import valid_id
+from aap_contract.dossier import Dossier
 from aap_contract.refusal import Refusal
 from aap_platform import privacy
 from aap_platform.auth import ROLES, Principal, principal, require
+from aap_platform.openapi import documented
 from services.intake import documents
 from services.intake.handlers import IntakeHandlers
-from services.intake.schemas import item, parse_dossier, parse_import, parse_query, parse_withdraw
+from services.intake.schemas import (
+    ImportBody,
+    WithdrawBody,
+    item,
+    parse_dossier,
+    parse_import,
+    parse_query,
+    parse_withdraw,
+)
 from services.intake.view import select
 
 Q = FromQuery[str | None]  # query parameters are checked by parse_query (422 naming each)
@@ -42,12 +54,25 @@ def _handlers(request: Request) -> IntakeHandlers:
     return request.app.state.handlers
 
 
+def _known(dossier_id: str) -> str:
+    """An id that could not be a dossier's (it would not be one subject token) is unknown: 404,
+    before anything is read or stored."""
+    if not valid_id(dossier_id):
+        raise Refusal("UNKNOWN_DOSSIER", "Dossier inconnu.")
+    return dossier_id
+
+
 def _must_act_for(who: Principal, sirens: list[str]) -> None:
     if not who.acts_for(sirens):
         raise PermissionDeniedException("vous ne pouvez agir que pour vos propres structures (SIREN)")
 
 
-@post("/dossiers", guards=[require(*WRITERS)], summary="Déposer un dossier")
+@post(
+    "/dossiers",
+    guards=[require(*WRITERS)],
+    summary="Déposer un dossier",
+    **documented(body=Dossier, refusals=("WINDOW",)),
+)
 async def submit(request: Request) -> Response:
     intake = _handlers(request)
     dossier = parse_dossier(await request.body(), intake.runtime.call)
@@ -69,8 +94,14 @@ async def submit(request: Request) -> Response:
     )
 
 
-@put("/dossiers/{dossier_id:str}", guards=[require(*WRITERS)], summary="Modifier un dossier (remplace son contenu)")
+@put(
+    "/dossiers/{dossier_id:str}",
+    guards=[require(*WRITERS)],
+    summary="Modifier un dossier (remplace son contenu)",
+    **documented(body=Dossier, refusals=("WINDOW", "LOCKED"), not_found=("UNKNOWN_DOSSIER",)),
+)
 async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
+    _known(dossier_id)
     intake = _handlers(request)
     dossier = parse_dossier(await request.body(), intake.runtime.call)
     who = principal(request)
@@ -83,6 +114,7 @@ async def amend(request: Request, dossier_id: FromPath[str]) -> dict:
     "/imports/{dossier_id:str}",
     guards=[require(*IMPORTERS)],
     summary="Importer un dossier d'une autre plateforme (dépôt, modification, ou rien s'il est inchangé)",
+    **documented(body=ImportBody, refusals=("WINDOW", "LOCKED"), not_found=("UNKNOWN_DOSSIER",)),
 )
 async def import_dossier(request: Request, dossier_id: FromPath[str]) -> dict:
     """The rules apply at the instant the applicant acted on the other platform (`submitted_at`)."""
@@ -103,8 +135,10 @@ async def import_dossier(request: Request, dossier_id: FromPath[str]) -> dict:
     guards=[require(*WRITERS, "connector")],  # the connector: a dossier deleted in Démarche Numérique
     status_code=200,
     summary="Retirer un dossier",
+    **documented(body=WithdrawBody, refusals=("LOCKED",), not_found=("UNKNOWN_DOSSIER",)),
 )
 async def withdraw(request: Request, dossier_id: FromPath[str]) -> dict:
+    _known(dossier_id)
     body = parse_withdraw(await request.body())
     await _handlers(request).withdraw(dossier_id, body.reason, principal(request))
     return {"dossier_id": dossier_id, "status": "withdrawn"}
@@ -128,8 +162,12 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     guards=[require(*WRITERS)],
     request_max_body_size=None,
     summary="Déposer le document descriptif (corps application/pdf)",
+    **documented(
+        body=bytes, body_media="application/pdf", refusals=("LOCKED", "QUOTA"), not_found=("UNKNOWN_DOSSIER",)
+    ),
 )
 async def upload_document(request: Request, dossier_id: FromPath[str], filename: Q = None) -> dict:
+    _known(dossier_id)
     return await _attach(request, dossier_id, filename, None)
 
 
@@ -138,6 +176,13 @@ async def upload_document(request: Request, dossier_id: FromPath[str], filename:
     guards=[require(*IMPORTERS)],
     request_max_body_size=None,
     summary="Importer le document descriptif d'un dossier importé, à l'instant `at` de l'autre plateforme",
+    **documented(
+        body=bytes,
+        body_media="application/pdf",
+        refusals=("LOCKED", "QUOTA"),
+        not_found=("UNKNOWN_DOSSIER",),
+        statuses={422: "at is no instant with its offset"},
+    ),
 )
 async def import_document(request: Request, dossier_id: FromPath[str], at: Q = None, filename: Q = None) -> dict:
     try:
@@ -160,7 +205,7 @@ async def _attach(request: Request, dossier_id: str, filename: str | None, at: d
         body = await _read_limited(request, intake.max_document_bytes)
     else:
         body = b""
-    documents.check_pdf(content_type, body, intake.max_document_bytes)
+    await asyncio.to_thread(documents.check_pdf, content_type, body, intake.max_document_bytes)
     command = await intake.attach_document(dossier_id, filename, body, principal(request), at)
     return {
         "dossier_id": dossier_id,
@@ -176,10 +221,11 @@ async def _attach(request: Request, dossier_id: str, filename: str | None, at: d
     guards=[require(*ROLES)],
     summary="Lire le document descriptif (PDF)",
     media_type=documents.PDF,
+    **documented(not_found=("UNKNOWN_DOSSIER",)),
 )
 async def read_document(request: Request, dossier_id: FromPath[str]) -> Response[bytes]:
     intake = _handlers(request)
-    entry = intake.view.state.get(dossier_id)
+    entry = intake.view.state.get(_known(dossier_id))
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
     if entry.document_sha256 is None or intake.documents is None:
@@ -190,9 +236,14 @@ async def read_document(request: Request, dossier_id: FromPath[str]) -> Response
     )
 
 
-@get("/dossiers/{dossier_id:str}", guards=[require(*ROLES)], summary="Lire un dossier")
+@get(
+    "/dossiers/{dossier_id:str}",
+    guards=[require(*ROLES)],
+    summary="Lire un dossier",
+    **documented(not_found=("UNKNOWN_DOSSIER",)),
+)
 async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
-    entry = _handlers(request).view.state.get(dossier_id)
+    entry = _handlers(request).view.state.get(_known(dossier_id))
     if entry is None or not principal(request).acts_for(entry.dossier.sirens):
         raise Refusal("UNKNOWN_DOSSIER", f"Dossier inconnu : {dossier_id}.")
     shown = item(entry, full=True)
@@ -201,7 +252,12 @@ async def read_one(request: Request, dossier_id: FromPath[str]) -> dict:
     return await privacy.reveal(_handlers(request).runtime.store, shown)
 
 
-@get("/dossiers", guards=[require(*ROLES)], summary="Lister les dossiers (filtres, pagination)")
+@get(
+    "/dossiers",
+    guards=[require(*ROLES)],
+    summary="Lister les dossiers (filtres, pagination)",
+    **documented(statuses={422: "a malformed filter or page"}),
+)
 async def list_dossiers(
     request: Request,
     status: Q = None,

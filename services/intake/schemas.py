@@ -67,8 +67,8 @@ def parse_dossier(raw: bytes, call: CallConfig) -> Dossier:
     """The dossier in a request body, or a 422 naming every faulty field at once."""
     try:
         data = msgspec.json.decode(raw) if raw else None
-    except msgspec.DecodeError:
-        data = raw  # parse() reports the unreadable JSON
+    except (msgspec.DecodeError, RecursionError):
+        data = raw  # parse() reports the unreadable JSON (nested too deep included)
     extra = call_checks(data, call)
     try:
         return parse(data if data is not None else b"", Dossier, extra=lambda _: extra)
@@ -90,7 +90,7 @@ def parse_import(raw: bytes, call: CallConfig) -> ImportBody:
     """`{"submitted_at": <tz-aware instant>, "dossier": <Dossier>}`, or a 422 naming the faults."""
     try:
         data = msgspec.json.decode(raw) if raw else None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nested too deep is unreadable too
         data = None
     if not isinstance(data, dict):
         raise ValidationException(

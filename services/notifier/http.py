@@ -12,6 +12,7 @@ from aap_contract.events import OfficialDocumentIssued
 from aap_contract.refusal import Refusal
 from aap_platform import privacy
 from aap_platform.auth import READERS, principal, require
+from aap_platform.openapi import documented
 from services.notifier import official
 from services.notifier.domain import is_overdue
 from services.notifier.handlers import NotifierHandlers
@@ -27,6 +28,7 @@ def _sender(request: Request) -> Sender:
     "/laureates",
     sync_to_thread=False,
     summary="Les lauréats de chaque session close (public)",
+    **documented(public=True),
 )
 def public_laureates(request: Request) -> dict:
     sender = _sender(request)
@@ -38,6 +40,7 @@ def public_laureates(request: Request) -> dict:
     sync_to_thread=False,
     media_type="text/csv; charset=utf-8",
     summary="Les subventions attribuées, au format SCDL (public)",
+    **documented(public=True),
 )
 def public_laureates_csv(request: Request) -> Response:
     """`?bom=1` (or `[publication] csv_bom = true`): UTF-8 with a byte-order mark, for Excel."""
@@ -57,6 +60,7 @@ def public_laureates_csv(request: Request) -> Response:
     sync_to_thread=False,
     guards=[require(*READERS)],
     summary="Les subventions engagées que le fichier SCDL ne peut pas publier (SIRET ou RNA manquant)",
+    **documented(),
 )
 def incomplete_publication(request: Request) -> dict:
     sender = _sender(request)
@@ -68,6 +72,7 @@ def incomplete_publication(request: Request) -> dict:
     "/notifications",
     guards=[require(*READERS)],
     summary="Les notifications : envoyées, en attente, en retard, bloquées",
+    **documented(),
 )
 async def notifications(request: Request) -> dict:
     sender = _sender(request)
@@ -120,6 +125,7 @@ def _issued(request: Request, document_id: str) -> OfficialDocumentIssued:
     guards=[OFFICIAL_READERS],
     sync_to_thread=False,
     summary="Les documents officiels d'une décision (arrêté, lettres)",
+    **documented(not_found=("UNKNOWN_DOSSIER",)),
 )
 def official_of(request: Request, dossier_id: FromPath[str]) -> dict:
     view = _sender(request).view.state
@@ -130,7 +136,12 @@ def official_of(request: Request, dossier_id: FromPath[str]) -> dict:
     return {"dossier_id": dossier_id, "items": sorted(items, key=lambda d: d["document_id"])}
 
 
-@get("/official/{document_id:str}", guards=[OFFICIAL_READERS], summary="Télécharger un document officiel (PDF)")
+@get(
+    "/official/{document_id:str}",
+    guards=[OFFICIAL_READERS],
+    summary="Télécharger un document officiel (PDF)",
+    **documented(not_found=("UNKNOWN_DOCUMENT",)),
+)
 async def official_pdf(request: Request, document_id: FromPath[str]) -> Response:
     issued = _issued(request, document_id)
     handlers = _handlers(request)
@@ -146,6 +157,7 @@ async def official_pdf(request: Request, document_id: FromPath[str]) -> Response
     "/official/{document_id:str}/verify",
     guards=[require("auditor", "admin")],
     summary="Régénérer un document officiel depuis le journal et le comparer à l'empreinte enregistrée",
+    **documented(not_found=("UNKNOWN_DOCUMENT",)),
 )
 async def official_verify(request: Request, document_id: FromPath[str]) -> dict:
     issued = _issued(request, document_id)

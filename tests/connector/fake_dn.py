@@ -31,6 +31,7 @@ import uvicorn
 from aap_contract.config import CallConfig, DemarcheLink
 from aap_contract.dossier import siren_is_valid, siret_is_valid
 from aap_platform.natsserver import free_port
+from tests.pdf import tiny_pdf
 
 SUBSET = Path(__file__).resolve().parent / "dn_schema_subset.graphql"
 SAMPLES = Path(__file__).resolve().parent / "dn_samples.json"
@@ -88,7 +89,7 @@ def siret_for(siren: str) -> str:
 
 
 def pdf_for(number: int, version: int = 0) -> bytes:
-    return f"%PDF-1.4\n% Note explicative du dossier {number} (version {version})\n%%EOF\n".encode()
+    return tiny_pdf(f"Note explicative du dossier {number} (version {version})")
 
 
 def checksum(content: bytes) -> str:

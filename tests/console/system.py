@@ -15,9 +15,10 @@ import httpx
 
 from aap.system import SERVICES
 from aap_platform.auth import issue_token
+from tests.pdf import tiny_pdf
 
 DOSSIERS = 3  # eligible dossiers of session 1 put on its agenda
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"  # the first one's
+PDF = tiny_pdf("the first one's")
 
 
 def read_banner(proc: subprocess.Popen) -> dict[str, str]:
@@ -64,6 +65,7 @@ async def load(urls: dict[str, str], data: Path) -> list[dict]:
     from aap.scenario.runner import Target, play
     from aap.scenario.sync import Quiescence, connect
     from aap_contract.config import load_call
+    from aap_platform.natsauth import find_credentials
 
     call = load_call()
     raw, dossiers = build(call)
@@ -84,7 +86,7 @@ async def load(urls: dict[str, str], data: Path) -> list[dict]:
             headers={"content-type": "application/pdf"},
         )
         uploaded.raise_for_status()
-    nc = await connect(urls["NATS"])
+    nc = await connect(urls["NATS"], find_credentials(data, "clock"))  # the clock's identity moves it
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             sync = Quiescence(client, target.urls, nc.jetstream(), call.id, timeout=60)

@@ -44,14 +44,12 @@ class Running:
 
     @property
     def nats(self) -> list[str]:
-        return ["--nats-url", self.urls["NATS"]]
+        return ["--nats-url", self.urls["NATS"], "--data-dir", str(self.data)]
 
     @property
     def services(self) -> list[str]:
         return [
             *self.nats,
-            "--data-dir",
-            str(self.data),
             *(arg for name in SERVICES for arg in (f"--{name}-url", self.urls[name])),
         ]
 
@@ -165,8 +163,12 @@ def test_as_of_shows_the_views_as_they_stood(system):
     assert (counts["eligible"], counts["ineligible"], counts["withdrawn"], counts["committed"]) == (13, 2, 1, 0)
 
 
-def scrape(url: str) -> tuple[str, dict[str, list]]:
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+def scrape(url: str, data: Path) -> tuple[str, dict[str, list]]:
+    """/metrics, as an auditor (it is not public)."""
+    from aap_platform.auth import issue_token
+
+    token = issue_token(data / "keys" / "jwt-private.pem", role="auditor", subject="ops-test")
+    text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10).text
     samples: dict[str, list] = {}
     for family in text_string_to_metric_families(text):
         samples.setdefault(family.name, []).extend(family.samples)
@@ -187,7 +189,7 @@ def test_metrics_pass_promtool_and_carry_what_operations_need(system):
     promtool = shutil.which("promtool")
     for name in SERVICES:
         httpx.get(f"{system.urls[name]}/asyncapi.json", timeout=10)  # one counted request each
-        text, samples = scrape(system.urls[name])
+        text, samples = scrape(system.urls[name], system.data)
         if promtool:
             checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
             assert checked.returncode == 0, f"{name}: {checked.stdout}{checked.stderr}"
@@ -203,12 +205,12 @@ def test_metrics_pass_promtool_and_carry_what_operations_need(system):
             assert [s.value for s in samples["aap_parked_messages"] if s.name.endswith("_total")] == [0.0], name
             assert [s.value for s in samples["aap_redeliveries"] if s.name.endswith("_total")] == [0.0], name
             assert [s.value for s in samples["aap_consumer_pending"]] == [0.0], name
-    _, intake = scrape(system.urls["intake"])
+    _, intake = scrape(system.urls["intake"], system.data)
     assert {s.labels["status"]: s.value for s in intake["aap_dossiers"]}["committed"] == 18
-    _, budget = scrape(system.urls["budget"])
+    _, budget = scrape(system.urls["budget"], system.data)
     envelope = {s.labels["kind"]: s.value for s in budget["aap_envelope_cents"]}
     assert envelope["envelope"] == 168_500_000 and envelope["committed"] + envelope["available"] == 168_500_000
-    _, notifier = scrape(system.urls["notifier"])
+    _, notifier = scrape(system.urls["notifier"], system.data)
     assert notifier["aap_notifications_pending"][0].value == 0 and notifier["aap_notifications_overdue"][0].value == 0
     if not promtool:
         pytest.skip("promtool not installed (apt-get install prometheus): metrics checked, not linted")

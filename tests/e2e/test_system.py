@@ -57,9 +57,9 @@ def test_up_serves_a_scenario_and_stops_everything_on_sigterm(tmp_path):
         assert "Application shutdown complete" in (data / "logs" / f"{name}.log").read_text()
 
 
-async def test_a_service_that_dies_at_start_is_named_with_its_log(tmp_path, nats_server):
+async def test_a_service_that_dies_at_start_is_named_with_its_log(data_dir, nats_server):
     system = System(
-        tmp_path,
+        data_dir,
         nats_url=nats_server.url,
         free_ports=True,
         services=("intake",),
@@ -70,5 +70,5 @@ async def test_a_service_that_dies_at_start_is_named_with_its_log(tmp_path, nats
         await system.start()
     message = str(exc.value)
     assert "le service intake s'est arrêté au démarrage" in message
-    assert str(tmp_path / "logs" / "intake.log") in message
+    assert str(data_dir / "logs" / "intake.log") in message
     assert not system.processes["intake"].alive()

@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from faststream.nats import NatsBroker
 
 from aap_contract.envelope import Event
 from aap_contract.events import DossierWithdrawn
@@ -20,6 +19,7 @@ from aap_platform.reactor import (
     reactor_lag,
 )
 from aap_platform.store import ConcurrencyError, EventStore
+from tests.conftest import broker as root_broker
 
 NOW = datetime(2021, 4, 2, 9, 0, tzinfo=UTC)
 
@@ -102,7 +102,7 @@ async def test_failing_handler_is_redelivered_and_applied_once(nats_server, stor
             raise RuntimeError("transient failure")
         applied.append(event.event_id)
 
-    broker = NatsBroker(nats_server.url)
+    broker = root_broker(nats_server)
     attach_reactor(broker, store, "flaky", withdrawals(handler), backoff=(0.05, 0.05, 0.05))
     await broker.start()
     try:
@@ -126,7 +126,7 @@ async def test_handler_that_keeps_failing_is_parked_not_dropped(nats_server, sto
     async def handler(event: Event, seq: int) -> None:
         raise RuntimeError("always")
 
-    broker = NatsBroker(nats_server.url)
+    broker = root_broker(nats_server)
     attach_reactor(broker, store, "broken", withdrawals(handler), max_deliver=3, backoff=(0.02,))
     await broker.start()
     try:

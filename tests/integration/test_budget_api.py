@@ -186,7 +186,7 @@ async def test_lapse_at_the_deadline_and_the_view_after_it(client, store, auth):
     items = {i["dossier_id"]: i["status"] for i in (await client.get("/reservations", headers=officer)).json()["items"]}
     assert items == {"A": "committed", "B": "lapsed", "D": "committed"}
 
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get("/metrics", headers=auth("auditor"))).text
     gauges = {
         s.labels["kind"]: s.value
         for f in text_string_to_metric_families(metrics)

@@ -15,6 +15,7 @@ from aap_contract.events import CreditsReserved, ProjectSelected, ReservationRef
 from aap_platform.clock import set_clock
 from aap_platform.ids import stable_id
 from aap_platform.projection import Projection
+from aap_platform.store import ConcurrencyError
 from services.budget.app import create_app
 from services.budget.consumers import subscription
 from services.budget.domain import Envelope, evolve, initial_state
@@ -70,14 +71,19 @@ async def test_fifty_concurrent_selections_exactly_ten_funded(store, settings, s
             await asyncio.sleep(0.01)
 
         async def select(i: int):
-            loaded = await store.load("session", f"{i}")
-            event = loaded.next(
-                ProjectSelected(session=1, dossier_id=f"D{i:02d}", granted_cents=GRANT),
-                actor="committee",
-                at=SELECTION_DAY,
-            )
-            await store.append(event, loaded.version)
-            return event
+            # All on session 1's aggregate (the contract): racing writers retry on a conflict.
+            while True:
+                loaded = await store.load("session", "1")
+                event = loaded.next(
+                    ProjectSelected(session=1, dossier_id=f"D{i:02d}", granted_cents=GRANT),
+                    actor="committee",
+                    at=SELECTION_DAY,
+                )
+                try:
+                    await store.append(event, loaded.version)
+                    return event
+                except ConcurrencyError:
+                    continue
 
         selections = await asyncio.gather(*(select(i) for i in range(RACERS)))
 

@@ -209,7 +209,7 @@ async def test_session_one_of_the_full_call(client, store, auth):
     audit = (await client.get("/audit/views", headers=reader)).json()
     assert audit[0]["live_digest"] == audit[0]["rebuilt_digest"]  # the replay gives the live view
 
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get("/metrics", headers=auth("auditor"))).text
     assert 'aap_committee_agenda{session="2"} 2.0' in metrics
     assert 'aap_committee_decisions{decision="select",session="1"} 2.0' in metrics
 

@@ -83,7 +83,7 @@ async def test_each_submission_is_assessed_once_and_served(store, settings, toke
         both = (await client.get("/assessments", headers=auth(token, "budget_officer"))).json()
         assert sorted(i["dossier_id"] for i in both["items"]) == ["d-bad", "d-ok"]
 
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers={"Authorization": f"Bearer {token('auditor')}"})).text
         assert 'aap_assessments{result="eligible"} 1.0' in metrics
         assert 'aap_assessments{result="ineligible"} 1.0' in metrics
 

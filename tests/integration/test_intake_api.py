@@ -110,7 +110,7 @@ async def test_submit_read_withdraw_list_filter_paginate(client, auth, clock, st
     # amendment replaces the content; a session-1 dossier is locked after its relevé
     locked = await client.put(f"/dossiers/{territory}", json=sample("OK-1"), headers=agent)
     assert locked.status_code == 409 and locked.json()["code"] == "LOCKED"
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get("/metrics", headers=auth("auditor"))).text
     assert 'aap_dossiers{status="submitted"} 2.0' in metrics
     assert 'aap_dossiers{status="withdrawn"} 1.0' in metrics
 

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import io
+
+from pypdf import PdfWriter
 
 from aap_contract.events import DocumentUploaded
 from services.intake.documents import bucket_name
 from tests.integration.test_intake_api import client, clock, last_seq, submit  # noqa: F401 (fixtures)
 
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+def _pdf() -> bytes:
+    """A real one-page PDF: the upload is parsed, not only its first bytes read."""
+    writer = PdfWriter()
+    writer.add_blank_page(72, 72)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = _pdf()
 
 
 async def test_pdf_is_stored_and_recorded_with_its_hash(client, auth, clock, last_seq, store):

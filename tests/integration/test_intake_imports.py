@@ -11,10 +11,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from services.intake.app import create_app
+from tests.pdf import tiny_pdf
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "01-eligibility.json"
 DOSSIER = next(s["dossier"] for s in json.loads(SCENARIO.read_text())["steps"] if s["action"] == "submit")
-PDF = b"%PDF-1.4\n% note\n%%EOF\n"
+PDF = tiny_pdf("note")
 
 
 @pytest.fixture

@@ -180,7 +180,10 @@ async def test_smtp_down_then_back_everything_delivered_once(smtp, settings, sto
         await until(all_parked, "every notification parked while the server is down")
         listed = (await client.get("/notifications", headers=auth)).json()
         assert listed["pending"] == 3 and all(i["attempts"] > 2 and i["last_error"] for i in listed["items"])
-        assert "aap_notifications_parked 3.0" in (await client.get("/metrics")).text
+        assert (
+            "aap_notifications_parked 3.0"
+            in (await client.get("/metrics", headers={"Authorization": f"Bearer {token('auditor')}"})).text
+        )
         ready = (await client.get("/health/ready")).json()
         assert ready["busy"] == 3 and ready["notifications_overdue"] == 0
 
@@ -192,7 +195,10 @@ async def test_smtp_down_then_back_everything_delivered_once(smtp, settings, sto
 
         await until(clock_seen, "the clock moved")
         assert (await client.get("/health/ready")).json()["notifications_overdue"] == 3
-        assert "aap_notifications_overdue 3.0" in (await client.get("/metrics")).text
+        assert (
+            "aap_notifications_overdue 3.0"
+            in (await client.get("/metrics", headers={"Authorization": f"Bearer {token('auditor')}"})).text
+        )
 
         inbox.refuse = 2  # back, but answering 4xx twice more
         start()

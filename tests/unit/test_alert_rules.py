@@ -4,6 +4,7 @@ unit tests (alert_rules_test.yml); docker-compose checks both compose files."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,8 +22,8 @@ needs_compose = pytest.mark.skipif(
 )
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=60)
+def run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
 
 
 @needs_promtool
@@ -66,5 +67,8 @@ def test_the_rule_tests_catch_a_wrong_threshold(tmp_path):
 @needs_compose
 @pytest.mark.parametrize("files", [("compose.yaml",), ("compose.yaml", "compose.cluster.yaml")])
 def test_compose_files_are_valid(files):
-    result = run("docker-compose", *(arg for f in files for arg in ("-f", f)), "config", "-q")
+    args = ("docker-compose", *(arg for f in files for arg in ("-f", f)), "config", "-q")
+    result = run(*args, env={"GRAFANA_ADMIN_PASSWORD": "x"})
     assert result.returncode == 0, result.stdout + result.stderr
+    missing = run(*args, env={"GRAFANA_ADMIN_PASSWORD": ""})  # Grafana has no password by default
+    assert missing.returncode != 0 and "GRAFANA_ADMIN_PASSWORD" in missing.stderr
