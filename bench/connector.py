@@ -15,10 +15,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import nats
-
 from aap.system import System
 from aap_contract.config import load_call
+from aap_platform.natsauth import connect_as, find_credentials
 from aap_platform.store import EventStore
 from services.connector.client import DnClient
 from services.connector.cursor import Cursors
@@ -38,7 +37,7 @@ async def run(n: int, folder: Path) -> dict:
         dn.add("standard" if i % 4 else "innovation_lab", 4_100_000 + i)
     async with serve(dn) as url, System(folder, free_ports=True, services=("intake",)) as system:
         dn.url = url
-        nc = await nats.connect(system.nats_url)
+        nc = await connect_as(system.nats_url, find_credentials(system.data_dir, "clock"))
         own = ConnectorSettings(url + "/api/v2/graphql", TOKEN, system.urls["intake"], None, system.private_key)
         client = DnClient(own.dn_url, TOKEN, requests_per_minute=rpm)
         intake = IntakeClient(own.intake_url, IntakeToken(own))

@@ -18,13 +18,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import nats
 
 from aap.demo_data import build
 from aap.system import System
 from aap_contract.config import load_call
 from aap_platform.auth import issue_token
 from aap_platform.clock import set_clock
+from aap_platform.natsauth import connect_as, find_credentials
 from aap_platform.store import EventStore
 from bench.harness import quiesce, wait_clock
 
@@ -35,7 +35,7 @@ ADMIN = "admin@hauts-de-france.gouv.example"
 async def load(system: System, n: int) -> list[str]:
     call = load_call(system.call)
     dossiers = list(build(call)[1].values())
-    nc = await nats.connect(system.nats_url)
+    nc = await connect_as(system.nats_url, find_credentials(system.data_dir, "clock"))
     store = EventStore(nc.jetstream(), call.id)
     try:
         await wait_clock(system, await set_clock(store.js, call.id, call.window.opens + timedelta(days=2)))

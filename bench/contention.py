@@ -11,23 +11,27 @@ import json
 import multiprocessing
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
-import nats
 from nats.js import api
 
 from aap_contract.config import load_call
 from aap_contract.events import CreditsReserved, ProjectSelected, ReservationRefused
+from aap_platform.natsauth import connect_as, find_credentials
+from aap_platform.signing import Signer, events_key_dir, private_key_file
 from aap_platform.store import ConcurrencyError, EventStore
 from services.budget import domain
 
 AT = datetime(2021, 5, 20, 8, 0, tzinfo=UTC)
 
 
-async def _select(nats_url: str, call_id: str, ids: list[str], grant: int, ready, go) -> dict:
-    nc = await nats.connect(nats_url)
+async def _select(nats_url: str, call_id: str, ids: list[str], grant: int, ready, go, data_dir: Path) -> dict:
+    # the committee's own identity and key: the bus admits, and the views accept, nothing else
+    nc = await connect_as(nats_url, find_credentials(data_dir, "committee"))
     try:
-        store = EventStore(nc.jetstream(), call_id, service="committee")
+        key = private_key_file(events_key_dir(data_dir), "committee")
+        store = EventStore(nc.jetstream(), call_id, service="committee", signer=Signer.from_file("committee", key))
         loaded = await store.load("session", "1")
         ready.put(True)
         while not go.is_set():
@@ -48,8 +52,10 @@ async def _select(nats_url: str, call_id: str, ids: list[str], grant: int, ready
         await nc.close()
 
 
-def committee_process(nats_url: str, call_id: str, ids: list[str], grant: int, ready, go, results) -> None:
-    results.put(asyncio.run(_select(nats_url, call_id, ids, grant, ready, go)))
+def committee_process(
+    nats_url: str, call_id: str, ids: list[str], grant: int, ready, go, results, data_dir: Path
+) -> None:
+    results.put(asyncio.run(_select(nats_url, call_id, ids, grant, ready, go, data_dir)))
 
 
 async def run(
@@ -60,6 +66,7 @@ async def run(
     dossier_ids: list[str],
     processes: int,
     grant: int,
+    data_dir: Path,
     timeout: float = 300.0,
 ) -> dict:
     call = load_call(call_id)
@@ -68,14 +75,15 @@ async def run(
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     shares = [dossier_ids[i::processes] for i in range(processes)]
     procs = [
-        ctx.Process(target=committee_process, args=(nats_url, call_id, s, grant, ready, go, results)) for s in shares
+        ctx.Process(target=committee_process, args=(nats_url, call_id, s, grant, ready, go, results, data_dir))
+        for s in shares
     ]
     for p in procs:
         p.start()
     for _ in procs:
         await asyncio.to_thread(ready.get, True, 60)
 
-    nc = await nats.connect(nats_url)
+    nc = await connect_as(nats_url, find_credentials(data_dir, "auditor"))
     store = EventStore(nc.jetstream(), call_id)
     answers: list[float] = []
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
-import nats
 
 from aap.system import SERVICES, System
 from aap_contract.config import load_call
 from aap_platform.auth import issue_token
 from aap_platform.clock import set_clock
+from aap_platform.natsauth import connect_as, find_credentials
 from aap_platform.store import EventStore
 from bench import backbone, connector, contention, intake, load, replay, wakeup
 from bench.harness import (
@@ -76,7 +76,7 @@ async def running(folder: Path, services: tuple[str, ...]):
     the clock inside the call's window; yields (system, validate process, its URL, store, call)."""
     async with System(folder, free_ports=True, services=services) as system:
         validate, validate_url = spawn_validate_only(system)
-        nc = await nats.connect(system.nats_url)
+        nc = await connect_as(system.nats_url, find_credentials(system.data_dir, "clock"))
         try:
             await wait_up(validate_url, validate)
             call = load_call(system.call)
@@ -117,7 +117,14 @@ async def live(p: dict, folder: Path) -> dict:
         officer = issue_token(system.private_key, role="budget_officer", subject="bench-officer")
         grant = int(call.budget.envelope_cents * 1.5 / p["selections"])  # two thirds reserved, then refusals
         out["budget_contention"] = await contention.run(
-            system.nats_url, call.id, system.urls["budget"], officer, ids[: p["selections"]], p["processes"], grant
+            system.nats_url,
+            call.id,
+            system.urls["budget"],
+            officer,
+            ids[: p["selections"]],
+            p["processes"],
+            grant,
+            system.data_dir,
         )
     return out
 
