@@ -10,8 +10,10 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from aap_platform.clock import bucket_name as clock_bucket_name
+from aap_platform.natsauth import READ_ONLY_SERVICES, SERVICES
 from aap_platform.objects import bucket_name
 from aap_platform.reactor import ensure_parked_stream
+from aap_platform.snapshot import ensure_buckets as ensure_snapshot_buckets
 from aap_platform.store import EventStore
 
 
@@ -36,4 +38,5 @@ async def provision(js: JetStreamContext, call_id: str, replicas: int = 1) -> Ev
             await js.key_value(kv)
         except (BucketNotFoundError, NotFoundError):
             await js.create_key_value(bucket=kv, history=history, replicas=replicas)
+    await ensure_snapshot_buckets(js, call_id, (*SERVICES, *READ_ONLY_SERVICES), replicas)
     return store
