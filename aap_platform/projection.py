@@ -89,7 +89,7 @@ class Projection(Generic[S]):
         self.pending = []
         self.digest = digest
 
-    def _chain(self, seq: int, headers: Any) -> None:
+    def chain(self, seq: int, headers: Any) -> None:
         link = (headers.get("Aap-Hash") if headers else None) or ""
         self.link = link
         if self.digest is not None:
@@ -140,7 +140,7 @@ class Projection(Generic[S]):
 
     async def _subscribe(self, store: EventStore) -> None:
         types, evolve, ready, decode_, guard = self.types, self.evolve, self.ready, self.decode, self.guard
-        chain = self._chain
+        chain = self.chain
 
         async def on_msg(msg) -> None:
             if self._sub is not sub_ref[0]:
