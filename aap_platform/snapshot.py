@@ -178,8 +178,8 @@ class Snapshots:
         call_id: str,
         signer: Signer | None,
         keyring: Keyring | None,
-        every_events: int = 100_000,
-        every_seconds: float = 300.0,
+        every_events: int = 20_000,
+        every_seconds: float = 60.0,
     ) -> None:
         self.js = js
         self.service = service
