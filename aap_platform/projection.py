@@ -27,6 +27,9 @@ from aap_platform.store import EventStore
 
 S = TypeVar("S")
 log = logging.getLogger(__name__)
+# The ordered consumer's idle heartbeat (s): a consumer lost without a reconnection of ours (its
+# node gone, our server still up) is re-created after two missed ones, not ten seconds later.
+HEARTBEAT = 1.0
 
 
 class Projection(Generic[S]):
@@ -188,6 +191,7 @@ class Projection(Generic[S]):
             stream=store.stream,
             cb=on_msg,
             ordered_consumer=True,
+            idle_heartbeat=HEARTBEAT,
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
             config=api.ConsumerConfig(opt_start_seq=self.position + 1),
             pending_msgs_limit=-1,

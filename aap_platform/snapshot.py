@@ -214,11 +214,16 @@ class Snapshots:
         """Start `view` from its newest snapshot if it passes the checks (else from scratch)."""
         try:
             data = (await (await self._store()).get(view.name)).data
+        except BucketNotFoundError:
+            log.warning(
+                "%s: no snapshot bucket %s (run `aap setup`): replay from the first event", self.service, self.bucket
+            )
+            return False
         except (ObjectNotFoundError, NotFoundError):
             log.info("%s: no snapshot of view %s: replay from the first event", self.service, view.name)
             return False
-        except BucketNotFoundError:
-            log.warning("%s: no snapshot bucket %s (run `aap setup`)", self.service, self.bucket)
+        except Exception as exc:  # noqa: BLE001 — e.g. replaced while read, or chunks not matching its digest
+            self._refuse(view, "unreadable", repr(exc))
             return False
         try:
             snap = opened(data or b"", self.service, self.keyring)
@@ -304,6 +309,9 @@ class Snapshots:
         for view in views:
             try:
                 await self.save(view)
+            except BucketNotFoundError:
+                log.error("%s: no snapshot bucket %s (run `aap setup`): no snapshot saved", self.service, self.bucket)
+                self.signer = None  # not tried again until the next start
             except Exception:  # noqa: BLE001 — a snapshot is an optimisation: never fatal
                 log.exception("%s: snapshot of view %s failed", self.service, view.name)
 
@@ -330,9 +338,13 @@ class Snapshots:
                     last[view.name] = now
                     await self.save_all([view])
 
-    async def stop(self, views: list[Projection]) -> None:
-        """Cancel the loop and the checks; save each view (a graceful stop)."""
+    async def stop(self, views: list[Projection], timeout: float = 10.0) -> None:
+        """Cancel the loop and the checks; save each view (a graceful stop; not waiting past
+        `timeout` for a broker that does not answer)."""
         for task in [self._task, *self._checks]:
             if task is not None:
                 task.cancel()
-        await self.save_all(views)
+        try:
+            await asyncio.wait_for(self.save_all(views), timeout)
+        except TimeoutError:
+            log.warning("%s: the views' snapshots at stop took more than %.0f s: given up", self.service, timeout)
