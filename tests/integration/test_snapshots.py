@@ -175,6 +175,14 @@ async def test_a_signed_snapshot_not_matching_the_log_is_refused(store, settings
         assert view.state.get("d-ghost") is None
         await replayed(client, token)
 
+    too_far = msgspec.structs.replace(snap, position=snap.position + 100, state=ghost(snap.state))
+    await put_snapshot(nats_server, seal(too_far, intake))
+    refused = counted("aap_snapshots_refused_total", reason="position")
+    async with AsyncTestClient(create_app(settings)) as client:
+        view = client.app.state.runtime.views[0]
+        assert counted("aap_snapshots_refused_total", reason="position") == refused + 1
+        assert view.state.get("d-ghost") is None and view.position == await store.last_sequence()
+
     wrong_chain = msgspec.structs.replace(snap, digest="0" * 64, state=ghost(snap.state))
     await put_snapshot(nats_server, seal(wrong_chain, intake))
     refused = counted("aap_snapshots_refused_total", reason="chain")
