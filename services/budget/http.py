@@ -101,7 +101,12 @@ async def reservations(request: Request) -> dict:
     guards=[COMMIT],
     status_code=201,
     summary="Enregistrer un engagement juridique",
-    **documented(body=CommitmentIn, refusals=("COMMITMENT_DEADLINE", "NOT_SELECTED"), not_found=("UNKNOWN_DOSSIER",)),
+    **documented(
+        body=CommitmentIn,
+        refusals=("COMMITMENT_DEADLINE", "NOT_SELECTED"),
+        not_found=("UNKNOWN_DOSSIER",),
+        idempotency_key="optional",
+    ),
 )
 async def commit(request: Request) -> Response:
     body = parse(await request.body(), CommitmentIn, extra=_blank_fields)

@@ -92,7 +92,7 @@ async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     "/sessions/{n:int}/reviews",
     guards=[REVIEW],
     status_code=201,
-    **documented(body=ReviewBody, refusals=REFUSALS, not_found=NOT_FOUND),
+    **documented(body=ReviewBody, refusals=REFUSALS, not_found=NOT_FOUND, idempotency_key="optional"),
 )
 async def post_review(request: Request, n: FromPath[int]) -> Response:
     c = _committee(request)
@@ -112,7 +112,7 @@ async def post_review(request: Request, n: FromPath[int]) -> Response:
     "/sessions/{n:int}/decisions",
     guards=[DECIDE],
     status_code=201,
-    **documented(body=DecisionBody, refusals=REFUSALS, not_found=NOT_FOUND),
+    **documented(body=DecisionBody, refusals=REFUSALS, not_found=NOT_FOUND, idempotency_key="optional"),
 )
 async def post_decision(request: Request, n: FromPath[int]) -> Response:
     c = _committee(request)
@@ -124,7 +124,12 @@ async def post_decision(request: Request, n: FromPath[int]) -> Response:
     return _answer({**_recorded(event), "decision": body.decision}, key, replayed)
 
 
-@post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201, **documented(refusals=REFUSALS, not_found=NOT_FOUND))
+@post(
+    "/sessions/{n:int}/close",
+    guards=[DECIDE],
+    status_code=201,
+    **documented(refusals=REFUSALS, not_found=NOT_FOUND, idempotency_key="optional"),
+)
 async def post_close(request: Request, n: FromPath[int]) -> Response:
     c = _committee(request)
     key, _ = idempotency.key(request)

@@ -68,7 +68,7 @@ def _must_act_for(who: Principal, sirens: list[str]) -> None:
     "/dossiers",
     guards=[require(*WRITERS)],
     summary="Déposer un dossier",
-    **documented(body=Dossier, refusals=("WINDOW",)),
+    **documented(body=Dossier, refusals=("WINDOW",), idempotency_key="assigned"),
 )
 async def submit(request: Request) -> Response:
     intake = _handlers(request)
