@@ -147,6 +147,14 @@ def is_bus_failure(exc: BaseException) -> bool:
     return isinstance(exc, nats.errors.Error | TimeoutError | ConnectionError | ConcurrencyError)
 
 
+def _what_failed(exc: BaseException) -> str:
+    if isinstance(exc, ConcurrencyError):
+        return "trop de modifications simultanées"
+    if isinstance(exc, nats.errors.Error | ConnectionError):
+        return "bus de messages indisponible"
+    return "délai dépassé (bus de messages lent ou vue en retard)"
+
+
 def bus_unavailable(request: Request, exc: Exception, detail: str | None = None) -> Response:
     """503 with `Retry-After`: nothing recorded, or an unknown outcome when an append was sent
     during the request; the `Idempotency-Key` to retry with when the command has one. Logged
@@ -162,7 +170,7 @@ def bus_unavailable(request: Request, exc: Exception, detail: str | None = None)
     else:
         code = NOT_RECORDED
         message = "non enregistré : réessayez"
-    text = "bus de messages indisponible" if detail is None else detail
+    text = _what_failed(exc) if detail is None else detail
     log.error(
         "request %s %s %s: 503 %s (%s: %r)",
         request_id(request),
