@@ -1,6 +1,7 @@
 """Intake's commands, one method each: decide on the dossier aggregate and record the one event
 (the only module of the service that runs commands). A recorded event is in the view when the
-method returns: read your write."""
+method returns: read your write (a view later than READ_YOUR_WRITE_SECONDS is logged, and the
+answer is still that it is recorded: it is)."""
 
 from __future__ import annotations
 
