@@ -6,7 +6,8 @@ Each service writes its snapshots into a JetStream object-store bucket of its ow
 object per view, replaced at each save: every `snapshot_events` events and every
 `snapshot_seconds` seconds if the view moved, and at a graceful stop.
 
-A snapshot holds the view's state (pickled — loaded only once its signature is checked), its
+A snapshot holds the view's state (pickled and zlib-compressed — loaded only once its signature
+is checked; pickled in a forked child, so that a large view does not stall the service), its
 stream position, the link (`Aap-Hash`) of the message at that position and the seal digest
 (`aap_platform.seal.Digest`) of messages 1..position; it is signed with the service's own event
 key. At start it is used only if: its signature is the service's own, the message at its
@@ -22,9 +23,13 @@ snapshots: they always rebuild from the first event.
 from __future__ import annotations
 
 import asyncio
+import gc
+import io
 import logging
+import os
 import pickle
 import time
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +49,7 @@ from aap_platform.store import EventStore
 
 log = logging.getLogger(__name__)
 PREFIX = SNAPSHOTS
+CHUNK = 512 * 1024  # object chunks: fewer messages than nats-py's 128 KiB, under the 1 MiB payload
 
 
 def bucket_name(service: str, call_id: str) -> str:
@@ -68,7 +74,7 @@ class Snapshot(msgspec.Struct, frozen=True):
     link: str  # `Aap-Hash` of the message at `position`
     digest: str  # seal digest of messages 1..position
     taken_at: str
-    state: bytes  # pickle of the view's state
+    state: bytes  # the view's state: zlib of its pickle
 
 
 class Signed(msgspec.Struct, frozen=True):
@@ -107,20 +113,78 @@ def opened(data: bytes, service: str, keyring: Keyring | None) -> Snapshot:
         raise Refused("unreadable", str(exc)) from None
 
 
-def capture(view: Projection, service: str, call_id: str) -> Snapshot | None:
+def dumps(state: Any) -> bytes:
+    gc.disable()  # a large view is millions of objects: no collection pass while walking them
+    try:
+        return zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    finally:
+        gc.enable()
+
+
+def loads(data: bytes) -> Any:
+    gc.disable()
+    try:
+        return pickle.loads(zlib.decompress(data))  # noqa: S301 — only bytes signed by the service's own key
+    finally:
+        gc.enable()
+
+
+def _read_child(fd: int, pid: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        raise RuntimeError(f"the snapshot's child process failed ({status})")
+    return data
+
+
+async def dumps_aside(state: Any) -> bytes:
+    """`dumps(state)` in a forked child (a copy-on-write image of the process at this instant),
+    the service going on meanwhile; in the process itself where there is no fork."""
+    if not hasattr(os, "fork"):
+        return dumps(state)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: pickle, write, leave at once (no cleanup of the parent's resources)
+        try:
+            os.close(r)
+            data = dumps(state)
+            with os.fdopen(w, "wb") as pipe:
+                pipe.write(data)
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    os.close(w)
+    return await asyncio.to_thread(_read_child, r, pid)
+
+
+class Taken(msgspec.Struct, frozen=True):
+    """Where a view stood when its snapshot was taken (its state is dumped aside)."""
+
+    position: int
+    link: str
+    digest: str
+    state: Any
+
+
+def capture(view: Projection) -> Taken | None:
     """The view as it stands (synchronously: no event applied meanwhile); None while its chain
     digest is not known (a view loaded from a snapshot, before the background check)."""
     if view.digest is None or view.position == 0 or not view.ready.is_set():
         return None
+    return Taken(view.position, view.link, view.digest.hexdigest(), view.state)
+
+
+def snapshot_of(view: Projection, service: str, call_id: str, taken: Taken, state: bytes) -> Snapshot:
     return Snapshot(
         service=service,
         view=view.name,
         call_id=call_id,
-        position=view.position,
-        link=view.link,
-        digest=view.digest.hexdigest(),
+        position=taken.position,
+        link=taken.link,
+        digest=taken.digest,
         taken_at=datetime.now(UTC).isoformat(),
-        state=pickle.dumps(view.state, protocol=pickle.HIGHEST_PROTOCOL),
+        state=state,
     )
 
 
@@ -213,7 +277,9 @@ class Snapshots:
     async def load(self, view: Projection, store: EventStore) -> bool:
         """Start `view` from its newest snapshot if it passes the checks (else from scratch)."""
         try:
-            data = (await (await self._store()).get(view.name)).data
+            into = io.BytesIO()  # (without it, nats-py joins the chunks in quadratic time)
+            await (await self._store()).get(view.name, writeinto=into)
+            data = into.getvalue()
         except BucketNotFoundError:
             log.warning(
                 "%s: no snapshot bucket %s (run `aap setup`): replay from the first event", self.service, self.bucket
@@ -234,7 +300,7 @@ class Snapshots:
             if sealed is not None and sealed != snap.digest:
                 raise Refused("seal", f"the seal of #{snap.position} has another digest")
             try:
-                state = pickle.loads(snap.state)  # noqa: S301 — signed by the service's own key, checked above
+                state = loads(snap.state)  # signed by the service's own key, checked above
             except Exception as exc:  # noqa: BLE001
                 raise Refused("unreadable", repr(exc)) from None
         except Refused as exc:
@@ -295,14 +361,24 @@ class Snapshots:
     async def save(self, view: Projection) -> bool:
         if self.signer is None:
             return False
-        snap = capture(view, self.service, self.call_id)
-        if snap is None or self.saved.get(view.name) == snap.position:
+        taken = capture(view)
+        if taken is None or self.saved.get(view.name) == taken.position:
             return False
+        started = time.monotonic()
+        snap = snapshot_of(view, self.service, self.call_id, taken, await dumps_aside(taken.state))
         data = seal(snap, self.signer)
-        await (await self._store()).put(view.name, data)
+        meta = api.ObjectMeta(name=view.name, options=api.ObjectMetaOptions(max_chunk_size=CHUNK))
+        await (await self._store()).put(view.name, data, meta=meta)
         self.saved[view.name] = snap.position
         metrics.SNAPSHOTS_SAVED.labels(self.service).inc()
-        log.info("%s: snapshot of view %s at #%d (%d bytes)", self.service, view.name, snap.position, len(data))
+        log.info(
+            "%s: snapshot of view %s at #%d (%d bytes, %.1f s)",
+            self.service,
+            view.name,
+            snap.position,
+            len(data),
+            time.monotonic() - started,
+        )
         return True
 
     async def save_all(self, views: list[Projection]) -> None:

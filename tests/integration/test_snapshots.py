@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 
 import msgspec
 import pytest
@@ -16,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from aap_platform.natsauth import TEST_ROOT
 from aap_platform.signing import Signer, events_key_dir, private_key_file
-from aap_platform.snapshot import Signed, Snapshot, bucket_name, opened, seal
+from aap_platform.snapshot import Signed, Snapshot, bucket_name, dumps, loads, opened, seal
 from services.intake.app import create_app
 from tests.conftest import CALL, connect
 from tests.integration.test_eligibility_service import auth, submit
@@ -94,9 +93,9 @@ async def history(store, first: int, count: int) -> None:
 
 def ghost(state_bytes: bytes) -> bytes:
     """The view of a snapshot with a dossier the log never had."""
-    state = pickle.loads(state_bytes)
+    state = loads(state_bytes)
     state.index.entries["d-ghost"] = next(iter(state.index.entries.values()))
-    return pickle.dumps(state)
+    return dumps(state)
 
 
 async def test_no_snapshot_is_a_full_replay_then_a_stop_saves_one_and_a_restart_resumes_from_it(

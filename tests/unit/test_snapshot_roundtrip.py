@@ -4,6 +4,7 @@ snapshot opens only with its service's own signature."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pickle
 
@@ -15,7 +16,7 @@ from aap_platform.audit import digest
 from aap_platform.codec import decode
 from aap_platform.seal import Digest
 from aap_platform.signing import Keyring, Signer, ensure_event_keys, private_key_file
-from aap_platform.snapshot import Refused, Signed, Snapshot, capture, opened, seal
+from aap_platform.snapshot import Refused, Signed, Snapshot, capture, dumps, dumps_aside, loads, opened, seal
 from bench.history import History
 
 SERVICES = ("intake", "eligibility", "committee", "budget", "notifier", "connector", "console")
@@ -43,11 +44,13 @@ def test_replay_then_snapshot_then_load_equals_the_replay(service):
     first = projection(service)
     feed(first, MESSAGES[:cut])
     first.ready.set()
-    snap = capture(first, service, DEFAULT_CALL)
+    snap = capture(first)
     assert snap is not None and snap.position == cut and snap.link == MESSAGES[cut - 1][0]["Aap-Hash"]
+    state = asyncio.run(dumps_aside(snap.state))  # as a service saves it: in a forked child
+    assert state == dumps(first.state)
 
     again = projection(service)
-    again.loaded(pickle.loads(snap.state), snap.position, snap.link)
+    again.loaded(loads(state), snap.position, snap.link)
     assert digest(again.state) == digest(first.state)
     feed(again, MESSAGES[cut:], first_seq=cut + 1)
     assert digest(again.state) == digest(whole.state)
