@@ -27,7 +27,7 @@ class Settings(msgspec.Struct, frozen=True):
     metrics_port: int | None = None  # a plain /metrics listener of its own (private network)
     metrics_host: str = "0.0.0.0"
     seal_dir: Path | None = None  # where seals are also written, outside the bus (None: <data>/seals)
-    snapshot_events: int = 20_000  # a view snapshot every so many events (0: not by count)
+    snapshot_events: int = 10_000  # a view snapshot every so many events (0: not by count)
     snapshot_seconds: float = 60.0  # and every so many seconds if the view moved (0: not by time)
     snapshots: bool = True  # False: no snapshot loaded nor saved (every start replays the log)
 
@@ -62,7 +62,7 @@ class Settings(msgspec.Struct, frozen=True):
             metrics_port=int(env["AAP_METRICS_PORT"]) if env.get("AAP_METRICS_PORT") else None,
             metrics_host=env.get("AAP_METRICS_HOST", "0.0.0.0"),
             seal_dir=Path(env["AAP_SEAL_DIR"]) if env.get("AAP_SEAL_DIR") else None,
-            snapshot_events=int(env.get("AAP_SNAPSHOT_EVENTS", "20000")),
+            snapshot_events=int(env.get("AAP_SNAPSHOT_EVENTS", "10000")),
             snapshot_seconds=float(env.get("AAP_SNAPSHOT_SECONDS", "60")),
             snapshots=env.get("AAP_SNAPSHOTS", "on").lower() not in ("off", "0", "false", "no"),
         )

@@ -242,7 +242,7 @@ class Snapshots:
         call_id: str,
         signer: Signer | None,
         keyring: Keyring | None,
-        every_events: int = 20_000,
+        every_events: int = 10_000,
         every_seconds: float = 60.0,
     ) -> None:
         self.js = js
@@ -414,7 +414,7 @@ class Snapshots:
                     last[view.name] = now
                     await self.save_all([view])
 
-    async def stop(self, views: list[Projection], timeout: float = 10.0) -> None:
+    async def stop(self, views: list[Projection], timeout: float = 8.0) -> None:
         """Cancel the loop and the checks; save each view (a graceful stop; not waiting past
         `timeout` for a broker that does not answer)."""
         for task in [self._task, *self._checks]:
