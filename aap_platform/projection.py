@@ -222,6 +222,15 @@ class Projection(Generic[S]):
                         raise
                     await asyncio.sleep(min(0.1 * (attempt + 1), 1.0))
 
+    async def restart(self) -> None:
+        """From the first event again, live (a snapshot found wrong after ready): not ready meanwhile."""
+        if self._store is None:
+            return
+        async with self._resuming:
+            await self.stop()
+            self.reset()
+            await self.start(self._store)
+
     def _caught_up(self) -> None:
         if self._catching_up:
             self._catching_up = False

@@ -334,14 +334,21 @@ class Snapshots:
 
     async def check(self, view: Projection, store: EventStore, snap: Snapshot) -> bool:
         started = time.monotonic()
-        try:
-            expected = {k: v for k, v in (await seals(store)).items() if k <= snap.position}
-            expected[snap.position] = snap.digest
-            digest = await chain_digest(store, snap.position, expected)
-        except Refused as exc:
-            self._refuse(view, exc.reason, str(exc))
-            await self.rebuild(view, store)
-            return False
+        while True:
+            try:
+                expected = {k: v for k, v in (await seals(store)).items() if k <= snap.position}
+                expected[snap.position] = snap.digest
+                digest = await chain_digest(store, snap.position, expected)
+                break
+            except Refused as exc:
+                self._refuse(view, exc.reason, str(exc))
+                await self.rebuild(view, store)
+                return False
+            except Exception as exc:  # noqa: BLE001 — the bus away: checked again (no snapshot saved meanwhile)
+                log.warning(
+                    "%s: the check of view %s's snapshot failed (%r): tried again", self.service, view.name, exc
+                )
+                await asyncio.sleep(5)
         view.chained(digest)
         log.info(
             "%s: the chain under view %s's snapshot (#%d) checked in %.1f s",
@@ -353,10 +360,9 @@ class Snapshots:
         return True
 
     async def rebuild(self, view: Projection, store: EventStore) -> None:
-        await view.stop()
-        view.reset()
         self.saved.pop(view.name, None)
-        await view.start(store)
+        self.loaded.pop(view.name, None)
+        await view.restart()
 
     async def save(self, view: Projection) -> bool:
         if self.signer is None:
