@@ -109,6 +109,8 @@ class Projection(Generic[S]):
         return True
 
     def _advance(self, seq: int) -> None:
+        if seq < self.position:
+            return  # a replaced consumer's last message, after an await: the view is past it
         self.position = seq
         if not self.ready.is_set() and seq >= self._target:
             self.ready.set()
