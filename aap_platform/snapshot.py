@@ -49,6 +49,7 @@ from aap_platform.store import EventStore
 
 log = logging.getLogger(__name__)
 PREFIX = SNAPSHOTS
+CHECK_BPS = 64_000_000  # the background check of the chain: about 8 MB/s of headers (≈ 25 000 messages/s)
 CHUNK = 512 * 1024  # object chunks: fewer messages than nats-py's 128 KiB, under the 1 MiB payload
 
 
@@ -222,6 +223,9 @@ async def chain_digest(store: EventStore, until: int, check: dict[int, str], tim
         ordered_consumer=True,
         deliver_policy=api.DeliverPolicy.ALL,
         headers_only=True,
+        # paced (bits/s): in the background, beside the service's own reads (a committee also
+        # follows every header to seal the log) without flooding its connection (slow consumer)
+        config=api.ConsumerConfig(rate_limit_bps=CHECK_BPS),
         pending_msgs_limit=-1,
         pending_bytes_limit=-1,
     )
