@@ -9,6 +9,8 @@ import contextlib
 import time
 from datetime import UTC, datetime
 
+import msgspec
+import pytest
 from nats.js import api
 
 from aap_contract.envelope import Event
@@ -150,3 +152,193 @@ async def test_a_long_handler_says_it_is_working_and_is_not_redelivered(nats_ser
 async def _lag_zero(store: EventStore, service: str) -> bool:
     info = await store.js.consumer_info(store.stream, durable_name(service))
     return info.num_pending + info.num_ack_pending == 0
+
+
+# --- readiness: within a second, and false while the bus is unreachable ------------------------
+
+
+async def test_readiness_is_503_within_a_second_when_the_server_is_stopped_and_back_after(provisioned, settings):
+    from litestar.testing import AsyncTestClient
+
+    from services.eligibility.app import create_app as eligibility_app
+
+    settings = msgspec.structs.replace(settings, check_seconds=0.2)
+    async with AsyncTestClient(app=eligibility_app(settings)) as client:
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200, ready.json()
+        assert ready.json()["bus_connected"] is True and ready.json()["problems"] == []
+        await provisioned.astop()
+        figures = []
+        for _ in range(5):
+            started = time.monotonic()
+            answer = await client.get("/health/ready")
+            figures.append(time.monotonic() - started)
+            assert answer.status_code == 503
+            await asyncio.sleep(0.2)
+        print(f"readiness with the server stopped: 503 in {max(figures) * 1000:.0f} ms at most")
+        assert max(figures) < 1.0
+        assert any("unreachable" in p or "did not answer" in p for p in answer.json()["problems"]), answer.json()
+        metrics = (await client.get("/metrics", headers=auditor(settings))).text
+        assert 'aap_bus_connected{service="eligibility"} 0.0' in metrics
+
+        provisioned.start()  # same port, same data: the service reconnects and is ready again
+
+        async def ready_again() -> bool:
+            return (await client.get("/health/ready")).status_code == 200
+
+        waited = await until(ready_again, 20, "ready again after the server came back")
+        print(f"ready again {waited:.1f} s after the server restarted")
+
+
+async def test_a_view_behind_the_stream_is_not_ready_and_says_by_how_much(provisioned, settings, store):
+    from litestar.testing import AsyncTestClient
+
+    from services.eligibility.app import create_app as eligibility_app
+
+    settings = msgspec.structs.replace(settings, ready_max_behind=3)
+    app = eligibility_app(settings)
+    async with AsyncTestClient(app=app) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+        runtime = app.state.runtime
+        for view in runtime.views:  # a view frozen (its subscription lost): it no longer follows
+            await view.stop()
+        for i in range(5):
+            loaded = await store.load("dossier", f"behind{i}")
+            await store.append(withdrawn(loaded, "x"), loaded.version)
+        answer = await client.get("/health/ready")
+        assert answer.status_code == 503
+        body = answer.json()
+        assert body["behind"] == 5 and any("5 events behind the stream" in p for p in body["problems"]), body
+
+
+def auditor(settings) -> dict:
+    from aap_platform.auth import issue_token
+
+    token = issue_token(settings.data_dir / "keys" / "jwt-private.pem", role="auditor", subject="t")
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_readiness_answers_within_a_second_when_the_server_hangs(provisioned, settings):
+    """A paused server (SIGSTOP): the connection still looks open, requests get no answer; the
+    readiness check bounds each of them and answers 503 within a second."""
+    import os
+    import signal
+
+    from litestar.testing import AsyncTestClient
+
+    from services.eligibility.app import create_app as eligibility_app
+
+    async with AsyncTestClient(app=eligibility_app(settings)) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+        assert provisioned.proc is not None
+        os.kill(provisioned.proc.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            answer = await client.get("/health/ready")
+            took = time.monotonic() - started
+        finally:
+            os.kill(provisioned.proc.pid, signal.SIGCONT)
+        print(f"readiness with the server paused: {answer.status_code} in {took * 1000:.0f} ms")
+        assert answer.status_code == 503 and took < 1.0
+        assert any("did not answer within" in p for p in answer.json()["problems"]), answer.json()
+
+        async def ready_again() -> bool:
+            return (await client.get("/health/ready")).status_code == 200
+
+        await until(ready_again, 20, "ready again once the server resumed")
+
+
+# --- replicas: every stream and bucket of the call, reconciled by `aap setup` --------------------
+
+
+async def test_a_cluster_scales_every_stream_and_bucket_up_and_a_service_refuses_fewer(tmp_path, data_dir, capsys):
+    from aap.cli import main
+    from aap_platform.natsauth import SERVICES, TEST_ROOT, auth_dir_of, connect_as
+    from aap_platform.natsserver import EmbeddedNats, cluster_nodes
+    from aap_platform.provision import call_streams, provision, replica_problems
+    from aap_platform.runtime import Runtime
+    from aap_platform.settings import Settings
+    from aap_platform.signing import ensure_event_keys, events_key_dir
+    from tests.conftest import CALL
+
+    ensure_event_keys(events_key_dir(data_dir), SERVICES)
+    nodes = [
+        EmbeddedNats(tmp_path / f"nats-{i}", auth_dir=auth_dir_of(data_dir), test_root=True, cluster=node).start()
+        for i, node in enumerate(cluster_nodes(3))
+    ]
+    url = ",".join(n.url for n in nodes)
+    try:
+        admin = await connect_as(url, nodes[0].credentials["admin"])
+        try:
+            js = admin.jetstream()
+            for _ in range(100):  # the cluster elects its JetStream meta leader first
+                try:
+                    await provision(js, CALL, 1)  # as before issue 13: everything with one replica
+                    break
+                except Exception:  # noqa: BLE001
+                    await asyncio.sleep(0.2)
+            few = await replica_problems(js, CALL, 3)
+            assert len(few) == len(call_streams(CALL)) == 8, few
+        finally:
+            await admin.close()
+
+        settings = Settings(nats_url=url, call=CALL, data_dir=data_dir, nats_replicas=3, clock="real")
+        runtime = Runtime("eligibility", settings)
+        try:
+            with pytest.raises(RuntimeError, match="AAP_NATS_REPLICAS=3") as refused:
+                await runtime.start()
+        finally:
+            await runtime.broker.stop()
+        with capsys.disabled():
+            print(f"service refused: {refused.value}")
+
+        code = await asyncio.to_thread(
+            main, ["setup", "--streams-only", "--nats-url", url, "--replicas", "3", "--data-dir", str(data_dir)]
+        )
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert out.count("-> 3 replicas") == 8, out
+        with capsys.disabled():
+            print(out)
+
+        root = await connect_as(url, nodes[0].credentials[TEST_ROOT])
+        try:
+            assert await replica_problems(root.jetstream(), CALL, 3) == []
+
+            async def all_current() -> bool:  # the new replicas have caught up with their leader
+                for name in call_streams(CALL):
+                    info = await root.jetstream().stream_info(name)
+                    peers = info.cluster.replicas if info.cluster else None
+                    if not peers or len(peers) != 2 or not all(p.current for p in peers):
+                        return False
+                return True
+
+            await until(all_current, 20, "replicas current")
+            leader = (await root.jetstream().stream_info(f"KV_aap_clock_{CALL.replace('-', '_')}")).cluster.leader
+        finally:
+            await root.close()
+
+        # the clock bucket survives the loss of its leader's node: `aap clock` with the URL list
+        lost = next(n for n in nodes if n.cluster is not None and n.cluster.server_name == leader)
+        lost.stop()
+        listed = ",".join([lost.url, *(n.url for n in nodes if n is not lost)])  # the lost one first
+        where = ["--nats-url", listed, "--data-dir", str(data_dir)]
+
+        async def clock_set() -> bool:
+            return await asyncio.to_thread(main, ["clock", "set", "2021-05-15T00:00:00+02:00", *where]) == 0
+
+        waited = await until(clock_set, 20, "the clock written after its leader's node was lost")
+        with capsys.disabled():
+            print(f"clock bucket written {waited:.1f} s after the loss of its leader's node")
+        assert '"clock": "2021-05-15T00:00:00+02:00"' in capsys.readouterr().out
+        # a majority lost: the bucket cannot answer; one French line, no traceback, exit 3
+        next(n for n in nodes if n is not lost).stop()
+        code = await asyncio.to_thread(main, ["clock", "show", *where])
+        err = capsys.readouterr().err
+        assert code == 3 and "seau de l'horloge" in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1, err
+        with capsys.disabled():
+            print(err)
+    finally:
+        for node in nodes:
+            node.stop()
