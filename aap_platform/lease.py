@@ -101,11 +101,17 @@ class Lease:
         if self.on_acquired is not None:
             self.on_acquired()
 
+    def crash(self) -> None:
+        """Tests: stop renewing without handing the lease over, as a killed process does."""
+        if self._task is not None:
+            self._task.cancel()
+        self.holder = False
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await asyncio.wait_for(self._task, 1.0)
         if self.holder and self._kv is not None:
             self.holder = False
             with contextlib.suppress(Exception):  # not handed over: the other takes it after ttl

@@ -102,6 +102,11 @@ class Sender:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="notifier-sender")
 
+    def crash(self) -> None:
+        """Tests: the sending stops where it stands, as in a killed process."""
+        if self._task is not None:
+            self._task.cancel()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

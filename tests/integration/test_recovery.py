@@ -25,6 +25,7 @@ from aap_platform.reactor import (
 from aap_platform.store import EventStore
 from tests.conftest import broker as make_broker
 from tests.conftest import connect
+from tests.integration.test_notifier_delivery import history, smtp  # noqa: F401 — fixtures
 
 NOW = datetime(2021, 4, 2, 9, 0, tzinfo=UTC)
 
@@ -342,3 +343,125 @@ async def test_a_cluster_scales_every_stream_and_bucket_up_and_a_service_refuses
     finally:
         for node in nodes:
             node.stop()
+
+
+# --- two notifiers: every e-mail exactly once, none lost when the lease's holder dies -----------
+
+
+def _crash(app) -> None:
+    """The instance dies as a killed process would: no more renewals, the lease not handed over,
+    its sender stopped where it stands."""
+    for lease in app.state.runtime.leases:
+        lease.crash()
+    app.state.runtime.sender.crash()
+
+
+async def _sent_once(store, inbox, ids) -> bool:
+    from tests.integration.test_notifier_delivery import sent_events
+
+    counts = [len(await sent_events(store, i)) for i in ids]
+    return counts == [1] * len(ids) and len(inbox.received) >= len(ids)
+
+
+async def test_two_notifiers_send_each_mail_once(smtp, settings, store, history):  # noqa: F811
+    from litestar.testing import AsyncTestClient
+
+    from services.notifier.app import create_app as notifier_app
+    from tests.integration.test_notifier_delivery import IDS
+
+    inbox, start, _ = smtp
+    start()
+    one = notifier_app(msgspec.structs.replace(settings, instance="notifier-1"))
+    two = notifier_app(msgspec.structs.replace(settings, instance="notifier-2"))
+    async with AsyncTestClient(one) as a, AsyncTestClient(two) as b:
+        await until(lambda: _sent_once(store, inbox, IDS), 30, "every notification sent")
+        await asyncio.sleep(1.5)  # a second sender, if any, would send again meanwhile
+        holders = [(await c.get("/health/ready")).json().get("lease_holder") for c in (a, b)]
+    got = inbox.by_notification()
+    assert set(got) == IDS and all(len(v) == 1 for v in got.values()), {k: len(v) for k, v in got.items()}
+    assert sorted(holders) == [False, True]
+
+
+async def test_when_the_sending_notifier_dies_the_other_sends_everything_once(smtp, settings, store, history):  # noqa: F811
+    from litestar.testing import AsyncTestClient
+
+    from services.notifier.app import create_app as notifier_app
+    from tests.integration.test_notifier_delivery import IDS
+
+    inbox, start, _ = smtp  # the SMTP server is down at first: nothing can be sent
+    one = notifier_app(msgspec.structs.replace(settings, instance="notifier-1"))
+    two = notifier_app(msgspec.structs.replace(settings, instance="notifier-2"))
+    async with AsyncTestClient(one) as a, AsyncTestClient(two) as b:
+        states = {app: (await c.get("/health/ready")).json() for app, c in ((one, a), (two, b))}
+        holder = next(app for app, state in states.items() if state.get("lease_holder"))
+        survivor = two if holder is one else one
+        await until(lambda: asyncio.sleep(0, holder.state.sender.attempts), 10, "the holder tried")
+        _crash(holder)
+        killed = time.monotonic()
+        start()
+        await until(lambda: _sent_once(store, inbox, IDS), 30, "every notification sent by the survivor")
+        took = time.monotonic() - killed
+        print(f"the other notifier took over and sent every mail {took:.1f} s after the holder died")
+        assert survivor.state.runtime.leases[0].held()
+        await asyncio.sleep(1.0)
+    got = inbox.by_notification()
+    assert set(got) == IDS and all(len(v) == 1 for v in got.values()), {k: len(v) for k, v in got.items()}
+    assert took < 15
+
+
+async def test_a_lease_has_one_holder_and_passes_on_when_it_dies_or_stops(nc, store):
+    """Three instances of a service: one holds the lease at any time; a dead holder's lease is
+    taken after its ttl, a stopped holder's at once."""
+    from aap_platform.lease import Lease
+
+    leases = [Lease(nc.jetstream(), store.call_id, "notifier", f"i{k}", ttl=1.0) for k in range(3)]
+    for lease in leases:
+        await lease.start()
+    try:
+
+        async def one_holder() -> bool:
+            return sum(lease.held() for lease in leases) == 1
+
+        await until(one_holder, 5, "one holder")
+        for _ in range(10):  # and never two
+            await asyncio.sleep(0.1)
+            assert sum(lease.held() for lease in leases) <= 1
+        holder = next(lease for lease in leases if lease.held())
+        holder.crash()
+        took = await until(one_holder, 5, "taken over after the holder died")
+        print(f"lease taken over {took:.2f} s after its holder died (ttl 1 s)")
+        assert not holder.held()
+        second = next(lease for lease in leases if lease.held())
+        await second.stop()
+        took = await until(one_holder, 5, "taken over after the holder stopped")
+        print(f"lease taken over {took:.2f} s after its holder stopped")
+        assert took < 1.0
+        assert sum(lease.held() for lease in leases) == 1
+    finally:
+        for lease in leases:
+            await lease.stop()
+
+
+async def test_two_committees_seal_a_range_once(store, data_dir):
+    """Both instances of the committee follow the log and seal at the same closing: one seal."""
+    from aap_platform.seal import Sealer, seal_file
+
+    for i in range(5):
+        loaded = await store.load("dossier", f"s{i}")
+        await store.append(withdrawn(loaded, "x"), loaded.version)
+    sealers = [Sealer(store, "committee", seal_file(data_dir / f"seals-{k}", store.call_id)) for k in range(2)]
+    for sealer in sealers:
+        await sealer.start()
+    try:
+
+        async def followed() -> bool:
+            return all(s.digest.seq >= 5 for s in sealers)
+
+        await until(followed, 10, "both followed the log")
+        results = await asyncio.gather(*(s.seal("session_closed") for s in sealers))
+    finally:
+        for sealer in sealers:
+            await sealer.stop()
+    assert sorted(r is None for r in results) == [False, True], results
+    seals = (await store.load("seal", store.call_id)).events
+    assert [e.data.last_seq for e in seals] == [5]
