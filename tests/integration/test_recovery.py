@@ -465,3 +465,50 @@ async def test_two_committees_seal_a_range_once(store, data_dir):
     assert sorted(r is None for r in results) == [False, True], results
     seals = (await store.load("seal", store.call_id)).events
     assert [e.data.last_seq for e in seals] == [5]
+
+
+async def test_two_connectors_poll_dn_one_at_a_time(nc, store):
+    """Only the lease's holder polls Démarche Numérique; when it dies, the other polls."""
+    from aap_platform.lease import Lease
+    from services.connector.loop import SyncLoop
+
+    passes: list[str] = []
+
+    class Pass:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def run_once(self):
+            passes.append(self.name)
+            from services.connector.sync import Summary
+
+            return Summary()
+
+    loops = []
+    for name in ("c1", "c2"):
+        loop = SyncLoop(lambda name=name: Pass(name), interval=0.1)
+        loop.lease = Lease(nc.jetstream(), store.call_id, "connector", name, ttl=1.0, on_acquired=loop.trigger)
+        await loop.lease.start()
+        loop.start()
+        loops.append(loop)
+    try:
+        await asyncio.sleep(1.5)
+        assert len(set(passes)) == 1 and len(passes) > 3, passes
+        first = passes[0]
+        dead = next(loop for loop in loops if loop.lease is not None and loop.lease.instance == first)
+        assert dead.lease is not None
+        dead.lease.crash()
+        await dead.stop()
+        passes.clear()
+
+        async def other_polls() -> bool:
+            return any(p != first for p in passes)
+
+        took = await until(other_polls, 10, "the other connector polls")
+        print(f"the other connector polled {took:.1f} s after the first died (ttl 1 s)")
+        assert first not in passes
+    finally:
+        for loop in loops:
+            await loop.stop()
+            if loop.lease is not None:
+                await loop.lease.stop()
