@@ -112,6 +112,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.broker.connect()
+        metrics.BUS_CONNECTED.labels(self.service).set_function(lambda: int(self.bus_connected))  # at scrape time
         connection = self.broker.connection
         js = connection.jetstream()
         self.store = EventStore(
@@ -211,9 +212,7 @@ class Runtime:
     @property
     def bus_connected(self) -> bool:
         connection = getattr(self.broker, "_connection", None)
-        connected = bool(connection is not None and connection.is_connected)
-        metrics.BUS_CONNECTED.labels(self.service).set(int(connected))
-        return connected
+        return bool(connection is not None and connection.is_connected)
 
     async def _bounded(self, what: str, request: Awaitable, problems: list[str], missing: str | None = None):
         """One bus request of the readiness check, bounded (None when it did not answer)."""
