@@ -82,6 +82,7 @@ class Runtime:
     _watch: asyncio.Task | None = field(default=None, init=False)
     instance: str = field(default="", init=False)  # this process among the service's instances
     leases: list[Lease] = field(default_factory=list, init=False)
+    _targets: dict[str, tuple[int, float]] = field(default_factory=dict, init=False)  # view: (seq, seen at)
 
     def __post_init__(self) -> None:
         self.call = load_call(self.settings.call)
@@ -258,6 +259,7 @@ class Runtime:
                 problems.append(f"the reactor has {lag} events pending (bound {self.settings.ready_max_lag})")
         behind = 0
         if last is not None:
+            now = time.monotonic()
             for view in self.views:
                 gap = last - view.position
                 behind = max(behind, gap)
@@ -265,6 +267,17 @@ class Runtime:
                     problems.append(
                         f"view {view.name} is {gap} events behind the stream "
                         f"(at {view.position}, stream at {last}; bound {self.settings.ready_max_behind})"
+                    )
+                # a view that stopped following: it has not reached a sequence the stream had long ago
+                target = self._targets.get(view.name)
+                if gap <= 0:
+                    self._targets.pop(view.name, None)
+                elif target is None or view.position >= target[0]:
+                    self._targets[view.name] = (last, now)
+                elif view.ready.is_set() and now - target[1] > self.settings.ready_max_stale:
+                    problems.append(
+                        f"view {view.name} has not reached #{target[0]}, in the stream {now - target[1]:.0f} s ago "
+                        f"(at {view.position}; bound {self.settings.ready_max_stale:g} s)"
                     )
         views_ready = all(v.ready.is_set() for v in self.views)
         if not views_ready:

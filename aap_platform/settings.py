@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True):
     seal_dir: Path | None = None  # where seals are also written, outside the bus (None: <data>/seals)
     ack_wait_seconds: float = 5.0  # a reactor's message in flight in a dead instance is redelivered after it
     ready_max_behind: int = 1000  # /health/ready: a view further behind the stream is not ready
+    ready_max_stale: float = 10.0  # /health/ready: a view that has not reached a sequence seen this long ago
     ready_max_lag: int = 10000  # /health/ready: a reactor with more events pending is not ready
     ready_timeout: float = 0.3  # /health/ready: the bound of each bus request it makes
     instance: str = ""  # this process among the service's instances (AAP_INSTANCE; default host-pid)
@@ -67,6 +68,7 @@ class Settings(msgspec.Struct, frozen=True):
             ack_wait_seconds=float(env.get("AAP_ACK_WAIT_SECONDS", "5")),
             ready_max_behind=int(env.get("AAP_READY_MAX_BEHIND", "1000")),
             ready_max_lag=int(env.get("AAP_READY_MAX_LAG", "10000")),
+            ready_max_stale=float(env.get("AAP_READY_MAX_STALE_SECONDS", "10")),
             ready_timeout=float(env.get("AAP_READY_TIMEOUT_SECONDS", "0.3")),
             instance=env.get("AAP_INSTANCE", ""),
         )

@@ -512,3 +512,25 @@ async def test_two_connectors_poll_dn_one_at_a_time(nc, store):
             await loop.stop()
             if loop.lease is not None:
                 await loop.lease.stop()
+
+
+async def test_a_view_that_stopped_following_is_not_ready_after_a_few_seconds(provisioned, settings, store):
+    """Even one event behind: a view that has not reached, after `ready_max_stale` seconds, a
+    sequence the stream already had is frozen, not slow."""
+    from litestar.testing import AsyncTestClient
+
+    from services.eligibility.app import create_app as eligibility_app
+
+    settings = msgspec.structs.replace(settings, ready_max_stale=0.5)
+    app = eligibility_app(settings)
+    async with AsyncTestClient(app=app) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+        for view in app.state.runtime.views:
+            await view.stop()
+        loaded = await store.load("dossier", "stale")
+        await store.append(withdrawn(loaded, "x"), loaded.version)
+        assert (await client.get("/health/ready")).status_code == 200  # one event behind: not yet
+        await asyncio.sleep(0.7)
+        answer = await client.get("/health/ready")
+        assert answer.status_code == 503
+        assert any("has not reached #1" in p for p in answer.json()["problems"]), answer.json()
