@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 
 from aap_platform.objects import bucket_name
 
@@ -56,7 +56,13 @@ class Lease:
         return self.holder and time.monotonic() - self._renewed_at < self.ttl / 2
 
     async def start(self) -> None:
-        self._kv = await self.js.key_value(leases_bucket(self.call_id))
+        try:
+            self._kv = await self.js.key_value(leases_bucket(self.call_id))
+        except (BucketNotFoundError, NotFoundError):
+            raise RuntimeError(
+                f"{self.key}: the bucket {leases_bucket(self.call_id)} is missing "
+                "(run `aap setup` as the administrator)"
+            ) from None
         await self.step()
         self._task = asyncio.create_task(self._loop(), name=f"lease-{self.key}")
 

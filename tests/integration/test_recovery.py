@@ -534,3 +534,42 @@ async def test_a_view_that_stopped_following_is_not_ready_after_a_few_seconds(pr
         answer = await client.get("/health/ready")
         assert answer.status_code == 503
         assert any("has not reached #1" in p for p in answer.json()["problems"]), answer.json()
+
+
+async def test_a_console_session_is_valid_on_the_other_instance(settings, keys, tmp_path):
+    """Sessions are signed cookies: two console instances given the same AAP_CONSOLE_SECRET
+    (each with its own data folder, as two containers) accept each other's; another secret does not."""
+    import re
+    import secrets
+
+    from litestar.testing import AsyncTestClient
+
+    from services.console.app import create_app as console_app
+
+    shared = secrets.token_hex(32)
+
+    def console(secret: str, folder: str):
+        env = {
+            "AAP_CONSOLE_SIGNING_KEY": str(keys[0]),
+            "AAP_DATA_DIR": str(tmp_path / folder),
+            "AAP_CONSOLE_SECRET": secret,
+            **{f"AAP_{s}_URL": "http://127.0.0.1:9" for s in ("BUDGET", "NOTIFIER", "COMMITTEE", "INTAKE")},
+        }
+        return console_app(settings, env=env)
+
+    async with (
+        AsyncTestClient(app=console(shared, "one")) as one,
+        AsyncTestClient(app=console(shared, "two")) as two,
+        AsyncTestClient(app=console(secrets.token_hex(32), "three")) as three,
+    ):
+        login = await one.get("/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', login.text).group(1)
+        email = "claire.dumont@hauts-de-france.gouv.example"
+        signed = await one.post("/login", data={"_csrf_token": token, "email": email}, follow_redirects=False)
+        assert signed.status_code in (302, 303) and signed.headers["location"] != "/login"
+        for other in (two, three):
+            other.cookies.update(one.cookies)
+        on_two = await two.get("/", follow_redirects=False)
+        assert on_two.status_code == 200, (on_two.status_code, on_two.headers.get("location"))
+        on_three = await three.get("/", follow_redirects=False)
+        assert (on_three.status_code, on_three.headers.get("location")) == (303, "/login")
