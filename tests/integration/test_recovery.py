@@ -537,8 +537,8 @@ async def test_a_view_that_stopped_following_is_not_ready_after_a_few_seconds(pr
 
 
 async def test_a_console_session_is_valid_on_the_other_instance(settings, keys, tmp_path):
-    """Sessions are signed cookies: two console instances given the same AAP_CONSOLE_SECRET
-    (each with its own data folder, as two containers) accept each other's; another secret does not."""
+    """Sessions are signed cookies: two console instances (each with its own data folder, as two
+    containers) given the same AAP_CONSOLE_SECRET, or none, accept each other's; another secret does not."""
     import re
     import secrets
 
@@ -573,6 +573,17 @@ async def test_a_console_session_is_valid_on_the_other_instance(settings, keys, 
         assert on_two.status_code == 200, (on_two.status_code, on_two.headers.get("location"))
         on_three = await three.get("/", follow_redirects=False)
         assert (on_three.status_code, on_three.headers.get("location")) == (303, "/login")
+
+    # no secret given: derived from the signing key every instance has (not a key of its own folder)
+    async with (
+        AsyncTestClient(app=console("", "four")) as four,
+        AsyncTestClient(app=console("", "five")) as five,
+    ):
+        login = await four.get("/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', login.text).group(1)
+        signed = await four.post("/login", data={"_csrf_token": token, "email": email}, follow_redirects=False)
+        five.cookies.update(four.cookies)
+        assert (await five.get("/", follow_redirects=False)).status_code == 200
 
 
 async def test_the_clock_is_followed_within_seconds_after_a_broker_restart(provisioned, settings):
