@@ -16,6 +16,7 @@ from nats.js import api
 from aap_contract.envelope import Event
 from aap_contract.events import DossierWithdrawn
 from aap_platform.reactor import (
+    DEFAULT_ACK_WAIT,
     Subscription,
     attach_reactor,
     durable_name,
@@ -96,19 +97,19 @@ async def test_a_message_in_flight_in_a_dead_reactor_is_redelivered_within_secon
         handled.append((event.event_id, seq))
 
     first, second = make_broker(nats_server), make_broker(nats_server)
-    attach_reactor(first, store, "flight", withdrawals(stuck), ack_wait=2.0)
+    attach_reactor(first, store, "flight", withdrawals(stuck))  # the default ack wait
     await first.start()
     loaded = await store.load("dossier", "d-flight")
     event = withdrawn(loaded, "in flight")
     await store.append(event, 0)
     await asyncio.wait_for(taken.wait(), 10)
-    attach_reactor(second, store, "flight", withdrawals(works), ack_wait=2.0)
+    attach_reactor(second, store, "flight", withdrawals(works))
     await second.start()
     try:
         await first.connection.close()  # the first instance is gone, its message unacknowledged
         died = time.monotonic()
         waited = await until(lambda: asyncio.sleep(0, bool(handled)), 10, "redelivered to the other instance")
-        print(f"in-flight message redelivered {waited:.1f} s after its reactor died (ack_wait 2 s)")
+        print(f"in-flight message redelivered {waited:.1f} s after its reactor died (ack_wait {DEFAULT_ACK_WAIT:g} s)")
         assert handled == [(event.event_id, 1)]
         assert time.monotonic() - died < 10
     finally:
