@@ -125,12 +125,30 @@ async def update_consumer(store: EventStore, service: str, ack_wait: float) -> b
     return True
 
 
-async def _still_working(raw, every: float) -> None:
-    """Tell the server, every `every` seconds, that the message is still being handled."""
-    while True:
-        await asyncio.sleep(every)
+class _StillWorking:
+    """Tells the server, every `every` seconds while a handler runs, that the message is still
+    being handled (`in_progress`). A timer, not a task per message: nothing runs for a quick handler."""
+
+    __slots__ = ("_handle", "_loop", "_sending", "every", "raw")
+
+    def __init__(self, raw, every: float) -> None:
+        self.raw, self.every = raw, every
+        self._loop = asyncio.get_running_loop()
+        self._sending: set[asyncio.Task] = set()
+        self._handle = self._loop.call_later(every, self._tick)
+
+    def _tick(self) -> None:
+        task = self._loop.create_task(self._send())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        self._handle = self._loop.call_later(self.every, self._tick)
+
+    async def _send(self) -> None:
         with contextlib.suppress(Exception):  # a lost connection: the redelivery is the answer
-            await raw.in_progress()
+            await self.raw.in_progress()
+
+    def cancel(self) -> None:
+        self._handle.cancel()
 
 
 def attach_reactor(
@@ -201,7 +219,7 @@ def attach_reactor(
                 await msg.ack()
                 return
         started = time.perf_counter()
-        keepalive = asyncio.create_task(_still_working(raw, ack_wait / 2))
+        keepalive = _StillWorking(raw, ack_wait / 2)
         try:
             await handler(event, seq)
         except Exception:
