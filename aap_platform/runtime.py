@@ -191,7 +191,14 @@ class Runtime:
 
     async def hold_lease(self, on_acquired: Callable[[], None] | None = None) -> Lease:
         """The service's lease among its instances (`aap_platform.lease`), renewed until `stop`."""
-        lease = Lease(self.store.js, self.call.id, self.service, self.instance, on_acquired=on_acquired)
+        lease = Lease(
+            self.store.js,
+            self.call.id,
+            self.service,
+            self.instance,
+            ttl=self.settings.lease_seconds,
+            on_acquired=on_acquired,
+        )
         await lease.start()
         self.leases.append(lease)
         return lease

@@ -32,6 +32,7 @@ class Settings(msgspec.Struct, frozen=True):
     ready_max_stale: float = 10.0  # /health/ready: a view that has not reached a sequence seen this long ago
     ready_max_lag: int = 10000  # /health/ready: a reactor with more events pending is not ready
     ready_timeout: float = 0.3  # /health/ready: the bound of each bus request it makes
+    lease_seconds: float = 5.0  # a dead lease holder's work (sending, polling) moves on after this
     instance: str = ""  # this process among the service's instances (AAP_INSTANCE; default host-pid)
 
     def credentials_for(self, identity: str) -> Path:
@@ -70,5 +71,6 @@ class Settings(msgspec.Struct, frozen=True):
             ready_max_lag=int(env.get("AAP_READY_MAX_LAG", "10000")),
             ready_max_stale=float(env.get("AAP_READY_MAX_STALE_SECONDS", "10")),
             ready_timeout=float(env.get("AAP_READY_TIMEOUT_SECONDS", "0.3")),
+            lease_seconds=float(env.get("AAP_LEASE_SECONDS", "5")),
             instance=env.get("AAP_INSTANCE", ""),
         )
