@@ -26,3 +26,5 @@ SNAPSHOTS_REFUSED = Counter(
     "View snapshots refused (unreadable, unsigned, not matching the log): the view was rebuilt from scratch",
     ["service", "reason"],
 )
+BUS_CONNECTED = Gauge("aap_bus_connected", "1 while the service is connected to NATS", ["service"])
+READY = Gauge("aap_ready", "1 when the last /health/ready answered ready", ["service"])

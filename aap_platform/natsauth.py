@@ -133,6 +133,8 @@ def permissions(identity: str, calls: tuple[str, ...] = (DEFAULT_CALL,)) -> dict
     for c in calls:  # its own view snapshots (`aap_platform.snapshot`): replaced at each save, hence the purge
         snapshots = _bucket(f"{SNAPSHOTS}_{identity}", c)
         allow += [f"$O.{snapshots}.>", f"$JS.API.STREAM.PURGE.OBJ_{snapshots}"]
+    # its own lease (one key, its name) among the call's instances: `aap_platform.lease`
+    allow += [f"$KV.{_bucket('aap_leases', c)}.{identity}" for c in calls]
     return {"publish": {"allow": allow}, "subscribe": {"allow": [inbox]}}
 
 
