@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from aap_contract.config import DEFAULT_CALL
@@ -37,6 +38,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class ClusterNode:
+    """One node of a JetStream cluster on loopback: its name, its route port, the others' routes."""
+
+    server_name: str
+    port: int
+    routes: tuple[int, ...]
+    name: str = "aap"
+
+    def config(self) -> dict:
+        return {
+            "server_name": self.server_name,
+            "cluster": {
+                "name": self.name,
+                "host": "127.0.0.1",
+                "port": self.port,
+                "routes": [f"nats://127.0.0.1:{p}" for p in self.routes if p != self.port],
+            },
+        }
+
+
+def cluster_nodes(n: int, name: str = "aap") -> list[ClusterNode]:
+    """`n` nodes routed to each other, on free loopback ports."""
+    ports = tuple(free_port() for _ in range(n))
+    return [ClusterNode(f"{name}-{i + 1}", port, ports, name) for i, port in enumerate(ports)]
+
+
 class EmbeddedNats:
     """A local nats-server process; `url` once started. Stops with `stop()`.
 
@@ -52,8 +80,10 @@ class EmbeddedNats:
         auth_dir: Path | None = None,
         test_root: bool = False,
         calls: tuple[str, ...] = (DEFAULT_CALL,),
+        cluster: ClusterNode | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.cluster = cluster
         self.port = port or free_port()
         self.monitor_port = monitor_port
         self.auth_dir = Path(auth_dir) if auth_dir is not None else None
@@ -78,7 +108,11 @@ class EmbeddedNats:
                 monitor_port=self.monitor_port,
                 calls=self.calls,
             )
-            args = [binary(), "-c", str(write_server_config(self.auth_dir / "nats-server.conf", config))]
+            name = "nats-server.conf"
+            if self.cluster is not None:
+                config.update(self.cluster.config())
+                name = f"nats-server-{self.cluster.server_name}.conf"
+            args = [binary(), "-c", str(write_server_config(self.auth_dir / name, config))]
         else:
             args = [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.data_dir)]
             if self.monitor_port:
@@ -95,6 +129,13 @@ class EmbeddedNats:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("nats-server did not start in time")
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies as in a crash (its data folder and port kept for `start()`)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
