@@ -17,6 +17,7 @@ import pytest
 from aap.scenario.loader import load as load_scenario
 from aap.scenario.runner import Target, play
 from aap.system import SERVICES
+from aap_platform.auth import issue_token
 from tests.chaos.harness import (
     RECOVERY_BOUND,
     Client,
@@ -61,34 +62,35 @@ async def test_services_sigkilled_under_load_and_restarted(tmp_path):
     client = Client(system)
     try:
 
-        async def crash() -> float:
+        async def crash() -> tuple[float, list[float]]:
             for name in SERVICES:
                 system.kill(name)
             for name in SERVICES:  # a supervisor starts them again at once
                 system.restart(name)
-            restarted = time.monotonic()
-            # then the reactor alone, three times, to catch it with a message in flight
+            ready = await time_to_ready(system, list(SERVICES), time.monotonic())
+            # then the reactor alone, three times while it works, to catch it with a message in flight
+            again = []
             for _ in range(3):
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(0.7)
                 system.restart("eligibility")
-                restarted = time.monotonic()
-            return restarted
+                again.append(await time_to_ready(system, ["eligibility"], time.monotonic()))
+            return ready, again
 
-        restarted, killed = await under_load(client, crash)
-        ready = await time_to_ready(system, list(SERVICES), restarted)
+        (ready, again), killed = await under_load(client, crash, seconds=20.0)
         first = client.first_success_after(killed)
         settled = await settle(system)
         figures = check_submissions(client, await read_stream(system))
         figures |= {
             "killed": "all six services (SIGKILL), restarted at once; eligibility again 3 times, 1 s apart",
-            "last_restart_to_all_ready_s": ready,
+            "restart_to_all_ready_s": ready,
+            "eligibility_restart_to_ready_s": again,
             "kill_to_first_2xx_s": round(first, 2) if first is not None else None,
             "then_settled_in_s": round(settled, 2),
         }
         record("services SIGKILLed under load", figures)
         assert not bare_5xx(client), f"5xx other than 503: {bare_5xx(client)[:3]}"
         assert figures["gave_up"] == 0
-        assert ready < RECOVERY_BOUND and first is not None and first < RECOVERY_BOUND
+        assert max(ready, *again) < RECOVERY_BOUND and first is not None and first < RECOVERY_BOUND
         assert figures["assessment_lag_max_s"] < RECOVERY_BOUND, "a dossier waited for its assessment"
     finally:
         await client.close()
@@ -118,10 +120,10 @@ async def test_broker_killed_and_restarted_under_load(tmp_path):
                 during = dict(zip(names, answers, strict=True))
             await asyncio.sleep(outage - 1.0)
             system.start_nats()
-            return time.monotonic(), during
+            restarted = time.monotonic()
+            return restarted, during, await time_to_ready(system, list(SERVICES), restarted)
 
-        (restarted, during), _ = await under_load(client, broker_outage)
-        ready = await time_to_ready(system, list(SERVICES), restarted)
+        (restarted, during, ready), _ = await under_load(client, broker_outage, seconds=16.0)
         first = client.first_success_after(restarted)
         settled = await settle(system)
         figures = check_submissions(client, await read_stream(system))
@@ -154,11 +156,10 @@ async def test_cluster_loses_its_stream_leader_under_load(tmp_path):
 
         async def lose_leader() -> float:
             system.kill_nats(node)
-            return time.monotonic()
+            return await time_to_ready(system, list(SERVICES), time.monotonic())
 
-        killed, _ = await under_load(client, lose_leader)
+        ready, killed = await under_load(client, lose_leader, seconds=14.0)
         first = client.first_success_after(killed)
-        ready = await time_to_ready(system, list(SERVICES), killed)
         settled = await settle(system)
         new_leader = (await stream_state(system))["leader"]
         figures = check_submissions(client, await read_stream(system))
@@ -184,23 +185,21 @@ async def test_two_instances_of_each_one_of_each_killed(tmp_path):
     system = await started(tmp_path / "data", instances=2)
     client = Client(system)
     try:
+        survivors = [f"{name}-2" for name in SERVICES]
 
         async def kill_one_of_each() -> float:
             for name in SERVICES:
                 system.kill(name)  # the first instance of each; `<name>-2` carries on alone
-            return time.monotonic()
+            return await time_to_ready(system, survivors, time.monotonic())
 
-        killed, _ = await under_load(client, kill_one_of_each)
-        survivors = [f"{name}-2" for name in SERVICES]
+        ready, killed = await under_load(client, kill_one_of_each)
         first = client.first_success_after(killed)
-        ready = await time_to_ready(system, survivors, killed)
         settled = await settle(system)
         figures = check_submissions(client, await read_stream(system))
         figures |= {
             "killed": "the first instance of each service (SIGKILL), not restarted",
             "kill_to_first_2xx_s": round(first, 2) if first is not None else None,
             "survivors_ready_after_s": ready,
-            "all_assessed_within_s": round(time.monotonic() - killed, 2),
             "then_settled_in_s": round(settled, 2),
         }
         record("two instances of each service, one of each killed", figures)
@@ -213,34 +212,50 @@ async def test_two_instances_of_each_one_of_each_killed(tmp_path):
         await system.stop()
 
 
-async def test_smtp_down_then_back(tmp_path):
-    """A whole call played (tests/scenarios/02-full-call.json) while the mail server is down:
-    every e-mail delivered exactly once once it is back, and never again after the notifier is
-    SIGKILLed and restarted."""
+@pytest.mark.parametrize("instances", [1, 2], ids=["one notifier", "two notifiers"])
+async def test_smtp_down_then_back(tmp_path, instances):
+    """A whole call played (tests/scenarios/02-full-call.json) while the mail server is down; the
+    notifier holding e-mails to send is SIGKILLed during the outage (with one instance a supervisor
+    starts it again at once; with two, the other carries on alone). Every e-mail is delivered
+    exactly once when the server is back, and never again after a notifier restart."""
     smtp = Smtp()
     outage = 6.0
     # retries every 2 s at most: the figure measures the mail server's return, not the backoff's step
     env = smtp.env() | {"AAP_NOTIFY_RETRY_CAP": "2"}
-    system = await started(tmp_path / "data", env=env)
+    system = await started(tmp_path / "data", instances=instances, env=env)
     try:
-        back: dict[str, float] = {}
+        back: dict = {}
+
+        async def busy() -> int:
+            names = [n for n, p in system.processes.items() if p.service == "notifier" and p.alive()]
+            states = await ready_states(system, names)
+            return max(((s or {}).get("busy", -1) for s in states.values()), default=-1)
 
         async def outage_then_back() -> None:
-            async def waiting() -> bool:
-                state = (await ready_states(system, ["notifier"]))["notifier"] or {}
-                return state.get("busy", 0) > 0
-
-            await until(waiting, 120, "the notifier has e-mails to send", poll=0.05)
+            await until(lambda: busy_above(0), 120, "a notifier has e-mails to send", poll=0.05)
+            holder = None
+            for name, state in (await ready_states(system, ["notifier", "notifier-2"][:instances])).items():
+                if state and state.get("busy", 0) > 0:
+                    holder = name
+            holder = holder or "notifier"
+            system.kill(holder)
+            back["killed"] = holder
+            if instances == 1:
+                system.restart(holder)
+            else:  # the runner turns to the other (the same dict: its quiescence and player read it)
+                urls["notifier"] = system.processes["notifier-2" if holder == "notifier" else "notifier"].url
             await asyncio.sleep(outage)
             smtp.start()
             back["at"] = time.monotonic()
+            back["delivered"] = await until(lambda: busy_is(0), 120, "the waiting e-mails are sent", poll=0.05)
 
-            async def delivered() -> bool:
-                state = (await ready_states(system, ["notifier"]))["notifier"] or {}
-                return state.get("busy", 1) == 0
+        async def busy_above(n: int) -> bool:
+            return await busy() > n
 
-            back["delivered"] = await until(delivered, 120, "the waiting e-mails are sent", poll=0.05)
+        async def busy_is(n: int) -> bool:
+            return await busy() == n
 
+        # the scenario runner talks to the last instance of each service
         urls = {p.service: p.url for p in system.processes.values()}
         assert system.nats_url is not None and system.private_key is not None
         target = Target(system.nats_url, urls, system.private_key)
@@ -257,14 +272,22 @@ async def test_smtp_down_then_back(tmp_path):
         assert not twice, f"e-mails received more than once: {twice}"
         assert all(n == 1 for n in sent.values()), f"notifications recorded more than once: {sent}"
         assert len(ids) == sum(sent.values()), f"{len(ids)} e-mails received, {sum(sent.values())} recorded"
+        # none lost: every notification due (the surviving notifier's list) was sent, with that Message-ID
+        token = issue_token(system.private_key, role="instructor", subject="chaos")
+        async with httpx.AsyncClient(timeout=10) as http:
+            listed = await http.get(urls["notifier"] + "/notifications", headers={"Authorization": f"Bearer {token}"})
+        due = {i["notification_id"]: i["message_id"] for i in listed.json()["items"]}
+        assert due and set(due) == set(sent), f"due {sorted(due)}, recorded {sorted(sent)}"
+        assert {f"<{m}>" if not str(m).startswith("<") else m for m in due.values()} == set(ids)
 
-        system.restart("notifier")  # a SIGKILL and a start: nothing is sent again
-        restart_ready = await time_to_ready(system, ["notifier"], time.monotonic())
+        restarted = str(back["killed"])
+        system.restart(restarted)  # a SIGKILL and a start: nothing is sent again
+        restart_ready = await time_to_ready(system, [restarted], time.monotonic())
         await settle(system)
         await asyncio.sleep(2.0)
         assert smtp.inbox.message_ids() == ids, "e-mails sent again after the notifier's restart"
         record(
-            "SMTP down then back",
+            f"SMTP down then back, {instances} notifier(s), one killed during the outage",
             {
                 "outage_s": outage,
                 "emails": len(ids),
