@@ -141,27 +141,44 @@ async def settle(system: System, timeout: float = 90.0) -> float:
 # --- a good client ---------------------------------------------------------------------------
 
 
-@dataclass
-class Submission:
-    key: str
-    title: str
-    sent: float  # monotonic: when the client first sent it
-    answers: list[tuple[int, str]] = field(default_factory=list)  # (status or 0 for no answer, detail)
-    dossier_id: str | None = None
-    accepted_at: float | None = None
+@dataclass(frozen=True)
+class Answer:
+    status: int  # 0: no answer (refused connection, timeout, connection cut)
+    detail: str  # the body's start, or the exception's name
+    retry_after: str | None = None
+    key: str | None = None  # the Idempotency-Key the answer gives back (intake assigns one if none was sent)
 
     @property
-    def not_recorded(self) -> bool:
-        """Its last answer said, in words, that it was not recorded (and it was not retried to a 2xx)."""
-        return self.dossier_id is None and any(s == 503 and NOT_RECORDED in d for s, d in self.answers[-1:])
+    def unknown(self) -> bool:
+        """No answer, or a 503 saying the outcome is unknown and giving the key to retry with."""
+        return self.status == 0 or (self.status == 503 and bool(self.key) and NOT_RECORDED not in self.detail)
+
+
+@dataclass
+class Submission:
+    key: str | None  # None: sent without an Idempotency-Key (until an answer gives one)
+    title: str  # unique: finds the submission in the stream
+    sent: float  # monotonic: when the client first sent it
+    answers: list[Answer] = field(default_factory=list)
+    dossier_id: str | None = None
+    accepted_at: float | None = None
+    keyless: bool = False  # first sent without an Idempotency-Key
+
+    @property
+    def must_not_be_recorded(self) -> bool:
+        """Never answered 2xx, and its last answer was an answer (not silence) that does not say
+        "unknown": by the contract, it was not recorded."""
+        return self.dossier_id is None and bool(self.answers) and not self.answers[-1].unknown
 
 
 class Client:
-    """Submissions at a fixed rate (open loop), each with its Idempotency-Key, retried with the
-    same key on 503 (after its Retry-After), 502, 504, timeouts and connection errors, turning
-    to the next instance; gives a submission up after `give_up` seconds."""
+    """Submissions at a fixed rate (open loop), as a good client sends them: each with its
+    Idempotency-Key, retried with the same key on 503 (after its Retry-After), 502, 504, timeouts
+    and connection errors, turning to the next instance; given up after `give_up` seconds.
+    A share of them (`keyless`) is sent without a key, as a naive client does: retried only when
+    an answer gives a key to retry with (a 503 with Idempotency-Key), otherwise left as answered."""
 
-    def __init__(self, system: System, give_up: float = 60.0, timeout: float = 5.0) -> None:
+    def __init__(self, system: System, give_up: float = 60.0, timeout: float = 5.0, keyless: float = 0.0) -> None:
         self.urls = [p.url for p in system.processes.values() if p.service == "intake"]
         dossier = scenario_dossier()
         self.base = msgspec.to_builtins(dossier)
@@ -169,6 +186,7 @@ class Client:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.give_up = give_up
         self.timeout = timeout
+        self.keyless = keyless
         self.submissions: list[Submission] = []
         self.tasks: list[asyncio.Task] = []
         self.statuses: Counter = Counter()
@@ -182,35 +200,50 @@ class Client:
         await self.http.aclose()
 
     def submit(self) -> Submission:
-        key = str(uuid.uuid4())
-        s = Submission(key, f"Chaos {key}", time.monotonic())
+        marker = str(uuid.uuid4())
+        n = len(self.submissions)
+        keyed = self.keyless <= 0 or int((n + 1) * self.keyless) == int(n * self.keyless)
+        s = Submission(marker if keyed else None, f"Chaos {marker}", time.monotonic(), keyless=not keyed)
         self.submissions.append(s)
         self.tasks.append(asyncio.create_task(self._submit(s)))
         return s
 
     async def _submit(self, s: Submission) -> None:
         body = json.dumps({**self.base, "title": s.title}).encode()
-        headers = {**self.headers, "Idempotency-Key": s.key}
         delay = 0.1
         while time.monotonic() - s.sent < self.give_up:
             url = self.urls[next(self._turn) % len(self.urls)]
+            headers = {**self.headers, **({"Idempotency-Key": s.key} if s.key else {})}
             retry_after = delay
             try:
                 response = await self.http.post(url + "/dossiers", content=body, headers=headers)
             except httpx.HTTPError as exc:
-                s.answers.append((0, type(exc).__name__))
+                s.answers.append(Answer(0, type(exc).__name__))
                 self.statuses["no answer"] += 1
+                if s.key is None:
+                    return  # without a key, a naive client cannot know; it does not retry
             else:
-                self.statuses[str(response.status_code)] += 1
-                s.answers.append((response.status_code, response.text[:300]))
-                if 200 <= response.status_code < 300:
+                code = response.status_code
+                answer = Answer(
+                    code,
+                    response.text[:300],
+                    response.headers.get("Retry-After"),
+                    response.headers.get("Idempotency-Key"),
+                )
+                s.answers.append(answer)
+                self.statuses[str(code)] += 1
+                if 200 <= code < 300:
                     s.dossier_id = response.json()["dossier_id"]
                     s.accepted_at = time.monotonic()
                     return
-                if response.status_code not in (500, 502, 503, 504):
-                    return  # a refusal: not retried (none expected here)
-                with contextlib.suppress(ValueError):
-                    retry_after = min(float(response.headers.get("Retry-After", delay)), 2.0)
+                if code not in (502, 503, 504):
+                    return  # a refusal, or a 500 (by the contract: not recorded); not retried
+                if s.key is None:
+                    if not answer.key:
+                        return
+                    s.key = answer.key  # the key intake gave: the retry cannot make a second dossier
+                with contextlib.suppress(ValueError, TypeError):
+                    retry_after = min(float(answer.retry_after), 2.0)  # type: ignore[arg-type]
             await asyncio.sleep(retry_after)
             delay = min(delay * 2, 1.0)
 
@@ -295,48 +328,68 @@ async def read_stream(system: System, timeout: float = 60.0) -> Recorded:
         await nc.close()
 
 
-def check_submissions(client: Client, recorded: Recorded) -> dict:
-    """The contract, from the stream: every 2xx recorded exactly once, nothing recorded for a
-    submission answered "not recorded" or never answered 2xx, each submitted dossier assessed
-    exactly once; every 5xx a 503 with Retry-After (said in the figures)."""
+def check_submissions(client: Client, recorded: Recorded) -> tuple[dict, list[str]]:
+    """The contract, from the stream: every 2xx recorded exactly once; nothing recorded for a
+    submission whose last answer was an answer other than 2xx and not "unknown" (a 503 with
+    the key to retry with); at most once for one left unknown; nothing recorded that no client
+    sent; each submitted dossier assessed exactly once."""
+    problems: list[str] = []
+
+    def expect(ok: bool, problem: str) -> None:
+        if not ok:
+            problems.append(problem)
+
     submitted = recorded.by_aggregate("DossierSubmitted")
     assessed = recorded.by_aggregate("EligibilityAssessed")
     titles: Counter = Counter()
     for _, data in recorded.of_type("DossierSubmitted"):
         titles[json.loads(data)["data"]["dossier"]["title"]] += 1
     accepted = [s for s in client.submissions if s.dossier_id is not None]
-    lost = [s.key for s in accepted if submitted[s.dossier_id] != 1]
-    assert not lost, f"{len(lost)} submission(s) answered 2xx not recorded exactly once: {lost[:5]}"
-    assert len({s.dossier_id for s in accepted}) == len(accepted), "two keys answered with one dossier"
-    duplicates = {t: n for t, n in titles.items() if n > 1}
-    assert not duplicates, f"{len(duplicates)} submission(s) recorded more than once: {list(duplicates)[:5]}"
-    answered_ids = {s.dossier_id for s in accepted}
-    unanswered = [d for d in submitted if d not in answered_ids]
-    refused = {s.title for s in client.submissions if s.not_recorded}
-    wrongly = [t for t in titles if t in refused]
-    assert not wrongly, f"{len(wrongly)} submission(s) answered « non enregistré » but recorded: {wrongly[:5]}"
-    assert not unanswered, f"{len(unanswered)} dossier(s) recorded that no client was answered 2xx for"
+    lost = [s.title for s in accepted if submitted[s.dossier_id] != 1 or titles[s.title] != 1]
+    expect(not lost, f"{len(lost)} submission(s) answered 2xx not recorded exactly once: {lost[:5]}")
+    expect(len({s.dossier_id for s in accepted}) == len(accepted), "two submissions answered with one dossier")
+    wrongly = [
+        (s.title, [a.status for a in s.answers])
+        for s in client.submissions
+        if s.must_not_be_recorded and titles[s.title]
+    ]
+    expect(not wrongly, f"{len(wrongly)} submission(s) answered « not recorded » but recorded: {wrongly[:5]}")
+    twice = [s.title for s in client.submissions if titles[s.title] > 1]
+    expect(not twice, f"{len(twice)} submission(s) recorded more than once: {twice[:5]}")
+    sent = {s.title for s in client.submissions}
+    foreign = [t for t in titles if t not in sent]
+    expect(not foreign, f"{len(foreign)} dossier(s) recorded that no client sent")
     not_once = {d: assessed[d] for d in submitted if assessed[d] != 1}
-    assert not not_once, f"{len(not_once)} dossier(s) not assessed exactly once: {list(not_once.items())[:5]}"
+    expect(not not_once, f"{len(not_once)} dossier(s) not assessed exactly once: {list(not_once.items())[:5]}")
     extra = [d for d in assessed if d not in submitted]
-    assert not extra, f"assessments of unknown dossiers: {extra[:5]}"
-    gave_up = [s.key for s in client.submissions if s.dossier_id is None]
+    expect(not extra, f"assessments of unknown dossiers: {extra[:5]}")
     lags = recorded.lags("DossierSubmitted", "EligibilityAssessed")
-    return {
+    unknown = [s for s in client.submissions if s.dossier_id is None and not s.must_not_be_recorded]
+    figures = {
         "submissions": len(client.submissions),
+        "sent_without_key": sum(1 for s in client.submissions if s.keyless),
+        "keyed_not_answered_2xx": sum(1 for s in client.submissions if not s.keyless and s.dossier_id is None),
         "answered_2xx": len(accepted),
-        "gave_up": len(gave_up),
+        "answered_not_recorded": sum(1 for s in client.submissions if s.must_not_be_recorded),
+        "left_unknown": len(unknown),
+        "left_unknown_then_recorded": sum(1 for s in unknown if titles[s.title]),
         "recorded": sum(submitted.values()),
         "assessed": sum(assessed.values()),
         "answers": dict(client.statuses),
         "assessment_lag_p50_s": round(lags[len(lags) // 2], 2) if lags else None,
         "assessment_lag_max_s": round(lags[-1], 2) if lags else None,
     }
+    return figures, problems
 
 
-def bare_5xx(client: Client) -> list[tuple[int, str]]:
-    """Answers 5xx other than a 503 (which says 'not recorded' or gives the key to retry with)."""
-    return [(s, d) for sub in client.submissions for s, d in sub.answers if s >= 500 and s != 503]
+def untruthful(client: Client) -> list[tuple[int, str]]:
+    """5xx answers that break the contract: any other than 503, and a 503 without Retry-After."""
+    return [
+        (a.status, a.detail)
+        for s in client.submissions
+        for a in s.answers
+        if a.status >= 500 and (a.status != 503 or not a.retry_after)
+    ]
 
 
 # --- figures -------------------------------------------------------------------------------
