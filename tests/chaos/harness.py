@@ -173,12 +173,12 @@ class Submission:
 
 class Client:
     """Submissions at a fixed rate (open loop), as a good client sends them: each with its
-    Idempotency-Key, retried with the same key on 503 (after its Retry-After), 502, 504, timeouts
+    Idempotency-Key, retried with the same key on 5xx (a 503 after its Retry-After), timeouts
     and connection errors, turning to the next instance; given up after `give_up` seconds.
     A share of them (`keyless`) is sent without a key, as a naive client does: retried only when
     an answer gives a key to retry with (a 503 with Idempotency-Key), otherwise left as answered."""
 
-    def __init__(self, system: System, give_up: float = 60.0, timeout: float = 5.0, keyless: float = 0.0) -> None:
+    def __init__(self, system: System, give_up: float = 60.0, timeout: float = 10.0, keyless: float = 0.0) -> None:
         self.urls = [p.url for p in system.processes.values() if p.service == "intake"]
         dossier = scenario_dossier()
         self.base = msgspec.to_builtins(dossier)
@@ -236,8 +236,8 @@ class Client:
                     s.dossier_id = response.json()["dossier_id"]
                     s.accepted_at = time.monotonic()
                     return
-                if code not in (502, 503, 504):
-                    return  # a refusal, or a 500 (by the contract: not recorded); not retried
+                if code not in (500, 502, 503, 504) or (code == 500 and s.key is None):
+                    return  # a refusal; or, without a key, a 500 (by the contract: not recorded)
                 if s.key is None:
                     if not answer.key:
                         return
