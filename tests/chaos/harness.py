@@ -36,7 +36,7 @@ from bench.payloads import scenario_dossier
 IN_WINDOW = datetime(2021, 4, 15, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 RECOVERY_BOUND = 15.0  # seconds: generous; the figure itself is printed and kept in results.json
 RESULTS = Path(__file__).with_name("results.json")
-NOT_RECORDED = "non enregistr"  # the words of a 503 that says the submission was not recorded
+UNKNOWN = "issue inconnue"  # the words of a 503 that says the outcome is unknown (code OUTCOME_UNKNOWN)
 
 
 # --- SMTP ---------------------------------------------------------------------------------
@@ -147,11 +147,14 @@ class Answer:
     detail: str  # the body's start, or the exception's name
     retry_after: str | None = None
     key: str | None = None  # the Idempotency-Key the answer gives back (intake assigns one if none was sent)
+    code: str | None = None  # a 503's code: NOT_RECORDED or OUTCOME_UNKNOWN
 
     @property
     def unknown(self) -> bool:
-        """No answer, or a 503 saying the outcome is unknown and giving the key to retry with."""
-        return self.status == 0 or (self.status == 503 and bool(self.key) and NOT_RECORDED not in self.detail)
+        """No answer, or a 503 saying the outcome is unknown (OUTCOME_UNKNOWN, « issue inconnue »)."""
+        return self.status == 0 or (
+            self.status == 503 and (self.code == "OUTCOME_UNKNOWN" or (self.code is None and UNKNOWN in self.detail))
+        )
 
 
 @dataclass
@@ -224,11 +227,16 @@ class Client:
                     return  # without a key, a naive client cannot know; it does not retry
             else:
                 code = response.status_code
+                try:
+                    said = response.json().get("code") if code >= 500 else None
+                except (ValueError, AttributeError):
+                    said = None
                 answer = Answer(
                     code,
                     response.text[:300],
                     response.headers.get("Retry-After"),
                     response.headers.get("Idempotency-Key"),
+                    said if isinstance(said, str) else None,
                 )
                 s.answers.append(answer)
                 self.statuses[str(code)] += 1
