@@ -1,6 +1,11 @@
 """What every service does at its HTTP edge, whatever the route: bounded headers, security
 headers and a request id on every response, and no unexplained 500 — an unexpected error is
-logged with its request id and answered without details; known faults get their 4xx."""
+logged with its request id and answered without details; known faults get their 4xx.
+
+An answer tells the truth: a failure of the bus during a request (not connected, no answer,
+timeout…) is a 503 with `Retry-After` (and the `Idempotency-Key` to retry with) that says
+whether nothing was recorded (no append was sent: `NOT_RECORDED`) or the outcome is unknown (an
+append was sent and its acknowledgement did not come back: `OUTCOME_UNKNOWN`)."""
 
 from __future__ import annotations
 
@@ -8,10 +13,14 @@ import logging
 import secrets
 from typing import Any
 
+import nats.errors
 from litestar import Request, Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from nats.js.errors import APIError, ServerError, ServiceUnavailableError
 
-from aap_platform.store import EventTooLarge, InvalidId
+from aap_platform.idempotency import HEADER as IDEMPOTENCY_KEY
+from aap_platform.idempotency import STATE as IDEMPOTENCY_KEY_STATE
+from aap_platform.store import ConcurrencyError, EventTooLarge, InvalidId, current_outcome, track_outcome
 
 log = logging.getLogger(__name__)
 MAX_HEADERS = 100
@@ -61,6 +70,7 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
             return
         given = next((v for k, v in headers if k == REQUEST_ID.encode()), b"")
         _request_id(scope, given)
+        track_outcome()  # what this request sends to the stream, for a truthful 503
         await app(scope, receive, send)
 
     return middleware
@@ -115,7 +125,69 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
                 exc.detail,
             )
         return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None) or {})
+    if is_bus_failure(exc):
+        return bus_unavailable(request, exc)
     log.error("request %s %s %s failed (500)", request_id(request), request.method, request.url.path, exc_info=exc)
     return Response(
         {"status_code": 500, "detail": "erreur interne", "request_id": request_id(request)}, status_code=500
     )
+
+
+RETRY_AFTER_SECONDS = 2
+NOT_RECORDED = "NOT_RECORDED"
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+
+
+def is_bus_failure(exc: BaseException) -> bool:
+    """A failure of the bus, not of the request: the connection is down or closing, a request
+    got no answer in time (a read, an append, a view waited for), JetStream unavailable, or too
+    much contention to decide. Other JetStream API errors are bugs (500)."""
+    if isinstance(exc, APIError):
+        return isinstance(exc, ServiceUnavailableError | ServerError)
+    return isinstance(exc, nats.errors.Error | TimeoutError | ConnectionError | ConcurrencyError)
+
+
+def _what_failed(exc: BaseException) -> str:
+    if isinstance(exc, ConcurrencyError):
+        return "trop de modifications simultanées"
+    if isinstance(exc, nats.errors.Error | ConnectionError):
+        return "bus de messages indisponible"
+    return "délai dépassé (bus de messages lent ou vue en retard)"
+
+
+def bus_unavailable(request: Request, exc: Exception, detail: str | None = None) -> Response:
+    """503 with `Retry-After`: nothing recorded, or an unknown outcome when an append was sent
+    during the request; the `Idempotency-Key` to retry with when the command has one. Logged
+    with its cause and the request id."""
+    outcome = current_outcome()
+    unknown = outcome is not None and outcome.sent
+    key = request.scope.get("state", {}).get(IDEMPOTENCY_KEY_STATE)
+    if unknown:
+        code = OUTCOME_UNKNOWN
+        message = (
+            "issue inconnue : réessayez avec la même clé" if key else "issue inconnue : vérifiez avant de réessayer"
+        )
+    else:
+        code = NOT_RECORDED
+        message = "non enregistré : réessayez"
+    text = _what_failed(exc) if detail is None else detail
+    log.error(
+        "request %s %s %s: 503 %s (%s: %r)",
+        request_id(request),
+        request.method,
+        request.url.path,
+        code,
+        type(exc).__name__,
+        exc,
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    body: dict[str, Any] = {
+        "status_code": 503,
+        "code": code,
+        "detail": f"{text} ; {message}",
+        "request_id": request_id(request),
+    }
+    if key:
+        headers[IDEMPOTENCY_KEY] = key
+        body["idempotency_key"] = key
+    return Response(body, status_code=503, headers=headers)

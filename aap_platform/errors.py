@@ -3,12 +3,16 @@ with the body `{"code", "message"}`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from aap_contract.refusal import Refusal
+from aap_platform.edge import bus_unavailable, request_id
+
+log = logging.getLogger(__name__)
 
 
 def refusal_status(exc: Refusal) -> int:
@@ -48,7 +52,7 @@ def _french_extra(extra: Any) -> Any:
     return out
 
 
-def http_error_handler(_: Request, exc: HTTPException) -> Response:
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
     detail = exc.detail
     if detail.startswith("Validation failed for "):
         extra = exc.extra if isinstance(exc.extra, list) else []
@@ -56,6 +60,12 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
         detail = "paramètres invalides" + (f" : {', '.join(keys)}" if keys else "")
     else:
         detail = _FRENCH_DETAILS.get(detail, detail)
+    if exc.status_code == 503:  # a service that cannot answer now (a view behind the log…)
+        return bus_unavailable(request, exc, detail)
+    if exc.status_code >= 500:
+        log.error(
+            "request %s %s %s: %s %s", request_id(request), request.method, request.url.path, exc.status_code, detail
+        )
     body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail}
     if exc.extra:
         body["extra"] = _french_extra(exc.extra)

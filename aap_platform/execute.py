@@ -27,6 +27,7 @@ async def execute(
     on_load: Callable[[Loaded], Awaitable[None]] | None = None,
     on_append: Callable[[int], None] | None = None,
     fresh: bool = False,
+    replays: bool = False,
 ) -> Event | None:
     """Load, decide, append; on a concurrency conflict, decide again on the fresh state.
     `decide` raises a refusal or returns the one event to record (None: nothing to do);
@@ -35,7 +36,11 @@ async def execute(
     `fresh`: the aggregate is almost surely new (a new id, a first submission), so the first
     decision is made on the empty aggregate without reading it — one round trip fewer. The
     append names version 0, so the server still checks the guess; a decision that would record
-    nothing on the guess is taken again on what is really stored."""
+    nothing on the guess is taken again on what is really stored.
+
+    `replays`: the event id is an idempotency key's; found already stored (a concurrent request
+    with the same key won), the command is decided again on what is stored, so that `decide`
+    sees the first request's event and answers it as a replay (or refuses another body)."""
     guess = fresh
     for _ in range(attempts):
         if guess:
@@ -59,7 +64,7 @@ async def execute(
         data = await privacy.seal(store, data)  # personal fields encrypted with their subject's key
         event = loaded.next(data, actor=actor, at=now(), causation=causation, event_id=event_id)
         try:
-            seq = await store.append(event, loaded.version)
+            seq = await store.append(event, loaded.version, found_is_conflict=replays)
             if on_append is not None:
                 on_append(seq)
             return event

@@ -192,6 +192,7 @@ async def connect_as(url: str, credentials: Credentials | None, **options):
         options["tls"] = tls_context(Path(ca))
     options.setdefault("connect_timeout", 5)
     options.setdefault("max_reconnect_attempts", 3)
+    options.setdefault("pending_size", 0)  # no publish from a reconnect buffer after its caller gave up
     return await nats.connect(servers, **connect_options(credentials), **options)
 
 

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar.openapi.spec import Components, OpenAPIMediaType, OpenAPIResponse, Operation, RequestBody, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
 
 from aap_contract.checks import checked_type
 
@@ -54,6 +65,50 @@ _FIELD_ERRORS = {
         },
     },
 }
+
+
+# A 503 (aap_platform.edge.bus_unavailable): the bus failed during the request.
+_UNAVAILABLE = {
+    "type": "object",
+    "required": ["status_code", "code", "detail", "request_id"],
+    "properties": {
+        "status_code": {"type": "integer", "enum": [503]},
+        "code": {
+            "type": "string",
+            "enum": ["NOT_RECORDED", "OUTCOME_UNKNOWN"],
+            "description": "NOT_RECORDED: nothing was recorded, retry. OUTCOME_UNKNOWN: the command was "
+            "sent and its acknowledgement lost: retry with the same Idempotency-Key (a keyed command is "
+            "recorded once) or check before retrying.",
+        },
+        "detail": {"type": "string"},
+        "request_id": {"type": "string"},
+        "idempotency_key": {"type": "string", "description": "the key to retry with (commands that take one)"},
+    },
+}
+_KEY = Schema(type=OpenAPIType.STRING, min_length=1, max_length=200)
+_RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER), description="seconds to wait before retrying", required=True
+)
+
+
+def _key_header(assigned: bool) -> OpenAPIHeader:
+    text = (
+        "the key of the command (assigned by the server when the request had none)"
+        if assigned
+        else ("the request's key, when it had one")
+    )
+    return OpenAPIHeader(schema=_KEY, description=text)
+
+
+def _key_parameter(assigned: bool) -> Parameter:
+    text = (
+        "Names the command: a retry with the same key (and the same body) is recorded once and answered "
+        "as the first time, with `Idempotent-Replayed: true`; the same key with another body is refused "
+        "(422). The key is the caller's own (two callers may use the same key)."
+    )
+    if assigned:
+        text += " Without one, the server assigns one and returns it in the `Idempotency-Key` response header."
+    return Parameter(name="Idempotency-Key", param_in="header", required=False, schema=_KEY, description=text)
 
 
 def _refusal(codes: tuple[str, ...]) -> dict:
@@ -104,13 +159,28 @@ def documented(
     not_found: tuple[str, ...] | None = None,
     public: bool = False,
     statuses: dict[int, str] | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments of a route decorator: its operation completed with the body, the
     statuses (401/403 unless public; 404 with `not_found` codes; 409 with `refusals`; 413, 415,
-    422 when it reads a body; 431 and 503 always) and the bearer scheme."""
+    422 when it reads a body; 431 and 503 always) and the bearer scheme.
+
+    `idempotency_key`: the command takes an `Idempotency-Key` header, "optional" (none: no
+    replay) or "assigned" (none: the server assigns one and returns it)."""
+    keyed = idempotency_key is not None
+    assigned = idempotency_key == "assigned"
+    unavailable_headers: dict[str, Any] = {"Retry-After": _RETRY_AFTER}
+    if keyed:
+        unavailable_headers["Idempotency-Key"] = _key_header(assigned)
     extra: dict[str, OpenAPIResponse] = {
         "431": _response("headers too many or too large", _ERROR),
-        "503": _response("the bus or the call's stream is unavailable", _ERROR),
+        "503": OpenAPIResponse(
+            description="the bus or the call's stream is unavailable: NOT_RECORDED (nothing recorded) or "
+            "OUTCOME_UNKNOWN (sent, acknowledgement lost"
+            + ("; retry with the same Idempotency-Key)" if keyed else ")"),
+            content={"application/json": OpenAPIMediaType(schema=_UNAVAILABLE)},  # type: ignore[arg-type]
+            headers=unavailable_headers,
+        ),
     }
     if not public:
         extra["401"] = _response("no token, or a bad or expired one", _ERROR)
@@ -123,7 +193,11 @@ def documented(
         extra["409"] = _response("refused by the rules: " + ", ".join(refusals), _refusal(refusals))
     if body is not None:
         extra["413"] = _response("body too large", _ERROR)
-        extra["422"] = _response("malformed input: every faulty field named", _FIELD_ERRORS)
+        extra["422"] = _response(
+            "malformed input: every faulty field named"
+            + ("; or the Idempotency-Key already used with another body" if keyed else ""),
+            _FIELD_ERRORS,
+        )
         if body_media != "application/json":
             extra["415"] = _response(f"the body must be {body_media}", _ERROR)
     for code, text in (statuses or {}).items():
@@ -141,5 +215,17 @@ def documented(
             if request_body is not None:
                 self.request_body = request_body
             self.security = None if public else [{BEARER: []}]
+            if keyed:
+                self.parameters = [*(self.parameters or []), _key_parameter(assigned)]
+                for status, response in self.responses.items():
+                    if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                        response.headers = {
+                            **(response.headers or {}),
+                            "Idempotency-Key": _key_header(assigned),
+                            "Idempotent-Replayed": OpenAPIHeader(
+                                schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+                                description="present: the first answer to this key (nothing new recorded)",
+                            ),
+                        }
 
     return {"operation_class": Documented}

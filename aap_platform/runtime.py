@@ -80,8 +80,16 @@ class Runtime:
         if creds is not None:
             security = NatsUserPassword(creds.user, creds.password, ssl_context=ssl_context)
             secured = {"security": security, "inbox_prefix": creds.inbox_prefix}
+        # pending_size=0: no reconnect buffer. A publish while disconnected fails at once
+        # (OutboundBufferLimitError: answered 503 "not recorded") instead of being kept and sent
+        # on reconnect, after its request was answered.
         self.broker = NatsBroker(
-            servers, max_reconnect_attempts=-1, apply_types=False, log_level=logging.DEBUG, **secured
+            servers,
+            max_reconnect_attempts=-1,
+            pending_size=0,
+            apply_types=False,
+            log_level=logging.DEBUG,
+            **secured,
         )
         keys = self.settings.keys_dir
         ring = keys / KEYRING

@@ -9,10 +9,12 @@ One command appends one event, so an append is atomic by construction. The event
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 import msgspec
+from nats import errors as nats_errors
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
@@ -38,6 +40,42 @@ class EventTooLarge(Exception):
 
 class NotPublisher(Exception):
     """A service tried to append an event type it does not publish (or without a key)."""
+
+
+# A publish that raised one of these was never sent (nats-py checks before writing; with no
+# reconnect buffer, `pending_size=0`, nothing is kept to be sent later): nothing was recorded.
+NOT_SENT = (
+    nats_errors.OutboundBufferLimitError,
+    nats_errors.ConnectionClosedError,
+    nats_errors.ConnectionDrainingError,
+    nats_errors.ConnectionReconnectingError,
+    nats_errors.MaxPayloadError,
+)
+
+
+class Outcome:
+    """What one request did to the stream: `sent`, an append was sent (recorded, or perhaps
+    recorded: its acknowledgement may not have come back). A request that fails with nothing
+    sent recorded nothing; one that fails after has an unknown outcome."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self) -> None:
+        self.sent = False
+
+
+_OUTCOME: ContextVar[Outcome | None] = ContextVar("aap_outcome", default=None)
+
+
+def track_outcome() -> Outcome:
+    """Start tracking the current request's appends (the HTTP edge does, per request)."""
+    outcome = Outcome()
+    _OUTCOME.set(outcome)
+    return outcome
+
+
+def current_outcome() -> Outcome | None:
+    return _OUTCOME.get()
 
 
 REQUIRED_STREAM = {
@@ -174,9 +212,14 @@ class EventStore:
             problems.append(f"stream {self.stream}: its first event is #{info.state.first_seq}, not #1")
         return problems
 
-    async def append(self, event: Event, expected_version: int | None) -> int:
+    async def append(self, event: Event, expected_version: int | None, *, found_is_conflict: bool = False) -> int:
         """Append one event; `expected_version` is the version the decision was made on
-        (None: no check). Returns the event's stream sequence."""
+        (None: no check). Returns the event's stream sequence.
+
+        An event with this id already stored (a retry, or a concurrent request with the same
+        idempotency key) is not stored again; its sequence is returned — or, with
+        `found_is_conflict`, ConcurrencyError is raised, so that the command is decided again on
+        what is stored (and answered as a replay)."""
         subject = subject_for(self.call_id, event.aggregate_type, event.aggregate_id)
         payload = encode(event)
         if len(payload) + 2048 > self.max_payload:  # headers included
@@ -192,11 +235,12 @@ class EventStore:
             headers.update(signer.headers(subject, link))
         if expected_version is not None:
             headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_version)
+        outcome = _OUTCOME.get()
         try:
             ack = await self.js.publish(subject, payload, stream=self.stream, headers=headers)
             if self.service:
                 metrics.EVENTS_PUBLISHED.labels(self.service, event.type).inc()
-        except APIError as exc:
+        except APIError as exc:  # the server's answer: not stored
             if exc.err_code != WRONG_LAST_SEQUENCE:
                 raise
             # JetStream checks the expected sequence before its duplicate window: a retry of
@@ -205,7 +249,19 @@ class EventStore:
             if stored is None:
                 metrics.CONFLICTS.labels(self.service or "unknown").inc()
                 raise ConcurrencyError(f"{subject} moved past version {expected_version}") from None
+            if found_is_conflict:
+                raise ConcurrencyError(f"{subject}: event {event.event_id} already stored") from None
             return stored
+        except NOT_SENT:
+            raise
+        except BaseException:
+            if outcome is not None:  # sent, and no answer: perhaps stored
+                outcome.sent = True
+            raise
+        if outcome is not None:
+            outcome.sent = True
+        if ack.duplicate and found_is_conflict:
+            raise ConcurrencyError(f"{subject}: event {event.event_id} already stored")
         return ack.seq
 
     async def _find(self, event: Event, after: int) -> int | None:

@@ -36,6 +36,7 @@ async def connect(url: str, credentials: Credentials | None = None) -> Client:
         max_reconnect_attempts=2,
         reconnect_time_wait=0.5,
         allow_reconnect=False,
+        pending_size=0,  # nothing kept to be sent after a command gave up
         error_cb=quiet,
         **connect_options(credentials),
     )

@@ -125,6 +125,17 @@ def evolve(s: Envelope, event: Event[Any]) -> Envelope:
     return s
 
 
+def answers(command: Command, data: EventData) -> bool:
+    """Whether a recorded fact is the one this command records (a commitment retried with its
+    idempotency key is answered with it; another commitment under the same key is refused)."""
+    if isinstance(command, Commit):
+        return isinstance(data, CreditsCommitted) and (data.dossier_id, data.legal_reference) == (
+            command.dossier_id,
+            command.legal_reference,
+        )
+    return False
+
+
 def decide(command: Command, state: Envelope, context: Context) -> EventData | None:
     if isinstance(command, Reserve):
         return _reserve(command, state)

@@ -13,6 +13,7 @@ from functools import reduce
 from aap_contract.config import Budget
 from aap_contract.envelope import Event
 from aap_contract.events import BeneficiaryIdentified, CreditsCommitted, ReservationRefused
+from aap_platform import idempotency
 from aap_platform.execute import execute
 from aap_platform.ids import stable_id
 from aap_platform.projection import Projection
@@ -45,8 +46,17 @@ class BudgetHandlers:
         actor: str = ACTOR,
         causation: Event | None = None,
         event_id: str | None = None,
+        replayed: list[Event] | None = None,
     ) -> Event | None:
+        """`replayed`: the event id is an idempotency key's; found recorded, the event is put
+        there and nothing is decided (another command under the key: 422)."""
+
         def decide(loaded: Loaded):
+            if replayed is not None:
+                first = idempotency.prior(loaded, event_id, lambda e: domain.answers(command, e.data))
+                if first is not None:
+                    replayed.append(first)
+                    return None
             state = reduce(domain.evolve, loaded.events, domain.initial_state(self.budget))
             return domain.decide(command, state, context())
 
@@ -61,6 +71,7 @@ class BudgetHandlers:
             causation=causation,
             event_id=event_id,
             attempts=ATTEMPTS,
+            replays=replayed is not None,
         )
 
     async def reserve(self, selection: Event) -> Event | None:
@@ -88,9 +99,13 @@ class BudgetHandlers:
             )
         return answer
 
-    async def commit(self, dossier_id: str, legal_reference: str, actor: str) -> CreditsCommitted:
+    async def commit(
+        self, dossier_id: str, legal_reference: str, actor: str, key: str | None = None
+    ) -> tuple[CreditsCommitted, bool]:
         """Record a legal commitment, decided on views that include everything already in the
-        stream (the dossier may have been submitted a moment ago); read your write after."""
+        stream (the dossier may have been submitted a moment ago); read your write after. With
+        an idempotency key, a retry is answered with the commitment recorded the first time
+        (True: a replay)."""
         await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
 
         def context() -> domain.Context:
@@ -99,10 +114,27 @@ class BudgetHandlers:
                 self.runtime.now(), dossier_known=entry is not None, title=entry.title if entry else ""
             )
 
-        event = await self._run(domain.Commit(dossier_id, legal_reference), context, actor=actor)
-        assert event is not None and isinstance(event.data, CreditsCommitted)  # recorded, or refused
-        await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
-        return event.data
+        replayed: list[Event] = []
+        event = await self._run(
+            domain.Commit(dossier_id, legal_reference),
+            context,
+            actor=actor,
+            event_id=idempotency.event_id("commitment", actor, key) if key is not None else None,
+            replayed=replayed if key is not None else None,
+        )
+        if event is None:
+            assert isinstance(replayed[-1].data, CreditsCommitted)
+            return replayed[-1].data, True
+        assert isinstance(event.data, CreditsCommitted)  # recorded, or refused
+        await self._caught_up()
+        return event.data, False
+
+    async def _caught_up(self) -> None:
+        """Read your write; recorded all the same if the view is late (it shows it later)."""
+        try:
+            await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
+        except Exception as exc:  # noqa: BLE001 — the answer is that it is recorded
+            log.warning("recorded, not yet in the budget's view: %r", exc)
 
     async def identify(self, command: domain.Identify, actor: str) -> BeneficiaryIdentified:
         """Complete a committed grant's beneficiary (SIRET or RNA), decided on a caught-up view."""
@@ -119,7 +151,7 @@ class BudgetHandlers:
 
         event = await self._run(command, context, actor=actor)
         assert event is not None and isinstance(event.data, BeneficiaryIdentified)  # recorded, or refused
-        await self.view.wait_for(await self.runtime.store.last_sequence(), timeout=CATCH_UP_SECONDS)
+        await self._caught_up()
         return event.data
 
     async def lapse(self, now: datetime) -> None:

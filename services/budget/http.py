@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Request, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 
 from aap_contract.conformity import ID_PATTERN
 from aap_contract.dossier import siren_is_valid, siret_is_valid
+from aap_platform import idempotency
 from aap_platform.auth import principal, require
 from aap_platform.openapi import documented
 from aap_platform.validation import FieldErrors, parse
@@ -100,13 +101,20 @@ async def reservations(request: Request) -> dict:
     guards=[COMMIT],
     status_code=201,
     summary="Enregistrer un engagement juridique",
-    **documented(body=CommitmentIn, refusals=("COMMITMENT_DEADLINE", "NOT_SELECTED"), not_found=("UNKNOWN_DOSSIER",)),
+    **documented(
+        body=CommitmentIn,
+        refusals=("COMMITMENT_DEADLINE", "NOT_SELECTED"),
+        not_found=("UNKNOWN_DOSSIER",),
+        idempotency_key="optional",
+    ),
 )
-async def commit(request: Request) -> CommitmentOut:
+async def commit(request: Request) -> Response:
     body = parse(await request.body(), CommitmentIn, extra=_blank_fields)
     dossier_id, reference = body.dossier_id.strip(), body.legal_reference.strip()
-    done = await _handlers(request).commit(dossier_id, reference, principal(request).subject)
-    return CommitmentOut(dossier_id=dossier_id, committed_cents=done.amount_cents, legal_reference=reference)
+    key, _ = idempotency.key(request)
+    done, replayed = await _handlers(request).commit(dossier_id, reference, principal(request).subject, key)
+    out = CommitmentOut(dossier_id=dossier_id, committed_cents=done.amount_cents, legal_reference=reference)
+    return Response(msgspec.to_builtins(out), status_code=201, headers=idempotency.replayed_headers(key, replayed))
 
 
 @put(

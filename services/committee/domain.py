@@ -91,6 +91,30 @@ def evolve(state: SessionState, event: Event[Any]) -> SessionState:
     return state
 
 
+def answers(command: Command, data: EventData) -> bool:
+    """Whether a recorded fact is the one this command records (a command retried with its
+    idempotency key is answered with it; another command under the same key is refused)."""
+    if isinstance(command, Decide):
+        kinds = {"select": ProjectSelected, "reject": ProjectRejected, "defer": ProjectDeferred}
+        if not isinstance(data, kinds[command.decision]):
+            return False
+        if (data.session, data.dossier_id) != (command.session, command.dossier_id):
+            return False
+        if isinstance(data, ProjectSelected):
+            return data.granted_cents == (command.granted_cents or 0)
+        if isinstance(data, ProjectRejected):
+            return data.motivation == (command.motivation or "")
+        return True
+    if isinstance(command, RecordReview):
+        return isinstance(data, ReviewRecorded) and (data.session, data.dossier_id, data.member_id, data.scores) == (
+            command.session,
+            command.dossier_id,
+            command.member_id,
+            command.scores,
+        )
+    return isinstance(data, SessionClosed) and data.session == command.session
+
+
 def decide(command: Command, state: SessionState, facts: Facts) -> EventData:
     if isinstance(command, RecordReview):
         _dossier_checks(state, command.dossier_id, facts)

@@ -12,6 +12,7 @@ from litestar.exceptions import ServiceUnavailableException
 from aap_contract.envelope import Event
 from aap_contract.events import DraftLine, LineOutcome, Scores
 from aap_contract.refusal import Refusal
+from aap_platform import idempotency
 from aap_platform.execute import execute
 from aap_platform.ids import new_id
 from aap_platform.projection import Projection
@@ -44,14 +45,17 @@ class CommitteeHandlers:
         if self.runtime.call.session(number) is None:
             raise UnknownSession(number)
 
-    async def review(self, session: int, dossier_id: str, member_id: str, scores: Scores, actor: str) -> Event:
-        return await self._run(domain.RecordReview(session, dossier_id, member_id, scores), actor)
+    async def review(
+        self, session: int, dossier_id: str, member_id: str, scores: Scores, actor: str, key: str | None = None
+    ) -> tuple[Event, bool]:
+        return await self._run(domain.RecordReview(session, dossier_id, member_id, scores), actor, key)
 
-    async def decide(self, command: domain.Decide, actor: str) -> Event:
-        return await self._run(command, actor)
+    async def decide(self, command: domain.Decide, actor: str, key: str | None = None) -> tuple[Event, bool]:
+        """The decision recorded, and whether it was recorded before under the same key."""
+        return await self._run(command, actor, key)
 
-    async def close(self, session: int, actor: str) -> Event:
-        return await self._run(domain.CloseSession(session), actor)
+    async def close(self, session: int, actor: str, key: str | None = None) -> tuple[Event, bool]:
+        return await self._run(domain.CloseSession(session), actor, key)
 
     # --- programmation drafts ---------------------------------------------------------------
 
@@ -89,7 +93,7 @@ class CommitteeHandlers:
         outcomes = []
         for dossier_id, granted in list(draft.lines.items()):
             try:
-                await self.decide(domain.Decide(session, dossier_id, "select", granted_cents=granted), actor)
+                await self._run(domain.Decide(session, dossier_id, "select", granted_cents=granted), actor)
                 outcomes.append(LineOutcome(dossier_id, granted))
             except Refusal as refusal:
                 outcomes.append(LineOutcome(dossier_id, granted, refusal.code, refusal.message))
@@ -126,12 +130,20 @@ class CommitteeHandlers:
         try:
             await self.projection.wait_for(await self.runtime.store.last_sequence(), timeout=SYNC_TIMEOUT)
         except TimeoutError:
-            raise ServiceUnavailableException("vue du comité en retard sur le journal ; réessayez") from None
+            raise ServiceUnavailableException("vue du comité en retard sur le journal") from None
 
-    async def _run(self, command: domain.Command, actor: str) -> Event:
+    async def _run(self, command: domain.Command, actor: str, key: str | None = None) -> tuple[Event, bool]:
+        """Record the command's event, or, retried with its idempotency key, answer with the
+        event recorded the first time (True: a replay; another command under the key: 422)."""
         self.check_session(command.session)
+        event_id = idempotency.event_id("committee", actor, key) if key is not None else None
+        replayed: list[Event] = []
 
         def decide(loaded: Loaded):
+            first = idempotency.prior(loaded, event_id, lambda e: domain.answers(command, e.data))
+            if first is not None:
+                replayed.append(first)
+                return None
             state = reduce(domain.evolve, loaded.events, domain.initial_state(command.session))
             return domain.decide(command, state, self.view.facts(self.runtime.now()))
 
@@ -143,6 +155,9 @@ class CommitteeHandlers:
             actor=actor,
             now=self.runtime.now,
             on_load=self._sync,
+            event_id=event_id,
+            replays=event_id is not None,
         )
-        assert event is not None  # the decider records an event or refuses
-        return event
+        if event is None:
+            return replayed[-1], True
+        return event, False

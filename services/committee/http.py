@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 import msgspec
-from litestar import Request, delete, get, post, put
+from litestar import Request, Response, delete, get, post, put
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 
 from aap_contract.envelope import Event
 from aap_contract.events import DraftLine, Scores
 from aap_contract.refusal import Refusal
+from aap_platform import idempotency
 from aap_platform.auth import principal, require
 from aap_platform.openapi import documented
 from aap_platform.validation import parse
@@ -56,6 +57,11 @@ def _recorded(event: Event) -> dict:
     return {"event_id": event.event_id, "type": event.type, **data}
 
 
+def _answer(body: dict, key: str | None, replayed: bool) -> Response:
+    """A recorded command's answer (201), with its idempotency key and whether it is a replay."""
+    return Response(body, status_code=201, headers=idempotency.replayed_headers(key, replayed))
+
+
 @get("/sessions", guards=[READ], **documented())
 async def list_sessions(request: Request) -> dict:
     c = _committee(request)
@@ -86,9 +92,9 @@ async def get_ranking(request: Request, n: FromPath[int]) -> dict:
     "/sessions/{n:int}/reviews",
     guards=[REVIEW],
     status_code=201,
-    **documented(body=ReviewBody, refusals=REFUSALS, not_found=NOT_FOUND),
+    **documented(body=ReviewBody, refusals=REFUSALS, not_found=NOT_FOUND, idempotency_key="optional"),
 )
-async def post_review(request: Request, n: FromPath[int]) -> dict:
+async def post_review(request: Request, n: FromPath[int]) -> Response:
     c = _committee(request)
     c.check_session(n)
     body = parse(await request.body(), ReviewBody, extra=review_errors(c.runtime.call))
@@ -97,28 +103,38 @@ async def post_review(request: Request, n: FromPath[int]) -> dict:
         raise PermissionDeniedException("un membre du comité ne peut noter qu'en son propre nom")
     s = body.scores
     scores = Scores(s.diagnosis, s.co_construction, s.roadmap, s.free_software)
-    return _recorded(await c.review(n, body.dossier_id, body.member_id, scores, who.subject))
+    key, _ = idempotency.key(request)
+    event, replayed = await c.review(n, body.dossier_id, body.member_id, scores, who.subject, key)
+    return _answer(_recorded(event), key, replayed)
 
 
 @post(
     "/sessions/{n:int}/decisions",
     guards=[DECIDE],
     status_code=201,
-    **documented(body=DecisionBody, refusals=REFUSALS, not_found=NOT_FOUND),
+    **documented(body=DecisionBody, refusals=REFUSALS, not_found=NOT_FOUND, idempotency_key="optional"),
 )
-async def post_decision(request: Request, n: FromPath[int]) -> dict:
+async def post_decision(request: Request, n: FromPath[int]) -> Response:
     c = _committee(request)
     c.check_session(n)
     body = parse(await request.body(), DecisionBody, extra=decision_errors)
     command = Decide(n, body.dossier_id, body.decision, body.granted_cents, body.motivation)
-    event = await c.decide(command, principal(request).subject)
-    return {**_recorded(event), "decision": body.decision}
+    key, _ = idempotency.key(request)
+    event, replayed = await c.decide(command, principal(request).subject, key)
+    return _answer({**_recorded(event), "decision": body.decision}, key, replayed)
 
 
-@post("/sessions/{n:int}/close", guards=[DECIDE], status_code=201, **documented(refusals=REFUSALS, not_found=NOT_FOUND))
-async def post_close(request: Request, n: FromPath[int]) -> dict:
+@post(
+    "/sessions/{n:int}/close",
+    guards=[DECIDE],
+    status_code=201,
+    **documented(refusals=REFUSALS, not_found=NOT_FOUND, idempotency_key="optional"),
+)
+async def post_close(request: Request, n: FromPath[int]) -> Response:
     c = _committee(request)
-    return _recorded(await c.close(n, principal(request).subject))
+    key, _ = idempotency.key(request)
+    event, replayed = await c.close(n, principal(request).subject, key)
+    return _answer(_recorded(event), key, replayed)
 
 
 # --- programmation drafts ---------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Intake's commands, one method each: decide on the dossier aggregate and record the one event
 (the only module of the service that runs commands). A recorded event is in the view when the
-method returns: read your write."""
+method returns: read your write (a view later than READ_YOUR_WRITE_SECONDS is logged, and the
+answer is still that it is recorded: it is)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -11,16 +13,17 @@ from functools import reduce
 from aap_contract.dossier import Dossier
 from aap_contract.envelope import Event
 from aap_contract.events import DossierSubmitted
-from aap_platform import privacy
+from aap_platform import idempotency, privacy
 from aap_platform.auth import Principal
 from aap_platform.execute import execute
-from aap_platform.ids import new_id, stable_id
+from aap_platform.ids import stable_id
 from aap_platform.projection import Projection
 from aap_platform.runtime import Runtime
 from aap_platform.store import Loaded
 from services.intake import documents, domain
 from services.intake.view import IntakeView
 
+log = logging.getLogger(__name__)
 AGGREGATE = "dossier"
 READ_YOUR_WRITE_SECONDS = 10.0
 
@@ -42,7 +45,13 @@ class IntakeHandlers:
     documents: documents.DocumentStore | None = None
 
     async def _run(
-        self, command: domain.Command, who: Principal, event_id: str | None = None, at: datetime | None = None
+        self,
+        command: domain.Command,
+        who: Principal,
+        event_id: str | None = None,
+        at: datetime | None = None,
+        *,
+        fresh: bool = False,
     ) -> tuple[Event | None, domain.DossierState]:
         # `at`: the instant to decide at — an import's, on the platform the applicant used
         context = domain.Context(at or self.runtime.now(), self.runtime.call)
@@ -62,22 +71,35 @@ class IntakeHandlers:
             now=lambda: context.now,
             event_id=event_id,
             on_append=recorded.append,
-            fresh=isinstance(command, domain.SubmitDossier) and event_id is None,
-        )  # a new id
+            fresh=fresh,
+            replays=event_id is not None,
+        )
         if event is not None:
-            await self.view.wait_for(recorded[-1], timeout=READ_YOUR_WRITE_SECONDS)
+            try:
+                await self.view.wait_for(recorded[-1], timeout=READ_YOUR_WRITE_SECONDS)
+            except TimeoutError:  # recorded all the same: say so (the view shows it later)
+                log.warning("%s recorded at #%d, not yet in the view", event.type, recorded[-1])
         return event, states[-1]
 
-    async def submit(self, dossier: Dossier, who: Principal, key: str | None) -> tuple[DossierSubmitted, bool]:
+    async def submit(
+        self, dossier: Dossier, who: Principal, key: str, *, assigned: bool = False
+    ) -> tuple[DossierSubmitted, bool]:
         """The submission recorded, and whether it was recorded before (a retry with the same
-        idempotency key: the key names the submission, even after a restart)."""
-        dossier_id = stable_id("dossier", who.subject, key) if key else new_id()
-        event_id = stable_id("dossier-submitted", who.subject, key) if key else None
-        event, state = await self._run(domain.SubmitDossier(dossier_id, dossier), who, event_id)
+        idempotency key: the key names the submission, even after a restart). The same key with
+        another dossier is refused (`KeyReused`), nothing recorded. `assigned`: the server made
+        the key up just now, so the dossier is surely new (decided without reading it first)."""
+        dossier_id = stable_id("dossier", who.subject, key)
+        event_id = idempotency.event_id("dossier-submitted", who.subject, key)
+        event, state = await self._run(domain.SubmitDossier(dossier_id, dossier), who, event_id, fresh=assigned)
         if event is not None:
             assert isinstance(event.data, DossierSubmitted)
             return event.data, False
         assert state.submission is not None
+        # the log holds the contacts sealed (deterministic per person): seal to compare
+        sealed = await privacy.seal(self.runtime.store, DossierSubmitted(dossier_id, dossier, 0))
+        assert isinstance(sealed, DossierSubmitted)
+        if sealed.dossier != state.submission.dossier:
+            raise idempotency.KeyReused()
         return state.submission, True
 
     async def amend(self, dossier_id: str, dossier: Dossier, who: Principal) -> Event:

@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 from aap_contract.conformity import valid_id
 from aap_contract.dossier import Dossier
 from aap_contract.refusal import Refusal
-from aap_platform import privacy
+from aap_platform import idempotency, privacy
 from aap_platform.auth import ROLES, Principal, principal, require
 from aap_platform.openapi import documented
 from services.intake import documents
@@ -47,9 +47,6 @@ def _imported_id(dossier_id: str) -> str:
     return dossier_id
 
 
-MAX_KEY = 200
-
-
 def _handlers(request: Request) -> IntakeHandlers:
     return request.app.state.handlers
 
@@ -71,22 +68,17 @@ def _must_act_for(who: Principal, sirens: list[str]) -> None:
     "/dossiers",
     guards=[require(*WRITERS)],
     summary="Déposer un dossier",
-    **documented(body=Dossier, refusals=("WINDOW",)),
+    **documented(body=Dossier, refusals=("WINDOW",), idempotency_key="assigned"),
 )
 async def submit(request: Request) -> Response:
     intake = _handlers(request)
     dossier = parse_dossier(await request.body(), intake.runtime.call)
     who = principal(request)
     _must_act_for(who, dossier.sirens)
-    key = request.headers.get("idempotency-key")
-    if key is not None and not 0 < len(key) <= MAX_KEY:
-        raise ValidationException(
-            "en-tête Idempotency-Key invalide",
-            status_code=422,
-            extra=[{"field": "Idempotency-Key", "message": f"1 à {MAX_KEY} caractères"}],
-        )
-    first, replayed = await intake.submit(dossier, who, key)
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    key, assigned = idempotency.key(request, assign=True)
+    assert key is not None
+    first, replayed = await intake.submit(dossier, who, key, assigned=assigned)
+    headers = idempotency.replayed_headers(key, replayed)
     return Response(
         {"dossier_id": first.dossier_id, "session": first.session, "status": "submitted"},
         status_code=201,

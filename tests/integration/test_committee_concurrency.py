@@ -54,7 +54,7 @@ async def test_two_decisions_on_one_dossier_exactly_one_recorded(store):
     recorded = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Refusal)]
     assert len(recorded) == 1 and [r.code for r in refused] == ["ALREADY_DECIDED"]
-    assert [e.event_id for e in (await store.load("session", "1")).events] == [recorded[0].event_id]
+    assert [e.event_id for e in (await store.load("session", "1")).events] == [recorded[0][0].event_id]
 
 
 async def test_concurrent_selections_never_exceed_the_committees_view_of_the_envelope(store):
