@@ -284,6 +284,17 @@ async def stream_state(system: System) -> dict:
         await nc.close()
 
 
+async def replicas(system: System) -> dict[str, int]:
+    """Every stream of the server (the call's, its KV buckets and object stores) and its replicas."""
+    nc = await connect_as(system.nats_url, find_credentials(system.data_dir, "auditor"))
+    try:
+        js = nc.jetstream()
+        names = json.loads((await nc.request("$JS.API.STREAM.NAMES", b"{}", timeout=5)).data)["streams"] or []
+        return {name: (await js.stream_info(name)).config.num_replicas or 1 for name in sorted(names)}
+    finally:
+        await nc.close()
+
+
 @dataclass
 class Recorded:
     """The call's stream, message by message: (subject, type, payload, stored at: server time)."""
