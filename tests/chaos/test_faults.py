@@ -327,3 +327,40 @@ async def test_smtp_down_then_back(tmp_path, instances):
     finally:
         smtp.stop()
         await system.stop()
+
+
+async def test_a_stream_with_fewer_replicas_than_configured_is_not_kept_silently(tmp_path):
+    """The call's streams created with one replica on a three-node cluster, then the services
+    started again configured for three (AAP_NATS_REPLICAS=3): each stream is scaled up, or each
+    service refuses (exits, or stays not ready) and says why in its log (issue 13, 5) — none runs
+    as ready on a stream that one node's loss makes unwritable."""
+    system = await started(tmp_path / "data", nats_nodes=3, env={"AAP_NATS_REPLICAS": "1"})
+    verdict = Verdict("streams created R1, services configured R3")
+    try:
+        verdict.figures["replicas_before"] = await replicas(system)
+        system.env["AAP_NATS_REPLICAS"] = "3"
+        for name in SERVICES:
+            system.restart(name)
+
+        def says_why(name: str) -> bool:
+            text = system.processes[name].log_path.read_text(errors="replace").lower()
+            return "replica" in text or "réplique" in text
+
+        async def each_decided() -> bool:
+            states = await ready_states(system, list(SERVICES))
+            return all((st or {}).get("ready") or says_why(n) for n, st in states.items())
+
+        try:
+            await until(each_decided, 60, "each service ready or saying why not", poll=0.2)
+        except AssertionError as exc:
+            verdict.problems.append(str(exc))
+        states = await ready_states(system, list(SERVICES))
+        ready = sorted(n for n, st in states.items() if (st or {}).get("ready"))
+        verdict.figures["replicas_after"] = after = await replicas(system)
+        verdict.figures["ready"] = ready
+        verdict.figures["refusing_with_a_reason"] = sorted(n for n in SERVICES if n not in ready and says_why(n))
+        scaled = all(n == 3 for n in after.values())
+        verdict.expect(scaled or not ready, f"ready on streams with fewer replicas than configured: {ready}, {after}")
+        verdict.done()
+    finally:
+        await system.stop()
