@@ -98,7 +98,7 @@ def setup(args: argparse.Namespace) -> int:
 
 async def _setup(url: str, call_id: str, data_dir: Path, replicas: int) -> int:
     from aap_platform.natsauth import connect_as, find_credentials
-    from aap_platform.provision import provision
+    from aap_platform.provision import provision, replica_problems
 
     try:
         nc = await connect_as(url, find_credentials(data_dir, "admin"), connect_timeout=5, max_reconnect_attempts=2)
@@ -106,8 +106,14 @@ async def _setup(url: str, call_id: str, data_dir: Path, replicas: int) -> int:
         _err(f"aap setup: cannot reach NATS at {url} as admin: {exc}")
         return 1
     try:
-        store = await provision(nc.jetstream(), call_id, replicas)
+        store = await provision(
+            nc.jetstream(), call_id, replicas, on_change=lambda change: print(f"aap setup: {change}")
+        )
         problems = await store.stream_problems()
+        problems += await replica_problems(nc.jetstream(), call_id, replicas)
+    except Exception as exc:  # noqa: BLE001 — e.g. more replicas than the cluster has nodes
+        _err(f"aap setup : la mise en place des flux de l'appel {call_id} a échoué : {exc}")
+        return 1
     finally:
         await nc.close()
     for problem in problems:
@@ -180,10 +186,8 @@ def clock(args: argparse.Namespace) -> int:
 
 
 async def _clock(url: str, call_id: str, command: str, instant: datetime | None, data_dir: Path) -> int:
-    from nats.js.errors import KeyNotFoundError
-
     from aap.scenario.sync import connect
-    from aap_platform.clock import REAL, clock_bucket, set_clock
+    from aap_platform.clock import bucket_name
     from aap_platform.natsauth import find_credentials
 
     try:
@@ -192,23 +196,35 @@ async def _clock(url: str, call_id: str, command: str, instant: datetime | None,
         _err(f"aap clock : NATS injoignable à {url} : lancez d'abord `aap up`, ou donnez --nats-url")
         return 3
     try:
-        js = nc.jetstream()
-        if command == "show":
-            try:
-                entry = await (await clock_bucket(js, call_id)).get("now")
-                value, revision = entry.value, entry.revision
-            except KeyNotFoundError:
-                value, revision = REAL, 0
-            shown = "real" if not value or value == REAL else value.decode()
-            print(json.dumps({"call": call_id, "clock": shown, "revision": revision}))
-        else:
-            revision = await set_clock(js, call_id, instant)
-            print(
-                json.dumps({"call": call_id, "clock": instant.isoformat() if instant else "real", "revision": revision})
-            )
-        return 0
+        return await asyncio.wait_for(_clock_do(nc.jetstream(), call_id, command, instant), 10)
+    except Exception as exc:  # noqa: BLE001 — the bucket missing, or its node lost: one line, no traceback
+        why = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        _err(
+            f"aap clock : le seau de l'horloge {bucket_name(call_id)} ne répond pas ({why}) ; "
+            "vérifiez que `aap setup` a été lancé et que les nœuds NATS qui le portent sont joignables"
+        )
+        return 3
     finally:
         await nc.close()
+
+
+async def _clock_do(js, call_id: str, command: str, instant: datetime | None) -> int:
+    from nats.js.errors import KeyNotFoundError
+
+    from aap_platform.clock import REAL, clock_bucket, set_clock
+
+    if command == "show":
+        try:
+            entry = await (await clock_bucket(js, call_id)).get("now")
+            value, revision = entry.value, entry.revision
+        except KeyNotFoundError:
+            value, revision = REAL, 0
+        shown = "real" if not value or value == REAL else value.decode()
+        print(json.dumps({"call": call_id, "clock": shown, "revision": revision}))
+    else:
+        revision = await set_clock(js, call_id, instant)
+        print(json.dumps({"call": call_id, "clock": instant.isoformat() if instant else "real", "revision": revision}))
+    return 0
 
 
 def scenario_run(args: argparse.Namespace) -> int:

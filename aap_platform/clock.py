@@ -1,7 +1,8 @@
 """The clock shared by every service: the real one, or a simulated instant.
 
 The simulated instant lives in a JetStream key-value bucket; `aap clock set` writes it and
-every service process watches it. Time-driven work registers a callback that runs whenever
+every service process watches it (and reads it every second: a watch stalls for seconds after a
+broker restart or a node loss, the read does not). Time-driven work registers a callback that runs whenever
 the clock moves (and every second on the real clock), so cut-offs and deadlines happen when
 the clock passes them, whichever clock it is.
 """
@@ -61,6 +62,7 @@ class Clock:
         self._ticks: list[Tick] = []
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
+        self._applying = asyncio.Lock()  # the watcher and the poll: each revision applied once
 
     def now(self) -> datetime:
         return self.simulated or datetime.now(UTC)
@@ -75,6 +77,11 @@ class Clock:
                     await tick(self.now())
                 except Exception:
                     log.exception("time-driven work failed; it will run again on the next tick")
+
+    async def _apply_newer(self, value: bytes | None, revision: int) -> None:
+        async with self._applying:
+            if revision > self.revision:
+                await self._apply(value, revision)
 
     async def _apply(self, value: bytes | None, revision: int) -> None:
         try:
@@ -96,12 +103,21 @@ class Clock:
         except KeyNotFoundError:
             await self._apply(None, 0)
         watcher = await kv.watch(KEY, include_history=False)
-        self._task = asyncio.create_task(self._loop(watcher))
+        self._task = asyncio.create_task(self._loop(watcher, kv))
 
-    async def _loop(self, watcher) -> None:
+    async def _poll(self, kv) -> None:
+        try:
+            entry = await asyncio.wait_for(kv.get(KEY), 1.0)
+        except Exception:  # noqa: BLE001 — missing key or bus away: the watcher or the next poll
+            return
+        await self._apply_newer(entry.value, entry.revision)
+
+    async def _loop(self, watcher, kv=None) -> None:
         async def real_ticks() -> None:
             while True:
                 await asyncio.sleep(1.0)
+                if kv is not None:
+                    await self._poll(kv)
                 if self.simulated is None:
                     await self._run_ticks()
 
@@ -110,7 +126,7 @@ class Clock:
             async for entry in watcher:
                 if entry is None or entry.revision <= self.revision:
                     continue
-                await self._apply(entry.value, entry.revision)
+                await self._apply_newer(entry.value, entry.revision)
         finally:
             ticker.cancel()
 

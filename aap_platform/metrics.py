@@ -19,3 +19,5 @@ STREAM_PROBLEMS = Gauge(
     "aap_stream_problems", "Differences between the call's streams and consumers and what AAP requires", ["service"]
 )
 SEALS = Counter("aap_seals", "Seals of the log appended", ["service"])
+BUS_CONNECTED = Gauge("aap_bus_connected", "1 while the service is connected to NATS", ["service"])
+READY = Gauge("aap_ready", "1 when the last /health/ready answered ready", ["service"])

@@ -129,6 +129,8 @@ def permissions(identity: str, calls: tuple[str, ...] = (DEFAULT_CALL,)) -> dict
     if identity in OBJECT_STORES:  # its bucket's chunks and metadata (objects are never replaced: no purge)
         allow += [f"$O.{_bucket(OBJECT_STORES[identity], c)}.>" for c in calls]
     allow += [f"$KV.{_bucket(prefix, c)}.>" for prefix in KV_WRITERS.get(identity, ()) for c in calls]
+    # its own lease (one key, its name) among the call's instances: `aap_platform.lease`
+    allow += [f"$KV.{_bucket('aap_leases', c)}.{identity}" for c in calls]
     return {"publish": {"allow": allow}, "subscribe": {"allow": [inbox]}}
 
 

@@ -3,10 +3,20 @@
 A handler that raises is redelivered with backoff (nak with delay); after `max_deliver`
 attempts the message is parked — copied to the call's parked stream, counted in a metric and
 logged — then terminated. Nothing is discarded silently; FastStream's own ack logic is off.
+
+A reactor that dies with a message in flight (process killed, connection lost) holds it only
+for `ack_wait` seconds (short: 5 s by default, AAP_ACK_WAIT_SECONDS); then the server delivers
+it again, to this instance or to another of the same queue group. A long handler says it is
+still working every `ack_wait / 2` (`in_progress`), so it is not redelivered meanwhile. The
+service sets its own durable consumer's configuration at start (its NATS identity may create
+and update that one consumer only, `aap_platform.natsauth`), so a consumer created with another
+`ack_wait` is brought to the configured one by the next start; `check_consumer` says if not.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -82,6 +92,65 @@ def durable_name(service: str) -> str:
     return f"{service}-reactor"
 
 
+DEFAULT_ACK_WAIT = 5.0
+
+
+async def check_consumer(store: EventStore, service: str, ack_wait: float) -> list[str]:
+    """How the service's durable consumer differs from what its reactor needs (raises
+    NotFoundError when it is missing)."""
+    info = await store.js.consumer_info(store.stream, durable_name(service))
+    problems = []
+    if info.config.ack_wait is not None and abs(info.config.ack_wait - ack_wait) > 0.01:
+        problems.append(
+            f"consumer {durable_name(service)} has ack_wait={info.config.ack_wait:g}s, not {ack_wait:g}s "
+            "(restart the service to update it)"
+        )
+    return problems
+
+
+async def update_consumer(store: EventStore, service: str, ack_wait: float) -> bool:
+    """Bring the service's existing durable consumer to `ack_wait` (True if it was changed; a
+    missing consumer is created by the reactor's subscription itself). Through the legacy
+    durable-create request, the one the service's identity may send for its own consumer."""
+    try:
+        info = await store.js.consumer_info(store.stream, durable_name(service))
+    except NotFoundError:
+        return False
+    if info.config.ack_wait is not None and abs(info.config.ack_wait - ack_wait) <= 0.01:
+        return False
+    await store.js.add_consumer(store.stream, info.config.evolve(name=None, ack_wait=ack_wait, metadata=None))
+    log.warning(
+        "%s: consumer %s updated: ack_wait %ss -> %ss", service, durable_name(service), info.config.ack_wait, ack_wait
+    )
+    return True
+
+
+class _StillWorking:
+    """Tells the server, every `every` seconds while a handler runs, that the message is still
+    being handled (`in_progress`). A timer, not a task per message: nothing runs for a quick handler."""
+
+    __slots__ = ("_handle", "_loop", "_sending", "every", "raw")
+
+    def __init__(self, raw, every: float) -> None:
+        self.raw, self.every = raw, every
+        self._loop = asyncio.get_running_loop()
+        self._sending: set[asyncio.Task] = set()
+        self._handle = self._loop.call_later(every, self._tick)
+
+    def _tick(self) -> None:
+        task = self._loop.create_task(self._send())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        self._handle = self._loop.call_later(self.every, self._tick)
+
+    async def _send(self) -> None:
+        with contextlib.suppress(Exception):  # a lost connection: the redelivery is the answer
+            await self.raw.in_progress()
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 def attach_reactor(
     broker: NatsBroker,
     store: EventStore,
@@ -90,6 +159,7 @@ def attach_reactor(
     *,
     max_deliver: int = 5,
     backoff: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 5.0),
+    ack_wait: float = DEFAULT_ACK_WAIT,
 ) -> None:
     """Subscribe the service's reaction with a durable consumer (see `Subscription`). A durable
     consumer that already exists keeps its filter: the handler still ignores what it does not
@@ -108,8 +178,12 @@ def attach_reactor(
         # Pushed, one in flight: the ack brings the next event (no fetch request per event).
         # The queue group is the durable's name; a second instance of the service joins it.
         queue=durable_name(service),
+        # A short ack_wait: a message in flight in a dead instance is delivered again within seconds.
         config=ConsumerConfig(
-            ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60, deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=1
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=ack_wait,
+            deliver_policy=api.DeliverPolicy.ALL,
+            max_ack_pending=1,
         ),
         ack_policy=AckPolicy.MANUAL,
         decoder=_message,
@@ -145,6 +219,7 @@ def attach_reactor(
                 await msg.ack()
                 return
         started = time.perf_counter()
+        keepalive = _StillWorking(raw, ack_wait / 2)
         try:
             await handler(event, seq)
         except Exception:
@@ -165,6 +240,8 @@ def attach_reactor(
             )
             await msg.nack(delay=delay)
             return
+        finally:
+            keepalive.cancel()
         metrics.HANDLER_SECONDS.labels(service, event.type).observe(time.perf_counter() - started)
         metrics.EVENTS_CONSUMED.labels(service, event.type).inc()
         await msg.ack()

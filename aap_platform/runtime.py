@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,10 +41,20 @@ from aap_platform.edge import (
 )
 from aap_platform.errors import http_error_handler, refusal_handler
 from aap_platform.guard import Guard
+from aap_platform.lease import Lease
 from aap_platform.natsauth import load_credentials, tls_context
 from aap_platform.openapi import COMPONENTS, documented
 from aap_platform.projection import Projection
-from aap_platform.reactor import Subscription, attach_reactor, durable_name, parked_stream, reactor_lag
+from aap_platform.provision import replica_problems
+from aap_platform.reactor import (
+    Subscription,
+    attach_reactor,
+    check_consumer,
+    durable_name,
+    parked_stream,
+    reactor_lag,
+    update_consumer,
+)
 from aap_platform.seal import Sealer, seal_file
 from aap_platform.settings import Settings
 from aap_platform.signing import KEYRING, Keyring, Signer, private_key_file
@@ -67,9 +80,13 @@ class Runtime:
     sealer: Sealer | None = field(default=None, init=False)
     problems: list[str] = field(default_factory=list)  # how the stream or consumer differs from what AAP requires
     _watch: asyncio.Task | None = field(default=None, init=False)
+    instance: str = field(default="", init=False)  # this process among the service's instances
+    leases: list[Lease] = field(default_factory=list, init=False)
+    _targets: dict[str, tuple[int, float]] = field(default_factory=dict, init=False)  # view: (seq, seen at)
 
     def __post_init__(self) -> None:
         self.call = load_call(self.settings.call)
+        self.instance = self.settings.instance or f"{socket.gethostname()}-{os.getpid()}"
         servers = [u.strip() for u in self.settings.nats_url.split(",") if u.strip()]
         creds_file = self.settings.credentials_for(self.service)
         creds = load_credentials(creds_file) if creds_file.exists() else None
@@ -104,6 +121,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.broker.connect()
+        metrics.BUS_CONNECTED.labels(self.service).set_function(lambda: int(self.bus_connected))  # at scrape time
         connection = self.broker.connection
         js = connection.jetstream()
         self.store = EventStore(
@@ -114,6 +132,13 @@ class Runtime:
         await self.check()
         if any(p.endswith("is missing") for p in self.problems):
             raise RuntimeError(f"{self.service}: {'; '.join(self.problems)} (run `aap setup` as the administrator)")
+        # fewer replicas than configured: only the administrator may scale a stream up
+        few = await replica_problems(js, self.call.id, self.settings.nats_replicas)
+        if few:
+            raise RuntimeError(
+                f"{self.service}: {'; '.join(few)}: run `aap setup` as the administrator with "
+                f"AAP_NATS_REPLICAS={self.settings.nats_replicas} (it scales them up), then start again"
+            )
         await privacy.attach(self.store)  # personal fields sealed on append, revealed on read
         for view in self.views:
             view.guard = self.guard
@@ -122,7 +147,8 @@ class Runtime:
         if self.settings.clock != "real":
             await self.clock.start(js, self.call.id)
         if self.reactor is not None:
-            attach_reactor(self.broker, self.store, self.service, self.reactor)
+            await update_consumer(self.store, self.service, self.settings.ack_wait_seconds)
+            attach_reactor(self.broker, self.store, self.service, self.reactor, ack_wait=self.settings.ack_wait_seconds)
         await self.broker.start()
         if self.seals:
             seal_dir = self.settings.seal_dir or self.settings.data_dir / "seals"
@@ -144,7 +170,7 @@ class Runtime:
                 problems.append(f"stream {parked_stream(self.store)} is missing")
             if self.reactor is not None and self._watch is not None:
                 try:
-                    await self.store.js.consumer_info(self.store.stream, durable_name(self.service))
+                    problems += await check_consumer(self.store, self.service, self.settings.ack_wait_seconds)
                 except NotFoundError:
                     problems.append(f"consumer {durable_name(self.service)} is missing")
         except Exception as exc:  # noqa: BLE001 — no answer is itself a problem
@@ -158,12 +184,30 @@ class Runtime:
 
     async def _watch_stream(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.check_seconds)
+            # a check that could not reach the bus is done again soon, not in check_seconds
+            failed = any(p.startswith("cannot check the stream") for p in self.problems)
+            await asyncio.sleep(min(1.0, self.settings.check_seconds) if failed else self.settings.check_seconds)
             await self.check()
+
+    async def hold_lease(self, on_acquired: Callable[[], None] | None = None) -> Lease:
+        """The service's lease among its instances (`aap_platform.lease`), renewed until `stop`."""
+        lease = Lease(
+            self.store.js,
+            self.call.id,
+            self.service,
+            self.instance,
+            ttl=self.settings.lease_seconds,
+            on_acquired=on_acquired,
+        )
+        await lease.start()
+        self.leases.append(lease)
+        return lease
 
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        for lease in self.leases:
+            await lease.stop()
         if self.sealer is not None:
             await self.sealer.stop()
         vault = privacy.vault_of(self.store) if hasattr(self, "store") else None
@@ -181,19 +225,81 @@ class Runtime:
     async def append(self, event: Event, expected_version: int | None) -> int:
         return await self.store.append(event, expected_version)
 
+    @property
+    def bus_connected(self) -> bool:
+        connection = getattr(self.broker, "_connection", None)
+        return bool(connection is not None and connection.is_connected)
+
+    async def _bounded(self, what: str, request: Awaitable, problems: list[str], missing: str | None = None):
+        """One bus request of the readiness check, bounded (None when it did not answer)."""
+        timeout = self.settings.ready_timeout
+        try:
+            return await asyncio.wait_for(request, timeout)
+        except TimeoutError:
+            problems.append(f"the bus did not answer within {timeout:g} s ({what})")
+        except NotFoundError:
+            problems.append(missing or f"{what}: missing")
+        except Exception as exc:  # noqa: BLE001 — no answer is itself a problem
+            problems.append(f"{what}: {exc!r}")
+        return None
+
     async def readiness(self) -> dict:
-        lag = 0
-        if self.reactor:
-            try:
-                lag = await reactor_lag(self.store, self.service)
-            except Exception:  # noqa: BLE001 — a missing consumer or stream: not ready
-                await self.check()
+        """Ready: connected to the bus, every view caught up (within `ready_max_behind` events of
+        the stream's last sequence), the reactor's lag within `ready_max_lag`, the stream as AAP
+        requires. Each bus request is bounded (`ready_timeout`): the answer comes within 1 s."""
+        problems = list(self.problems)
+        lag, last = 0, None
+        if not self.bus_connected:
+            problems.append("the bus (NATS) is unreachable: reconnecting")
+        elif hasattr(self, "store"):
+            missing = f"stream {self.store.stream} is missing"
+            requests = [self._bounded("stream info", self.store.last_sequence(), problems, missing)]
+            if self.reactor and self._watch is not None:
+                missing = f"consumer {durable_name(self.service)} is missing"
+                requests.append(
+                    self._bounded("reactor consumer", reactor_lag(self.store, self.service), problems, missing)
+                )
+            answers = await asyncio.gather(*requests)
+            last = answers[0]
+            lag = (answers[1] if len(answers) > 1 else 0) or 0
+            if lag > self.settings.ready_max_lag:
+                problems.append(f"the reactor has {lag} events pending (bound {self.settings.ready_max_lag})")
+        behind = 0
+        if last is not None:
+            now = time.monotonic()
+            for view in self.views:
+                gap = last - view.position
+                behind = max(behind, gap)
+                if view.ready.is_set() and gap > self.settings.ready_max_behind:
+                    problems.append(
+                        f"view {view.name} is {gap} events behind the stream "
+                        f"(at {view.position}, stream at {last}; bound {self.settings.ready_max_behind})"
+                    )
+                # a view that stopped following: it has not reached a sequence the stream had long ago
+                target = self._targets.get(view.name)
+                if gap <= 0:
+                    self._targets.pop(view.name, None)
+                elif target is None or view.position >= target[0]:
+                    self._targets[view.name] = (last, now)
+                elif view.ready.is_set() and now - target[1] > self.settings.ready_max_stale:
+                    problems.append(
+                        f"view {view.name} has not reached #{target[0]}, in the stream {now - target[1]:.0f} s ago "
+                        f"(at {view.position}; bound {self.settings.ready_max_stale:g} s)"
+                    )
+        views_ready = all(v.ready.is_set() for v in self.views)
+        if not views_ready:
+            problems.append("views catching up with the stream")
         return {
             "service": self.service,
-            "ready": all(v.ready.is_set() for v in self.views) and not self.problems,
-            "problems": self.problems,
+            "instance": self.instance,
+            "ready": views_ready and not problems,
+            "problems": problems,
+            "bus_connected": self.bus_connected,
             "position": self.position,
+            "stream_last_seq": last,
+            "behind": behind,
             "reactor_lag": lag,
+            **({"lease_holder": any(lease.held() for lease in self.leases)} if self.leases else {}),
             "clock_revision": self.clock.revision,
             "busy": self.busy() if self.busy else 0,
             "now": self.now().isoformat(),
@@ -209,7 +315,18 @@ class Runtime:
 
         @get("/health/ready", include_in_schema=False)
         async def ready() -> Response:
-            state = await runtime.readiness()
+            started = time.monotonic()
+            try:
+                state = await asyncio.wait_for(runtime.readiness(), 0.9)
+            except TimeoutError:
+                state = {
+                    "service": runtime.service,
+                    "instance": runtime.instance,
+                    "ready": False,
+                    "problems": ["the readiness check did not finish within 0.9 s"],
+                }
+            metrics.READY.labels(runtime.service).set(int(state["ready"]))
+            state["checked_in_ms"] = round((time.monotonic() - started) * 1000, 1)
             return Response(state, status_code=200 if state["ready"] else 503)
 
         @get(

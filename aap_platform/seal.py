@@ -5,6 +5,8 @@ default) — so that a log that lost events, or was deleted and recreated, no lo
 The digest chains, for every message 1..N in order, its sequence and its link (`Aap-Hash`, the
 hash of its bytes and of its aggregate's previous link): `aap audit verify` recomputes it from
 the events' contents. The committee seals at each session closing and every `seal_minutes`.
+With two committee instances, both follow the log and try to seal; the seal aggregate's version
+makes one append win, and the other, reloading, finds the range sealed and seals nothing.
 """
 
 from __future__ import annotations
@@ -112,6 +114,10 @@ class Sealer:
             return None
         for _ in range(5):
             loaded = await self.store.load("seal", self.store.call_id)
+            # another instance of the service (two committees) sealed this range already: not twice
+            if loaded.events and getattr(loaded.events[-1].data, "last_seq", 0) >= last:
+                self.sealed = max(self.sealed, loaded.version)
+                return None
             event = loaded.next(
                 LogSealed(last_seq=last, digest=digest, reason=reason),
                 actor=self.service,

@@ -27,6 +27,13 @@ class Settings(msgspec.Struct, frozen=True):
     metrics_port: int | None = None  # a plain /metrics listener of its own (private network)
     metrics_host: str = "0.0.0.0"
     seal_dir: Path | None = None  # where seals are also written, outside the bus (None: <data>/seals)
+    ack_wait_seconds: float = 5.0  # a reactor's message in flight in a dead instance is redelivered after it
+    ready_max_behind: int = 1000  # /health/ready: a view further behind the stream is not ready
+    ready_max_stale: float = 10.0  # /health/ready: a view that has not reached a sequence seen this long ago
+    ready_max_lag: int = 10000  # /health/ready: a reactor with more events pending is not ready
+    ready_timeout: float = 0.3  # /health/ready: the bound of each bus request it makes
+    lease_seconds: float = 5.0  # a dead lease holder's work (sending, polling) moves on after this
+    instance: str = ""  # this process among the service's instances (AAP_INSTANCE; default host-pid)
 
     def credentials_for(self, identity: str) -> Path:
         return self.nats_credentials or self.data_dir / "keys" / "nats" / f"{identity}.json"
@@ -59,4 +66,11 @@ class Settings(msgspec.Struct, frozen=True):
             metrics_port=int(env["AAP_METRICS_PORT"]) if env.get("AAP_METRICS_PORT") else None,
             metrics_host=env.get("AAP_METRICS_HOST", "0.0.0.0"),
             seal_dir=Path(env["AAP_SEAL_DIR"]) if env.get("AAP_SEAL_DIR") else None,
+            ack_wait_seconds=float(env.get("AAP_ACK_WAIT_SECONDS", "5")),
+            ready_max_behind=int(env.get("AAP_READY_MAX_BEHIND", "1000")),
+            ready_max_lag=int(env.get("AAP_READY_MAX_LAG", "10000")),
+            ready_max_stale=float(env.get("AAP_READY_MAX_STALE_SECONDS", "10")),
+            ready_timeout=float(env.get("AAP_READY_TIMEOUT_SECONDS", "0.3")),
+            lease_seconds=float(env.get("AAP_LEASE_SECONDS", "5")),
+            instance=env.get("AAP_INSTANCE", ""),
         )

@@ -31,7 +31,7 @@ async def connect(url: str, credentials: Credentials | None = None) -> Client:
         pass
 
     return await nats.connect(
-        url,
+        [u.strip() for u in url.split(",") if u.strip()],  # a cluster: its comma-separated URLs
         connect_timeout=2,
         max_reconnect_attempts=2,
         reconnect_time_wait=0.5,

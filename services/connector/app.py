@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, env: dict[str, str] | None = No
             lambda: Sync(runtime.call, dn, intake, handlers, cursors),
             connector.poll_interval_seconds,
         )
+        # two instances: one polls DN (the lease's holder), the other takes over if it dies
+        handlers.loop.lease = await runtime.hold_lease(on_acquired=handlers.loop.trigger)
         handlers.loop.start()
 
     async def on_stop() -> None:

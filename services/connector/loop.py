@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from aap_platform.lease import Lease
 from services.connector.sync import Summary, Sync
 
 log = logging.getLogger(__name__)
@@ -18,8 +20,9 @@ class SyncLoop:
     longer (the client waits and resumes); any other failure is logged and shown in /health/ready,
     and the next pass starts from the saved cursor."""
 
-    def __init__(self, make: Callable[[], Sync], interval: float) -> None:
+    def __init__(self, make: Callable[[], Sync], interval: float, lease: Lease | None = None) -> None:
         self.make, self.interval = make, interval
+        self.lease = lease  # several instances: only the lease's holder polls DN
         self.last: Summary | None = None
         self.last_at: datetime | None = None
         self.last_error: str | None = None
@@ -40,6 +43,11 @@ class SyncLoop:
 
     async def _run(self) -> None:
         while True:
+            if self.lease is not None and not self.lease.held():
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):  # woken when the lease is won
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+                continue
             self.running = True
             try:
                 self.last = await self.make().run_once()
@@ -63,4 +71,5 @@ class SyncLoop:
             "syncing": self.running,
             "last_sync": self.last_at.isoformat() if self.last_at else None,
             "last_sync_error": self.last_error,
+            **({"dn_poller": self.lease.held()} if self.lease is not None else {}),
         }

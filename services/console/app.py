@@ -4,7 +4,9 @@ Settings beyond the common ones (aap_platform.settings), from the environment:
 - AAP_INTAKE_URL … AAP_NOTIFIER_URL: the services' base URLs (default http://127.0.0.1:8001 … 8005);
 - AAP_CONSOLE_SIGNING_KEY: the ES256 private key (PEM) that signs the agents' tokens to the services;
   its public half must be in the services' JWKS (default: the development key `<data dir>/keys/jwt-private.pem`);
-- AAP_CONSOLE_SECRET: the session cookie's key (hex, 32 bytes; default: made once in `<data dir>/keys/`);
+- AAP_CONSOLE_SECRET: the session cookie's key (hex, 32 bytes; default: derived from the signing key,
+  which every instance of the console has, so that a session opened on one instance is valid on the
+  others; without a signing key file, made once in `<data dir>/keys/`);
 - AAP_CONSOLE_PUBLIC_URL: the address the agents use (default http://127.0.0.1:8006); https makes the
   cookies Secure;
 - AAP_CONSOLE_DSFR_DIR: the DSFR's `dist` folder (default: services/console/node_modules/@gouvfr/dsfr/dist);
@@ -47,13 +49,15 @@ DEFAULT_URLS = {"intake": 8001, "eligibility": 8002, "committee": 8003, "budget"
 SESSION_HOURS = 8
 
 
-def _secret(env: dict[str, str], data_dir: Path) -> bytes:
+def _secret(env: dict[str, str], data_dir: Path, signing_key: Path | None = None) -> bytes:
     raw = env.get("AAP_CONSOLE_SECRET")
     if raw:
         key = bytes.fromhex(raw)
         if len(key) != 32:
             raise ValueError("AAP_CONSOLE_SECRET must be 32 bytes in hexadecimal")
         return key
+    if signing_key is not None and signing_key.is_file():  # shared by every instance (a hash of it, its own purpose)
+        return hashlib.sha256(b"aap-console-session-key:" + signing_key.read_bytes()).digest()
     path = data_dir / "keys" / "console-session.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +161,7 @@ def create_app(settings: Settings | None = None, env: dict[str, str] | None = No
 
         u = URL(discovery)
         form_origin = f"{u.scheme}://{u.netloc.decode()}"
-    secret = _secret(env, settings.data_dir)
+    secret = _secret(env, settings.data_dir, key)
     session = CookieBackendConfig(
         secret=secret, key="aap_console", max_age=SESSION_HOURS * 3600, httponly=True, secure=tls, samesite="lax"
     )

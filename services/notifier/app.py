@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
         handlers.bucket = ObjectBucket(
             runtime.store.js, bucket_name("aap_official", runtime.call.id), settings.nats_replicas
         )
+        sender.lease = await runtime.hold_lease(on_acquired=sender.wake)
         await sender.start()
 
     app = build_app(runtime, ROUTES, title="AAP — notifier", on_start=on_start)

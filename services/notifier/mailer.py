@@ -133,7 +133,7 @@ class MailSettings(msgspec.Struct, frozen=True):
     smtp_password: str | None = None
     outbox_dir: Path = Path(".aap/outbox")
     retry_base: float = 2.0  # seconds before the first retry, doubled after each failure
-    retry_cap: float = 600.0  # the slowest retry pace: a message is never dropped
+    retry_cap: float = 60.0  # the slowest retry pace (a minute: an SMTP back is used soon): never dropped
     park_after: int = 5  # failures after which a message is reported as parked
 
     @classmethod
@@ -150,7 +150,7 @@ class MailSettings(msgspec.Struct, frozen=True):
             smtp_password=env.get("AAP_SMTP_PASSWORD") or None,
             outbox_dir=Path(env.get("AAP_OUTBOX_DIR") or Path(data_dir) / "outbox"),
             retry_base=float(env.get("AAP_NOTIFY_RETRY_BASE", 2.0)),
-            retry_cap=float(env.get("AAP_NOTIFY_RETRY_CAP", 600.0)),
+            retry_cap=float(env.get("AAP_NOTIFY_RETRY_CAP", 60.0)),
             park_after=int(env.get("AAP_NOTIFY_PARK_AFTER", 5)),
         )
 

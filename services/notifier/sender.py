@@ -6,6 +6,11 @@ NotificationSent is appended with a stable event id. The one window left — kil
 server accepted, before the record — resends that message alone, with the same Message-ID.
 A failing message is retried with exponential backoff, forever; past `park_after` failures it
 is reported as parked (metric, error log, GET /notifications) and still retried at the capped pace.
+
+Two instances (or more) may run: only the one holding the notifier's lease
+(`aap_platform.lease`) sends; the others wait and one takes over within seconds of its death.
+One sender at a time keeps the order and the one-window guarantee above; a per-notification
+claim would have needed the same expiry, once per message.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import msgspec
 from prometheus_client import Counter, Gauge
 
 from aap_platform import privacy
+from aap_platform.lease import Lease
 from aap_platform.projection import Projection
 from services.notifier import official
 from services.notifier.domain import Notification, is_overdue, message_id, retry_delay
@@ -59,6 +65,7 @@ class Sender:
         self._done: set[str] = set()  # recorded by this process (the view may lag a moment)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self.lease: Lease | None = None  # None: the only instance (sends without asking)
 
     # --- what is due ----------------------------------------------------------------------
     def due(self) -> list[Notification]:
@@ -95,6 +102,11 @@ class Sender:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="notifier-sender")
 
+    def crash(self) -> None:
+        """Tests: the sending stops where it stands, as in a killed process."""
+        if self._task is not None:
+            self._task.cancel()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -117,6 +129,8 @@ class Sender:
         """One pass over the unsent notifications; returns how long to wait before the next."""
         pause = IDLE_SECONDS
         for n in self.unsent():
+            if self.lease is not None and not self.lease.held():
+                break  # another instance sends (or will, once it holds the lease)
             wait = self._retry_at.get(n.notification_id, 0.0) - time.monotonic()
             if wait > 0:
                 pause = min(pause, wait)

@@ -182,6 +182,8 @@ def test_mail_settings_from_the_environment(tmp_path):
 
     outbox = MailSettings.from_env({}, tmp_path)
     assert isinstance(outbox.mailer(), OutboxMailer) and outbox.outbox_dir == tmp_path / "outbox"
+    # a mail server back after an outage is used within a minute, not ten (issue 13)
+    assert outbox.retry_cap == 60.0 and retry_delay(50, outbox.retry_base, outbox.retry_cap) == 60.0
     smtp = MailSettings.from_env(
         {
             "AAP_SMTP_HOST": "smtp.example.fr",
