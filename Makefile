@@ -13,7 +13,7 @@ DSFR_INTEGRITY := sha512-R9AALZc1LfZjtytWZMOaUIOHWTkllBZ/sZlsL8TpKZVgF3qUKXt/uNY
 AXE_VERSION    := 4.14.1
 AXE_INTEGRITY  := sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
 
-.PHONY: assets install run lint test test-unit test-integration test-e2e chaos scenarios bench bench-quick profile clean
+.PHONY: assets install run lint test test-unit test-integration test-e2e chaos scenarios bench bench-quick bench-ready profile clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ bench: $(VENV)/.bench-installed $(ASSETS)
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
+
+# Time to ready at 1 000 000 events, with and without a view snapshot (bench/ready.py; READY_ARGS=200000 for less).
+bench-ready: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.ready $(READY_ARGS)
 
 # Flame graphs (py-spy) of services under the intake load: bench/profiles/<service>.svg.
 profile: $(VENV)/.bench-installed

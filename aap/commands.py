@@ -200,7 +200,7 @@ async def _clock(url: str, call_id: str, command: str, instant: datetime | None,
     except Exception as exc:  # noqa: BLE001 — the bucket missing, or its node lost: one line, no traceback
         why = f"{type(exc).__name__}: {exc}".rstrip(": ")
         _err(
-            f"aap clock : le seau de l'horloge {bucket_name(call_id)} ne répond pas ({why}) ; "
+            f"aap clock : le compartiment de l'horloge {bucket_name(call_id)} ne répond pas ({why}) ; "
             "vérifiez que `aap setup` a été lancé et que les nœuds NATS qui le portent sont joignables"
         )
         return 3

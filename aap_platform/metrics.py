@@ -19,5 +19,12 @@ STREAM_PROBLEMS = Gauge(
     "aap_stream_problems", "Differences between the call's streams and consumers and what AAP requires", ["service"]
 )
 SEALS = Counter("aap_seals", "Seals of the log appended", ["service"])
+SNAPSHOTS_SAVED = Counter("aap_snapshots_saved", "View snapshots saved", ["service"])
+SNAPSHOTS_LOADED = Counter("aap_snapshots_loaded", "Views started from a verified snapshot", ["service"])
+SNAPSHOTS_REFUSED = Counter(
+    "aap_snapshots_refused",
+    "View snapshots refused (unreadable, unsigned, not matching the log): the view was rebuilt from scratch",
+    ["service", "reason"],
+)
 BUS_CONNECTED = Gauge("aap_bus_connected", "1 while the service is connected to NATS", ["service"])
 READY = Gauge("aap_ready", "1 when the last /health/ready answered ready", ["service"])

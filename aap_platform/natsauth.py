@@ -34,6 +34,7 @@ TEST_ROOT = "test-root"
 OBJECT_STORES = {"intake": "aap_documents", "notifier": "aap_official"}
 # Key-value buckets a service writes (bucket prefix; the call id completes it): the personal-data
 # keys (made by those appending personal data), the connector's cursors.
+SNAPSHOTS = "aap_snapshots"  # each service's own view-snapshot bucket: aap_snapshots_<service>_<call>
 KV_WRITERS = {"intake": ("aap_privacy",), "notifier": ("aap_privacy",), "connector": ("aap_connector",)}
 
 
@@ -129,6 +130,9 @@ def permissions(identity: str, calls: tuple[str, ...] = (DEFAULT_CALL,)) -> dict
     if identity in OBJECT_STORES:  # its bucket's chunks and metadata (objects are never replaced: no purge)
         allow += [f"$O.{_bucket(OBJECT_STORES[identity], c)}.>" for c in calls]
     allow += [f"$KV.{_bucket(prefix, c)}.>" for prefix in KV_WRITERS.get(identity, ()) for c in calls]
+    for c in calls:  # its own view snapshots (`aap_platform.snapshot`): replaced at each save, hence the purge
+        snapshots = _bucket(f"{SNAPSHOTS}_{identity}", c)
+        allow += [f"$O.{snapshots}.>", f"$JS.API.STREAM.PURGE.OBJ_{snapshots}"]
     # its own lease (one key, its name) among the call's instances: `aap_platform.lease`
     allow += [f"$KV.{_bucket('aap_leases', c)}.{identity}" for c in calls]
     return {"publish": {"allow": allow}, "subscribe": {"allow": [inbox]}}

@@ -17,8 +17,11 @@ from collections.abc import Callable
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
+from aap_platform.natsauth import READ_ONLY_SERVICES, SERVICES
 from aap_platform.objects import bucket_name
 from aap_platform.reactor import ensure_parked_stream
+from aap_platform.snapshot import bucket_name as snapshot_bucket
+from aap_platform.snapshot import ensure_buckets as ensure_snapshot_buckets
 from aap_platform.store import EventStore, stream_name
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ def call_streams(call_id: str) -> list[str]:
         stream + "_PARKED",
         *(f"KV_{bucket_name(prefix, call_id)}" for prefix in KV_BUCKETS),
         *(f"OBJ_{bucket_name(prefix, call_id)}" for prefix in OBJECT_STORES),
+        *(f"OBJ_{snapshot_bucket(service, call_id)}" for service in (*SERVICES, *READ_ONLY_SERVICES)),
     ]
 
 
@@ -56,6 +60,7 @@ async def provision(
             await js.object_store(name)
         except (BucketNotFoundError, NotFoundError):
             await js.create_object_store(name, replicas=replicas)
+    await ensure_snapshot_buckets(js, call_id, (*SERVICES, *READ_ONLY_SERVICES), replicas)
     for change in await reconcile_replicas(js, call_id, replicas):
         log.warning("%s", change)
         if on_change is not None:

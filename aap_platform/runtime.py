@@ -58,6 +58,7 @@ from aap_platform.reactor import (
 from aap_platform.seal import Sealer, seal_file
 from aap_platform.settings import Settings
 from aap_platform.signing import KEYRING, Keyring, Signer, private_key_file
+from aap_platform.snapshot import Snapshots
 from aap_platform.store import EventStore, EventTooLarge, InvalidId
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class Runtime:
     sealer: Sealer | None = field(default=None, init=False)
     problems: list[str] = field(default_factory=list)  # how the stream or consumer differs from what AAP requires
     _watch: asyncio.Task | None = field(default=None, init=False)
+    snapshots: Snapshots | None = field(default=None, init=False)
+    _resumes: set = field(default_factory=set, init=False)
     instance: str = field(default="", init=False)  # this process among the service's instances
     leases: list[Lease] = field(default_factory=list, init=False)
     _targets: dict[str, tuple[int, float]] = field(default_factory=dict, init=False)  # view: (seq, seen at)
@@ -140,10 +143,7 @@ class Runtime:
                 f"AAP_NATS_REPLICAS={self.settings.nats_replicas} (it scales them up), then start again"
             )
         await privacy.attach(self.store)  # personal fields sealed on append, revealed on read
-        for view in self.views:
-            view.guard = self.guard
-            await view.start(self.store)
-        await asyncio.gather(*(v.ready.wait() for v in self.views))
+        await self._start_views(connection, js)
         if self.settings.clock != "real":
             await self.clock.start(js, self.call.id)
         if self.reactor is not None:
@@ -158,6 +158,42 @@ class Runtime:
             await self.sealer.start()
         self._watch = asyncio.create_task(self._watch_stream())
         log.info("%s ready at stream position %d", self.service, self.position)
+
+    async def _start_views(self, connection, js) -> None:
+        """Each view from its newest verified snapshot (else the first event), resumed at once
+        after any reconnection; snapshots saved now and then, their chain checked after ready."""
+        settings = self.settings
+        if self.views and settings.snapshots:
+            self.snapshots = Snapshots(
+                js,
+                self.service,
+                self.call.id,
+                self._signer,
+                self.guard.keyring,
+                settings.snapshot_events,
+                settings.snapshot_seconds,
+            )
+        for view in self.views:
+            view.guard = self.guard
+            if self.snapshots is not None:
+                await self.snapshots.load(view, self.store)
+            await view.start(self.store)
+        previous = connection._reconnected_cb  # noqa: SLF001 — nats-py sets it only at connect; kept, called first
+
+        async def reconnected() -> None:
+            if previous is not None:
+                await previous()
+            for view in self.views:  # not awaited here: the reconnection loop goes on meanwhile
+                task = asyncio.create_task(view.resume())
+                self._resumes.add(task)
+                task.add_done_callback(self._resumes.discard)
+
+        connection._reconnected_cb = reconnected  # noqa: SLF001
+        await asyncio.gather(*(v.ready.wait() for v in self.views))
+        if self.snapshots is not None:
+            for view in self.views:
+                self.snapshots.check_in_background(view, self.store)
+            self.snapshots.start(self.views)
 
     async def check(self) -> list[str]:
         """Compare the call's streams (and the reactor's consumer) with what AAP requires; any
@@ -214,6 +250,8 @@ class Runtime:
         if vault is not None:
             await vault.close()
         await self.clock.stop()
+        if self.snapshots is not None:
+            await self.snapshots.stop(self.views)  # a graceful stop saves each view
         for view in self.views:
             await view.stop()
         await self.broker.stop()

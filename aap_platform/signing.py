@@ -72,6 +72,10 @@ class Signer:
         signature = self._key.sign(message(subject, link))
         return {KEY_HEADER: self.kid, SIG_HEADER: base64.b64encode(signature).decode()}
 
+    def sign(self, data: bytes) -> tuple[str, str]:
+        """(key id, base64 signature) of any bytes the service vouches for (its view snapshots)."""
+        return self.kid, base64.b64encode(self._key.sign(data)).decode()
+
 
 class Signers:
     """Several services' keys (tests and tools that write on behalf of each service): the key
@@ -95,6 +99,13 @@ class Keyring:
     @classmethod
     def from_file(cls, path: Path) -> Keyring:
         return cls(msgspec.json.decode(Path(path).read_bytes(), type=KeyringFile).keys)
+
+    def verify(self, service: str, kid: str, data: bytes, sig: str) -> None:
+        """Raises unless `sig` is `service`'s signature of `data` (KeyError: not its key)."""
+        known = self._keys.get(kid)
+        if known is None or known[0] != service:
+            raise KeyError(f"key {kid} is not one of {service}'s")
+        known[1].verify(base64.b64decode(sig), data)
 
     def problem(self, subject: str, type_name: str | None, link: str, headers: dict[str, str] | None) -> str | None:
         """None when the event is signed by its type's publisher; else what is wrong."""
