@@ -117,7 +117,7 @@ def table(r: dict) -> str:
                         f"{value['ready_s']}",
                         f"position {value.get('position')}",
                         "",
-                        "< 5 s ✓" if value["ready_s"] < 5 else "< 5 s ✗",
+                        ("< 5 s ✓" if value["ready_s"] < 5 else "< 5 s ✗") if key.startswith("with_") else "",
                     )
                 )
     if "wakeup" in r:
