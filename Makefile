@@ -13,7 +13,7 @@ DSFR_INTEGRITY := sha512-R9AALZc1LfZjtytWZMOaUIOHWTkllBZ/sZlsL8TpKZVgF3qUKXt/uNY
 AXE_VERSION    := 4.14.1
 AXE_INTEGRITY  := sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
 
-.PHONY: assets install run lint test test-unit test-integration test-e2e scenarios bench bench-quick bench-ready profile clean
+.PHONY: assets install run lint test test-unit test-integration test-e2e chaos scenarios bench bench-quick bench-ready profile clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ test-integration: $(STAMP) $(ASSETS)
 
 test-e2e: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q tests/e2e
+
+# The fault suite (tests/chaos, a few minutes): services SIGKILLed, the broker killed, a cluster
+# losing its stream leader, two instances of each, SMTP down; figures in tests/chaos/results.json.
+chaos: $(STAMP) $(ASSETS)
+	AAP_CHAOS=1 $(BIN)/pytest -q -rs tests/chaos
 
 scenarios: $(STAMP)
 	@for f in tests/scenarios/*.json; do echo "== $$f"; $(BIN)/aap scenario run $$f > /dev/null || exit 1; done

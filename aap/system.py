@@ -20,7 +20,7 @@ from aap_contract.config import DEFAULT_CALL, load_call
 from aap_platform.auth import ensure_dev_keys
 from aap_platform.natsauth import SERVICES as PUBLISHERS
 from aap_platform.natsauth import auth_dir_of, connect_as, find_credentials
-from aap_platform.natsserver import EmbeddedNats, free_port
+from aap_platform.natsserver import EmbeddedNats, cluster_nodes, free_port
 from aap_platform.provision import provision
 from aap_platform.signing import ensure_event_keys, events_key_dir
 
@@ -59,11 +59,15 @@ class StartError(RuntimeError):
 
 @dataclass
 class ServiceProcess:
-    name: str
+    name: str  # the instance: the service's name, `<service>-2` for its second instance…
     host: str
     port: int
     log_path: Path
     proc: subprocess.Popen | None = None
+    service: str = ""  # the service it runs (its name when empty)
+
+    def __post_init__(self) -> None:
+        self.service = self.service or self.name
 
     @property
     def url(self) -> str:
@@ -91,8 +95,12 @@ class System:
     start_timeout: float = 60.0
     stop_timeout: float = 10.0
     app_factory: str = APP_FACTORY
+    instances: int = 1  # processes per service (the second one is `<service>-2`, on its own port)
+    nats_nodes: int = 1  # embedded nats-servers: more than one makes a JetStream cluster on loopback
     processes: dict[str, ServiceProcess] = field(default_factory=dict, init=False)
-    nats: EmbeddedNats | None = field(default=None, init=False)
+    nats: EmbeddedNats | None = field(default=None, init=False)  # the (first) embedded node
+    nodes: list[EmbeddedNats] = field(default_factory=list, init=False)
+    ports: dict[str, int] = field(default_factory=dict, init=False)  # each service's first instance
     private_key: Path | None = field(default=None, init=False)
     jwks_file: Path | None = field(default=None, init=False)
 
@@ -120,9 +128,14 @@ class System:
             self.private_key, self.jwks_file = ensure_dev_keys(self.data_dir / "keys")
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
             names = (*self.services, *optional_services(self.call, self.services, {**os.environ, **self.env}))
-            ports = {name: free_port() if self.free_ports else PORTS[name] for name in names}
+            self.ports = {name: free_port() if self.free_ports else PORTS[name] for name in names}
             for name in names:
-                self.processes[name] = self._spawn(name, ports)
+                for k in range(1, self.instances + 1):
+                    instance = instance_name(name, k)
+                    port = (
+                        self.ports[name] if k == 1 else free_port() if self.free_ports else PORTS[name] + 10 * (k - 1)
+                    )
+                    self.processes[instance] = self._spawn(instance, name, port)
             await self._wait_ready()
         except BaseException:
             await self.stop()
@@ -132,13 +145,19 @@ class System:
     def _preflight(self) -> None:
         """Before anything starts: the ports are free, a given NATS answers (issue 17)."""
         if self.nats_url:
-            host, port = preflight.host_port(self.nats_url)
+            host, port = preflight.host_port(self.nats_url.split(",")[0].strip())
             if preflight.nats_info(host, port, timeout=3.0) is None:
                 raise StartError(f"aucun serveur NATS ne répond à {self.nats_url} : vérifiez l'adresse (--nats-url)")
         if self.free_ports:
             return
         wanted = {} if self.nats_url else {"NATS": DEFAULT_NATS_PORT}
-        wanted.update({f"service {name}": DEFAULT_PORTS[name] for name in self.services})
+        wanted.update(
+            {
+                f"service {instance_name(name, k)}": DEFAULT_PORTS[name] + 10 * (k - 1)
+                for name in self.services
+                for k in range(1, self.instances + 1)
+            }
+        )
         busy = preflight.busy_ports(self.host, wanted)
         if busy:
             raise StartError(preflight.advice(busy))
@@ -146,11 +165,15 @@ class System:
     def _start_nats(self) -> None:
         if self.nats_url:
             return
+        if self.nats_nodes > 1:
+            self._start_cluster()
+            return
         port = free_port() if self.free_ports else DEFAULT_NATS_PORT
         _keep_previous(self.data_dir / "nats" / "nats-server.log")
         self.nats = EmbeddedNats(
             self.data_dir / "nats", port=port, auth_dir=auth_dir_of(self.data_dir), calls=(load_call(self.call).id,)
         ).start()
+        self.nodes = [self.nats]
         self.nats_url = self.nats.url
         time.sleep(0.3)  # a server that could not bind its port exits at once; a foreign one answers meanwhile
         if self.nats.proc is None or self.nats.proc.poll() is not None:
@@ -159,20 +182,65 @@ class System:
                 f"{preflight.holder('127.0.0.1', port)} ; voyez {self.data_dir / 'nats' / 'nats-server.log'}"
             )
 
+    def _start_cluster(self) -> None:
+        """`nats_nodes` nats-servers routed to each other on loopback (JetStream clustered, free
+        ports, one data folder each); the streams get as many replicas (AAP_NATS_REPLICAS)."""
+        calls = (load_call(self.call).id,)
+        for i, node in enumerate(cluster_nodes(self.nats_nodes)):
+            folder = self.data_dir / f"nats-{i + 1}"
+            _keep_previous(folder / "nats-server.log")
+            self.nodes.append(
+                EmbeddedNats(folder, auth_dir=auth_dir_of(self.data_dir), calls=calls, cluster=node).start()
+            )
+        self.nats = self.nodes[0]
+        self.nats_url = ",".join(n.url for n in self.nodes)
+        self.env.setdefault("AAP_NATS_REPLICAS", str(self.nats_nodes))
+
     async def _provision(self) -> None:
-        """The call's streams and buckets, created by the administration identity."""
+        """The call's streams and buckets, created by the administration identity (a cluster
+        elects its JetStream leader first: retried for a few seconds)."""
 
         assert self.nats_url is not None
-        nc = await connect_as(self.nats_url, find_credentials(self.data_dir, "admin"), connect_timeout=5)
-        try:
-            replicas = int(self.env.get("AAP_NATS_REPLICAS", os.environ.get("AAP_NATS_REPLICAS", "1")))
-            await provision(nc.jetstream(), load_call(self.call).id, replicas)
-        finally:
-            await nc.close()
+        replicas = int(self.env.get("AAP_NATS_REPLICAS", os.environ.get("AAP_NATS_REPLICAS", "1")))
+        deadline = time.monotonic() + 30
+        while True:
+            nc = await connect_as(self.nats_url, find_credentials(self.data_dir, "admin"), connect_timeout=5)
+            try:
+                await provision(nc.jetstream(), load_call(self.call).id, replicas)
+                return
+            except Exception:
+                if len(self.nodes) < 2 or time.monotonic() > deadline:
+                    raise
+            finally:
+                await nc.close()
+            await asyncio.sleep(0.5)
 
-    def _spawn(self, name: str, ports: dict[str, int]) -> ServiceProcess:
-        port = ports[name]
-        service = ServiceProcess(name, self.host, port, self.data_dir / "logs" / f"{name}.log")
+    # Faults (tests/chaos): a process killed as in a crash, started again as a supervisor would.
+
+    def kill(self, instance: str) -> None:
+        """SIGKILL the instance's process (no shutdown: in-flight work is lost as in a crash)."""
+        proc = self.processes[instance].proc
+        if proc is not None and proc.poll() is None:
+            _signal(proc, signal.SIGKILL)
+            proc.wait(10)
+
+    def restart(self, instance: str) -> ServiceProcess:
+        """The instance started again on its port (its previous log kept beside the new one)."""
+        old = self.processes[instance]
+        self.kill(instance)
+        self.processes[instance] = self._spawn(instance, old.service, old.port)
+        return self.processes[instance]
+
+    def kill_nats(self, node: int = 0) -> None:
+        self.nodes[node].kill()
+
+    def start_nats(self, node: int = 0) -> None:
+        """The node started again: same data folder, same port (and route port in a cluster)."""
+        self.nodes[node].start()
+
+    def _spawn(self, instance: str, name: str, port: int) -> ServiceProcess:
+        ports = self.ports
+        service = ServiceProcess(instance, self.host, port, self.data_dir / "logs" / f"{instance}.log", service=name)
         env = {k: v for k, v in os.environ.items() if k != "AAP_JWKS_URL"}
         env.update(
             {
@@ -238,9 +306,10 @@ class System:
 
     async def stop(self) -> None:
         await asyncio.to_thread(self._stop_processes)
-        if self.nats is not None:
-            await self.nats.astop()
-            self.nats = None
+        for node in self.nodes:
+            await node.astop()
+        self.nodes = []
+        self.nats = None
 
     def _stop_processes(self) -> None:
         running = [p.proc for p in self.processes.values() if p.proc is not None and p.proc.poll() is None]
@@ -253,6 +322,11 @@ class System:
             except subprocess.TimeoutExpired:
                 _signal(proc, signal.SIGKILL)
                 proc.wait()
+
+
+def instance_name(service: str, k: int) -> str:
+    """The k-th instance of a service: `intake`, `intake-2`, …"""
+    return service if k == 1 else f"{service}-{k}"
 
 
 def _keep_previous(log: Path) -> None:

@@ -25,7 +25,7 @@ from aap_platform.auth import issue_token
 from aap_platform.clock import set_clock
 from aap_platform.natsauth import connect_as, find_credentials
 from aap_platform.store import EventStore
-from bench import backbone, connector, contention, intake, load, replay, wakeup
+from bench import backbone, connector, contention, intake, latency, load, replay, wakeup
 from bench.harness import (
     applicant_headers,
     quiesce,
@@ -114,6 +114,11 @@ async def live(p: dict, folder: Path) -> dict:
             system.urls["intake"] + "/dossiers", body, headers, store, p["rate"], p["seconds"]
         )
         await quiesce(system, store)
+        # from the client's side: POST sent → its assessment seen, at 50 % and 90 % of the capacity
+        out["end_to_end"] = await latency.end_to_end(
+            system, call.id, body, headers, whole["submissions_per_second"], p["seconds"]
+        )
+        await quiesce(system, store)
         officer = issue_token(system.private_key, role="budget_officer", subject="bench-officer")
         grant = int(call.budget.envelope_cents * 1.5 / p["selections"])  # two thirds reserved, then refusals
         out["budget_contention"] = await contention.run(
@@ -126,7 +131,19 @@ async def live(p: dict, folder: Path) -> dict:
             grant,
             system.data_dir,
         )
+        await quiesce(system, store)
+        out["broker_restart"] = await latency.broker_restart(system, body, headers)
     return out
+
+
+def ready(p: dict, folder: Path) -> dict | None:
+    """Time to ready at `events` events (bench/ready.py, when it exists: snapshots, issue 13)."""
+    try:
+        from bench.ready import measure_ready  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    result = measure_ready(events=p["events"], folder=folder)
+    return asyncio.run(result) if asyncio.iscoroutine(result) else result
 
 
 def main() -> None:
@@ -134,7 +151,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller run (about a minute)")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results.json")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["live", "replay", "memory", "backbone", "wakeup", "connector"]
+        "--skip",
+        action="append",
+        default=[],
+        choices=["live", "replay", "memory", "backbone", "wakeup", "connector", "ready"],
     )
     args = parser.parse_args()
     p = QUICK if args.quick else FULL
@@ -150,6 +170,10 @@ def main() -> None:
             result["replay"] = asyncio.run(replay.run(p["events"], Path(tmp)))
         if "connector" not in args.skip:
             result["connector"] = asyncio.run(connector.run(p["connector_dossiers"], Path(tmp) / "connector"))
+        if "ready" not in args.skip:
+            measured = ready(p, Path(tmp) / "ready")
+            if measured is not None:
+                result["ready"] = measured
     if "memory" not in args.skip:
         result["memory"] = replay.memory(p["dossiers"])
     if "backbone" not in args.skip:
