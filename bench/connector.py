@@ -18,6 +18,7 @@ from pathlib import Path
 from aap.system import System
 from aap_contract.config import load_call
 from aap_platform.natsauth import connect_as, find_credentials
+from aap_platform.signing import Signer, events_key_dir, private_key_file
 from aap_platform.store import EventStore
 from services.connector.client import DnClient
 from services.connector.cursor import Cursors
@@ -37,11 +38,13 @@ async def run(n: int, folder: Path) -> dict:
         dn.add("standard" if i % 4 else "innovation_lab", 4_100_000 + i)
     async with serve(dn) as url, System(folder, free_ports=True, services=("intake",)) as system:
         dn.url = url
-        nc = await connect_as(system.nats_url, find_credentials(system.data_dir, "clock"))
+        # the connector's own identity and event key, as its process has them (the bus is closed)
+        nc = await connect_as(system.nats_url, find_credentials(system.data_dir, "connector"))
+        signer = Signer.from_file("connector", private_key_file(events_key_dir(system.data_dir), "connector"))
         own = ConnectorSettings(url + "/api/v2/graphql", TOKEN, system.urls["intake"], None, system.private_key)
         client = DnClient(own.dn_url, TOKEN, requests_per_minute=rpm)
         intake = IntakeClient(own.intake_url, IntakeToken(own))
-        store = EventStore(nc.jetstream(), call.id)
+        store = EventStore(nc.jetstream(), call.id, service="connector", signer=signer)
         handlers = Handlers(lambda: store, call, lambda: datetime.now().astimezone(), lambda: client)
         sync = Sync(call, client, intake, handlers, Cursors(nc.jetstream(), call.id))
         try:
