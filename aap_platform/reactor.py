@@ -31,6 +31,7 @@ from aap_contract.envelope import Event
 from aap_contract.events import BY_NAME
 from aap_platform import metrics
 from aap_platform.codec import UnknownEvent, decode
+from aap_platform.natsauth import inbox_prefix
 from aap_platform.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,10 @@ def attach_reactor(
         queue=durable_name(service),
         # A short ack_wait: a message in flight in a dead instance is delivered again within seconds.
         config=ConsumerConfig(
+            # A fixed delivery subject (in the service's own inbox space): two instances starting at
+            # once both create the durable with the same configuration, which the server takes as one
+            # (a per-instance inbox made the second creation fail: "consumer name already in use").
+            deliver_subject=f"{inbox_prefix(service)}.reactor",
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=ack_wait,
             deliver_policy=api.DeliverPolicy.ALL,

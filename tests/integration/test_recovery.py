@@ -118,6 +118,43 @@ async def test_a_message_in_flight_in_a_dead_reactor_is_redelivered_within_secon
             await asyncio.wait_for(first.stop(), 5)
 
 
+async def test_two_instances_starting_at_once_create_one_consumer_and_share_the_events(nats_server, store):
+    """A fresh deployment starts both instances of a service together: each creates the durable
+    consumer (it does not exist yet); both must start, and each event be handled once between them."""
+    await ensure_parked_stream(store)
+    handled: list[tuple[str, str]] = []
+
+    def by(instance: str):
+        async def handle(event: Event, seq: int) -> None:
+            handled.append((instance, event.event_id))
+
+        return handle
+
+    first, second = make_broker(nats_server), make_broker(nats_server)
+    attach_reactor(first, store, "twins", withdrawals(by("first")))
+    attach_reactor(second, store, "twins", withdrawals(by("second")))
+    try:
+        await asyncio.gather(first.start(), second.start())  # raised "consumer name already in use"
+        ids = []
+        for i in range(20):
+            loaded = await store.load("dossier", f"d-twins-{i}")
+            event = withdrawn(loaded, "twins")
+            await store.append(event, 0)
+            ids.append(event.event_id)
+        await until(lambda: asyncio.sleep(0, len(handled) >= 20), 10, "every event handled")
+        await asyncio.sleep(0.3)  # nothing more arrives
+        assert sorted(e for _, e in handled) == sorted(ids)  # each once
+        counts = {who: sum(1 for w, _ in handled if w == who) for who in ("first", "second")}
+        print("handled by", counts)
+        # both are live members of the queue (with a per-instance delivery inbox, the second creation
+        # either failed or moved the consumer to its own inbox, leaving the first deaf); 20 events
+        # all to one live member of two would be a 1 in 500 000 chance
+        assert all(counts.values()), counts
+    finally:
+        await first.stop()
+        await second.stop()
+
+
 async def test_a_long_handler_says_it_is_working_and_is_not_redelivered(nats_server, store):
     """A handler that takes three times the ack wait is not given to the other instance meanwhile."""
     await ensure_parked_stream(store)
