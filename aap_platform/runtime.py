@@ -183,8 +183,11 @@ class Runtime:
         async def reconnected() -> None:
             if previous is not None:
                 await previous()
-            for view in self.views:  # not awaited here: the reconnection loop goes on meanwhile
-                task = asyncio.create_task(view.resume())
+            resumes = [view.resume for view in self.views]
+            if self.sealer is not None:  # the committee's sealer follows the log too
+                resumes.append(self.sealer.resume)
+            for resume in resumes:  # not awaited here: the reconnection loop goes on meanwhile
+                task = asyncio.create_task(resume())
                 self._resumes.add(task)
                 task.add_done_callback(self._resumes.discard)
 

@@ -68,6 +68,7 @@ class Sealer:
         self.sealed = 0
         self._due: asyncio.Event = asyncio.Event()
         self._sub: Any = None
+        self._on_msg: Any = None
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -83,15 +84,45 @@ class Sealer:
             elif kind in SEAL_TRIGGERS:
                 self._due.set()
 
+        self._on_msg = on_msg
+        await self._subscribe()
+        self._task = asyncio.create_task(self._loop())
+
+    async def _subscribe(self) -> None:
+        """Follow the headers from the one after the last folded in (the digest stays contiguous)."""
+        from aap_platform.projection import HEARTBEAT  # the views' heartbeat (projection imports this module)
+
         self._sub = await self.store.js.subscribe(
             self.store.all_subjects,
             stream=self.store.stream,
-            cb=on_msg,
+            cb=self._on_msg,
             ordered_consumer=True,
-            deliver_policy=api.DeliverPolicy.ALL,
+            idle_heartbeat=HEARTBEAT,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            config=api.ConsumerConfig(opt_start_seq=self.digest.seq + 1),
             headers_only=True,
         )
-        self._task = asyncio.create_task(self._loop())
+
+    async def resume(self, attempts: int = 50) -> None:
+        """After a reconnection, as the views do: a new consumer from the next sequence at once,
+        rather than the ordered consumer noticing its loss after missed heartbeats."""
+        if self._sub is None:
+            return
+        old, self._sub = self._sub, None
+        try:
+            await old.unsubscribe()
+        except Exception:  # noqa: BLE001 — a subscription the server already forgot
+            pass
+        for attempt in range(attempts):
+            try:
+                await self._subscribe()
+                log.info("%s: the sealer resumed from #%d", self.service, self.digest.seq + 1)
+                return
+            except Exception as exc:  # noqa: BLE001 — JetStream still recovering: try again
+                if attempt == attempts - 1:
+                    log.error("%s: the sealer could not resume from #%d: %r", self.service, self.digest.seq + 1, exc)
+                    raise
+                await asyncio.sleep(min(0.1 * (attempt + 1), 1.0))
 
     async def _loop(self) -> None:
         while True:
