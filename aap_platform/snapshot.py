@@ -57,16 +57,6 @@ def bucket_name(service: str, call_id: str) -> str:
     return _bucket_name(f"{PREFIX}_{service}", call_id)
 
 
-async def ensure_buckets(js: JetStreamContext, call_id: str, services: tuple[str, ...], replicas: int = 1) -> None:
-    """The administrator's part (`aap setup`): one snapshot bucket per service and call."""
-    for service in services:
-        name = bucket_name(service, call_id)
-        try:
-            await js.object_store(name)
-        except (BucketNotFoundError, NotFoundError):
-            await js.create_object_store(name, replicas=replicas)
-
-
 class Snapshot(msgspec.Struct, frozen=True):
     service: str
     view: str
