@@ -22,14 +22,12 @@ from nats.js import api
 from aap_contract.envelope import Event
 from aap_platform import catchup, metrics
 from aap_platform.codec import UnknownEvent, decode
+from aap_platform.follow import HEARTBEAT, resubscribe
 from aap_platform.seal import Digest
 from aap_platform.store import EventStore
 
 S = TypeVar("S")
 log = logging.getLogger(__name__)
-# The ordered consumer's idle heartbeat (s): a consumer lost without a reconnection of ours (its
-# node gone, our server still up) is re-created after two missed ones, not ten seconds later.
-HEARTBEAT = 1.0
 
 
 class Projection(Generic[S]):
@@ -207,22 +205,11 @@ class Projection(Generic[S]):
             return
         async with self._resuming:
             old, self._sub = self._sub, None
-            if old is not None:
-                try:
-                    await old.unsubscribe()
-                except Exception:  # noqa: BLE001 — a subscription the server already forgot
-                    pass
-            for attempt in range(attempts):
-                try:
-                    await self._subscribe(self._store)
-                    self.resumes += 1
-                    log.info("view %s resumed from #%d", self.name, self.position + 1)
-                    return
-                except Exception as exc:  # noqa: BLE001 — JetStream still recovering: try again
-                    if attempt == attempts - 1:
-                        log.error("view %s could not resume from #%d: %r", self.name, self.position + 1, exc)
-                        raise
-                    await asyncio.sleep(min(0.1 * (attempt + 1), 1.0))
+            store = self._store
+            await resubscribe(
+                old, lambda: self._subscribe(store), f"view {self.name} from #{self.position + 1}", attempts
+            )
+            self.resumes += 1
 
     async def restart(self) -> None:
         """From the first event again, live (a snapshot found wrong after ready): not ready meanwhile."""

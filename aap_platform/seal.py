@@ -24,6 +24,7 @@ from nats.js import api
 
 from aap_contract.events import LogSealed
 from aap_platform import metrics
+from aap_platform.follow import HEARTBEAT, resubscribe
 from aap_platform.store import ConcurrencyError, EventStore
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,6 @@ class Sealer:
 
     async def _subscribe(self) -> None:
         """Follow the headers from the one after the last folded in (the digest stays contiguous)."""
-        from aap_platform.projection import HEARTBEAT  # the views' heartbeat (projection imports this module)
-
         self._sub = await self.store.js.subscribe(
             self.store.all_subjects,
             stream=self.store.stream,
@@ -109,20 +108,7 @@ class Sealer:
         if self._sub is None:
             return
         old, self._sub = self._sub, None
-        try:
-            await old.unsubscribe()
-        except Exception:  # noqa: BLE001 — a subscription the server already forgot
-            pass
-        for attempt in range(attempts):
-            try:
-                await self._subscribe()
-                log.info("%s: the sealer resumed from #%d", self.service, self.digest.seq + 1)
-                return
-            except Exception as exc:  # noqa: BLE001 — JetStream still recovering: try again
-                if attempt == attempts - 1:
-                    log.error("%s: the sealer could not resume from #%d: %r", self.service, self.digest.seq + 1, exc)
-                    raise
-                await asyncio.sleep(min(0.1 * (attempt + 1), 1.0))
+        await resubscribe(old, self._subscribe, f"{self.service}: the sealer from #{self.digest.seq + 1}", attempts)
 
     async def _loop(self) -> None:
         while True:
