@@ -31,6 +31,23 @@ async def wait_position(client, at_least: int, timeout: float) -> float:
     raise AssertionError(f"the view did not reach #{at_least} within {timeout} s: {state}")
 
 
+async def restart_and_submit(nats_server, store: EventStore, signers, prefix: str) -> tuple[int, float]:
+    """Stop the nats-server, start it again (same port, same data), submit three dossiers through a
+    new connection; the stream's last sequence and the instant they were all appended."""
+    await nats_server.astop()
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(nats_server.start)
+    conn = await connect(nats_server, TEST_ROOT)
+    try:
+        after = EventStore(conn.jetstream(), CALL, signer=signers)
+        after.guard = store.guard
+        for i in range(3):
+            await submit(after, f"{prefix}-{i}", reference())
+        return await after.last_sequence(), time.monotonic()
+    finally:
+        await conn.close()
+
+
 async def test_a_view_resumes_within_seconds_after_a_broker_restart(store, settings, token, nats_server, signers):
     for i in range(3):
         await submit(store, f"d-before-{i}", reference())
@@ -38,31 +55,18 @@ async def test_a_view_resumes_within_seconds_after_a_broker_restart(store, setti
         await wait_position(client, await store.last_sequence(), 20)
         resumes = [v.resumes for v in client.app.state.runtime.views]
 
-        await nats_server.astop()
-        await asyncio.sleep(0.5)
-        await asyncio.to_thread(nats_server.start)
+        last, appended = await restart_and_submit(nats_server, store, signers, "d-after")
+        await wait_position(client, last, 15)
+        took = time.monotonic() - appended
+        print(f"\nview caught up {took:.2f} s after the events appended after the restart")
+        assert took < 5, f"the view took {took:.1f} s to resume"
+        assert [v.resumes for v in client.app.state.runtime.views] > resumes
 
-        conn = await connect(nats_server, TEST_ROOT)
-        try:
-            after = EventStore(conn.jetstream(), CALL, signer=signers)
-            after.guard = store.guard
-            for i in range(3):
-                await submit(after, f"d-after-{i}", reference())
-            last = await after.last_sequence()
-            appended = time.monotonic()
-            await wait_position(client, last, 15)
-            took = time.monotonic() - appended
-            print(f"\nview caught up {took:.2f} s after the events appended after the restart")
-            assert took < 5, f"the view took {took:.1f} s to resume"
-            assert [v.resumes for v in client.app.state.runtime.views] > resumes
+        view = client.app.state.runtime.views[0]
+        assert all(view.state.get(f"d-{when}-{i}") is not None for when in ("before", "after") for i in range(3))
 
-            view = client.app.state.runtime.views[0]
-            assert all(view.state.get(f"d-{when}-{i}") is not None for when in ("before", "after") for i in range(3))
-
-            rows = (await client.get("/audit/views", headers=auth(token, "auditor"))).json()
-            assert rows and all(r["live_digest"] == r["rebuilt_digest"] for r in rows), rows
-        finally:
-            await conn.close()
+        rows = (await client.get("/audit/views", headers=auth(token, "auditor"))).json()
+        assert rows and all(r["live_digest"] == r["rebuilt_digest"] for r in rows), rows
 
 
 async def test_the_sealer_resumes_within_seconds_after_a_broker_restart(store, settings, nats_server, signers):
@@ -81,22 +85,9 @@ async def test_the_sealer_resumes_within_seconds_after_a_broker_restart(store, s
             await asyncio.sleep(0.05)
         assert sealer.digest.seq == before
 
-        await nats_server.astop()
-        await asyncio.sleep(0.5)
-        await asyncio.to_thread(nats_server.start)
-
-        conn = await connect(nats_server, TEST_ROOT)
-        try:
-            after = EventStore(conn.jetstream(), CALL, signer=signers)
-            after.guard = store.guard
-            for i in range(3):
-                await submit(after, f"d-seal-after-{i}", reference())
-            last = await after.last_sequence()
-            appended = time.monotonic()
-            while sealer.digest.seq < last and time.monotonic() - appended < 15:
-                await asyncio.sleep(0.05)
-            took = time.monotonic() - appended
-            print(f"\nsealer caught up {took:.2f} s after the events appended after the restart")
-            assert sealer.digest.seq == last and took < 5, f"the sealer took {took:.1f} s to resume"
-        finally:
-            await conn.close()
+        last, appended = await restart_and_submit(nats_server, store, signers, "d-seal-after")
+        while sealer.digest.seq < last and time.monotonic() - appended < 15:
+            await asyncio.sleep(0.05)
+        took = time.monotonic() - appended
+        print(f"\nsealer caught up {took:.2f} s after the events appended after the restart")
+        assert sealer.digest.seq == last and took < 5, f"the sealer took {took:.1f} s to resume"
