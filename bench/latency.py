@@ -16,7 +16,7 @@ from nats.js import api
 from aap.system import System
 from aap_platform.natsauth import connect_as, find_credentials
 from aap_platform.store import stream_name
-from bench.load import client, pct
+from bench.load import client, open_loop, pct
 
 
 def _ms(value: float) -> float:
@@ -82,16 +82,7 @@ async def at_rate(
             refused += 1
 
     async with Watcher(system, call_id) as watcher, client(256) as http:
-        tasks, t0, late = [], time.perf_counter(), 0
-        for k in range(n):
-            delay = t0 + k / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.005:
-                late += 1
-            tasks.append(asyncio.create_task(submit(http)))
-        sending = time.perf_counter() - t0
-        await asyncio.gather(*tasks)
+        sending, late = await open_loop(rate, n, lambda: submit(http))
         deadline = time.monotonic() + 60
         while any(d not in watcher.seen for d in sent) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

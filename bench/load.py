@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -98,6 +99,22 @@ class Observer:
         await self.sub.unsubscribe()
 
 
+async def open_loop(rate: float, n: int, send: Callable[[], Awaitable[None]]) -> tuple[float, int]:
+    """Start `send()` n times, one every 1/rate s whatever the answers' delays, and wait for them
+    all. Returns how long the sending took and how many starts were late (> 5 ms)."""
+    tasks, t0, late = [], time.perf_counter(), 0
+    for k in range(n):
+        delay = t0 + k / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.005:
+            late += 1
+        tasks.append(asyncio.create_task(send()))
+    sending = time.perf_counter() - t0
+    await asyncio.gather(*tasks)
+    return sending, late
+
+
 async def latency(
     url: str,
     body: bytes,
@@ -123,16 +140,7 @@ async def latency(
             sent[response.json()["dossier_id"]] = started
 
     async with client(concurrency) as http:
-        tasks, t0, late = [], time.perf_counter(), 0
-        for k in range(n):
-            delay = t0 + k / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.005:
-                late += 1
-            tasks.append(asyncio.create_task(submit(http)))
-        sending = time.perf_counter() - t0
-        await asyncio.gather(*tasks)
+        sending, late = await open_loop(rate, n, lambda: submit(http))
     deadline = time.monotonic() + timeout
     while any(d not in observer.assessed for d in sent) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
